@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A safe owner for a `/proc` directory of read-only `seq_file` files.
+//!
+//! [`ProcDir`] owns the data its files show, so no file can outlive what it reads:
+//! dropping the directory first removes it (procfs waits for readers still inside a
+//! `show`), then frees the data.
+
+use core::ffi::c_void;
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+
+use crate::bindings;
+
+/// One read-only file of a [`ProcDir`] whose data is a `T`.
+pub(crate) trait ProcFile<T> {
+    /// The file's name inside the directory.
+    const NAME: &'static CStr;
+
+    /// Writes the whole file.
+    fn show(data: &T, out: &mut dyn fmt::Write) -> fmt::Result;
+}
+
+/// A directory under `/proc`, removed with everything in it when dropped.
+pub(crate) struct ProcDir<T: Sync> {
+    name: &'static CStr,
+    // Held only for its lifetime; the files reach the data through a raw pointer.
+    data: KBox<T>,
+    entry: NonNull<bindings::proc_dir_entry>,
+    _files: PhantomData<T>,
+}
+
+// SAFETY: the entry pointer is only used to add files and is removed by name; the
+// data is shared with readers through `&T`, which `T: Sync` allows.
+unsafe impl<T: Sync> Send for ProcDir<T> {}
+// SAFETY: as above; `&ProcDir` only hands out `&T`.
+unsafe impl<T: Sync> Sync for ProcDir<T> {}
+
+impl<T: Sync> ProcDir<T> {
+    /// Creates `/proc/<name>` owning `data`. Fails if the directory already exists.
+    pub(crate) fn new(name: &'static CStr, data: T) -> Result<Self> {
+        let data = KBox::new(data, GFP_KERNEL)?;
+        // SAFETY: `name` is NUL-terminated and static; a null parent means `/proc`.
+        let entry = unsafe { bindings::proc_mkdir(name.as_char_ptr(), core::ptr::null_mut()) };
+        let entry = NonNull::new(entry).ok_or(EEXIST)?;
+        Ok(Self {
+            name,
+            data,
+            entry,
+            _files: PhantomData,
+        })
+    }
+
+    /// Adds the read-only file `F`.
+    pub(crate) fn add<F: ProcFile<T>>(&self) -> Result {
+        let data: *const T = &*self.data;
+        // SAFETY: the name is static and NUL-terminated, the parent entry is alive (it is
+        // removed only in `drop`), and `data` outlives the file for the same reason.
+        let file = unsafe {
+            bindings::proc_create_single_data(
+                F::NAME.as_char_ptr(),
+                0o444,
+                self.entry.as_ptr(),
+                Some(show_trampoline::<T, F>),
+                data.cast_mut().cast::<c_void>(),
+            )
+        };
+        if file.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(())
+    }
+}
+
+impl<T: Sync> Drop for ProcDir<T> {
+    fn drop(&mut self) {
+        // SAFETY: removes the directory this value created, and its files; it returns
+        // once no reader is inside a `show`, so the data may be freed afterwards.
+        unsafe { bindings::remove_proc_subtree(self.name.as_char_ptr(), core::ptr::null_mut()) };
+    }
+}
+
+/// `seq_file` show callback for file `F`: `m->private` is the `*const T` given at creation.
+unsafe extern "C" fn show_trampoline<T, F: ProcFile<T>>(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> c_int {
+    // SAFETY: `single_open` passes a valid seq_file whose `private` is the data pointer
+    // given to `proc_create_single_data`, alive until the directory is removed.
+    let data = unsafe { &*((*m).private as *const T) };
+    // A full buffer makes `seq_file` call again with a larger one, so a write error here
+    // is not an error of the file.
+    let _ = F::show(data, &mut SeqWriter(m));
+    0
+}
+
+/// [`fmt::Write`] into a `seq_file` buffer.
+struct SeqWriter(*mut bindings::seq_file);
+
+impl fmt::Write for SeqWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // SAFETY: the seq_file is valid for the duration of the show callback that
+        // created this writer, and `s` is valid for `s.len()` bytes.
+        let rc = unsafe { bindings::seq_write(self.0, s.as_ptr().cast(), s.len()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(fmt::Error)
+        }
+    }
+}

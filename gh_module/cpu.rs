@@ -14,7 +14,9 @@ pub(crate) fn online() -> CpuSet {
     let words = unsafe { &(*core::ptr::addr_of!(bindings::__cpu_online_mask)).bits };
     let mut set = CpuSet::new();
     for cpu in 0..nr_cpu_ids.min(MAX_CPUS) {
-        let Some(word) = words.get(cpu / 64) else { break };
+        let Some(word) = words.get(cpu / 64) else {
+            break;
+        };
         // SAFETY: a plain aligned read of a word hotplug updates atomically.
         let word = unsafe { core::ptr::read_volatile(word) };
         if word & (1 << (cpu % 64)) != 0 {

@@ -54,7 +54,11 @@ gh_param!(
     "gateway",
     "IPv4 next hop on the data network (default: 10.0.3.2)"
 );
-gh_param!(PORT, "port", "TCP port of the HTTP server, 1 to 65535 (default: 80)");
+gh_param!(
+    PORT,
+    "port",
+    "TCP port of the HTTP server, 1 to 65535 (default: 80)"
+);
 
 const VERSION: &str = "0.1.0";
 

@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(set.len(), 6);
         assert!(set.contains(2) && set.contains(8) && !set.contains(4));
         assert_eq!(set.to_string(), "1-3,5,7-8");
-        assert_eq!(CpuSet::parse("3,2,1").map(|s| s.to_string()), Ok("1-3".into()));
+        assert_eq!(
+            CpuSet::parse("3,2,1").map(|s| s.to_string()),
+            Ok("1-3".into())
+        );
         assert_eq!(CpuSet::new().to_string(), "none");
     }
 

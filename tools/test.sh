@@ -40,7 +40,7 @@ gh_log "test: host workspace"
 cargo fmt --all -- --check >build/fmt.log 2>&1
 rc=$?; [ $rc = 0 ] || cat build/fmt.log
 count "cargo fmt --check" $rc
-rustfmt --check --config-path "$GH_KSRC/.rustfmt.toml" gh_module/*.rs >build/rustfmt-module.log 2>&1
+rustfmt --check --config-path "$GH_KSRC/.rustfmt.toml" $(git ls-files 'gh_module/*.rs') >build/rustfmt-module.log 2>&1
 rc=$?; [ $rc = 0 ] || cat build/rustfmt-module.log
 count "rustfmt --check gh_module (kernel style)" $rc
 cargo clippy --workspace --all-targets -- -D warnings >build/clippy.log 2>&1

@@ -10,21 +10,28 @@ use core::fmt;
 
 use kernel::prelude::*;
 
+mod apic;
 mod bindings;
 mod cpu;
+mod gh_core;
+mod ksym;
+mod pages;
 mod param;
 mod procfs;
+mod takeover;
+mod trampoline;
 
 /// `/proc` rendering and parameter parsing, shared with the host workspace.
 #[allow(unused_attributes, unreachable_pub, dead_code)]
 #[path = "../gh_proc/src/lib.rs"]
 mod gh_proc;
 
-use gh_proc::cpuset::CpuSet;
+use gh_proc::cpus::CoreView;
 use gh_proc::params::Params;
 use gh_proc::status::{State, Status};
 use param::gh_param;
 use procfs::{ProcDir, ProcFile};
+use takeover::Cores;
 
 module! {
     type: GigaHttpd,
@@ -62,10 +69,11 @@ gh_param!(
 
 const VERSION: &str = "0.1.0";
 
-/// What `/proc/gigahttpd` shows, fixed at load.
+/// Everything GigaHttpd holds while loaded; `/proc/gigahttpd` shows it. Dropping it
+/// gives the CPUs back to Linux.
 struct Loaded {
     params: Params,
-    gh_cpus: CpuSet,
+    cores: Cores,
     loaded_at_s: i64,
 }
 
@@ -77,16 +85,37 @@ impl ProcFile<Loaded> for StatusFile {
     fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
         // SAFETY: reading the monotonic clock has no preconditions outside NMI context.
         let now_s = unsafe { bindings::ktime_get_seconds() };
+        let mut gh_cpus = gh_proc::cpuset::CpuSet::new();
+        for core in loaded.cores.iter() {
+            gh_cpus.insert(core.cpu() as usize);
+        }
         gh_proc::status::render(
             out,
             &Status {
                 version: VERSION,
-                state: State::Loaded,
+                state: State::Running,
                 uptime_s: u64::try_from(now_s - loaded.loaded_at_s).unwrap_or(0),
                 params: &loaded.params,
-                gh_cpus: &loaded.gh_cpus,
+                gh_cpus: &gh_cpus,
                 online_cpus: &cpu::online(),
             },
+        )
+    }
+}
+
+struct CpusFile;
+
+impl ProcFile<Loaded> for CpusFile {
+    const NAME: &'static CStr = kernel::c_str!("cpus");
+
+    fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
+        gh_proc::cpus::render(
+            out,
+            &mut loaded.cores.iter().map(|core| CoreView {
+                cpu: core.cpu(),
+                state: core.shared().state().name(),
+                heartbeat: core.shared().heartbeat(),
+            }),
         )
     }
 }
@@ -131,22 +160,26 @@ impl kernel::Module for GigaHttpd {
         })?;
         // SAFETY: reading the monotonic clock has no preconditions outside NMI context.
         let loaded_at_s = unsafe { bindings::ktime_get_seconds() };
+        let cores = Cores::take(&gh_cpus)?;
         let proc = ProcDir::new(
             kernel::c_str!("gigahttpd"),
             Loaded {
                 params,
-                gh_cpus,
+                cores,
                 loaded_at_s,
             },
         )?;
         proc.add::<StatusFile>()?;
-        pr_info!("loaded, version {}, cpus {} chosen\n", VERSION, gh_cpus);
+        proc.add::<CpusFile>()?;
+        pr_info!("loaded, version {}, running on cpus {}\n", VERSION, gh_cpus);
         Ok(Self { _proc: proc })
     }
 }
 
 impl Drop for GigaHttpd {
     fn drop(&mut self) {
-        pr_info!("unloaded\n");
+        // `_proc` is dropped after this: /proc goes first, then the cores stop and the
+        // CPUs return to Linux.
+        pr_info!("unloading\n");
     }
 }

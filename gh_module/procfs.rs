@@ -8,7 +8,6 @@
 
 use core::ffi::c_void;
 use core::fmt;
-use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use kernel::ffi::c_int;
@@ -28,10 +27,9 @@ pub(crate) trait ProcFile<T> {
 /// A directory under `/proc`, removed with everything in it when dropped.
 pub(crate) struct ProcDir<T: Sync> {
     name: &'static CStr,
-    // Held only for its lifetime; the files reach the data through a raw pointer.
+    // The files reach the data through a raw pointer; it is freed after they are removed.
     data: KBox<T>,
     entry: NonNull<bindings::proc_dir_entry>,
-    _files: PhantomData<T>,
 }
 
 // SAFETY: the entry pointer is only used to add files and is removed by name; the
@@ -42,17 +40,13 @@ unsafe impl<T: Sync> Sync for ProcDir<T> {}
 
 impl<T: Sync> ProcDir<T> {
     /// Creates `/proc/<name>` owning `data`. Fails if the directory already exists.
+    /// (`proc_mkdir` reports no reason; an existing entry is the one that can happen.)
     pub(crate) fn new(name: &'static CStr, data: T) -> Result<Self> {
         let data = KBox::new(data, GFP_KERNEL)?;
         // SAFETY: `name` is NUL-terminated and static; a null parent means `/proc`.
         let entry = unsafe { bindings::proc_mkdir(name.as_char_ptr(), core::ptr::null_mut()) };
         let entry = NonNull::new(entry).ok_or(EEXIST)?;
-        Ok(Self {
-            name,
-            data,
-            entry,
-            _files: PhantomData,
-        })
+        Ok(Self { name, data, entry })
     }
 
     /// Adds the read-only file `F`.

@@ -24,3 +24,9 @@ GH_KSRC=$GH_CACHE/linux-$GH_KERNEL_VERSION
 GH_KMAKE_VARS=(LLVM=1 "RUSTC=$GH_RUSTC" "HOSTRUSTC=$GH_RUSTC" "RUST_LIB_SRC=$GH_RUST_LIB_SRC" "BINDGEN=$GH_BINDGEN")
 
 gh_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# The host workspace and bindgen's build use rustup's cargo; make sure it is on PATH even
+# in a stripped environment.
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH=$HOME/.cargo/bin:$PATH
+fi

@@ -6,6 +6,7 @@
 //! [`core::fmt::Write`] sink, so the same source is tested on the host and compiled into
 //! `gigahttpd.ko`.
 
+pub mod cpus;
 pub mod cpuset;
 pub mod params;
 pub mod status;

@@ -8,15 +8,15 @@ use super::params::{Params, NAMES};
 /// Where the module is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum State {
-    /// Parameters validated and `/proc/gigahttpd` in place; no CPU or NIC taken.
-    Loaded,
+    /// The chosen CPUs are taken from Linux and run GigaHttpd's main loop.
+    Running,
 }
 
 impl State {
     /// The word shown in `status`.
     pub fn as_str(self) -> &'static str {
         match self {
-            State::Loaded => "loaded",
+            State::Running => "running",
         }
     }
 }
@@ -64,7 +64,7 @@ mod tests {
         let online = CpuSet::parse("0-3").unwrap_or_default();
         let status = Status {
             version: "0.1.0",
-            state: State::Loaded,
+            state: State::Running,
             uptime_s: 42,
             params: &params,
             gh_cpus: &gh,
@@ -75,7 +75,7 @@ mod tests {
         assert_eq!(
             out,
             "version: 0.1.0\n\
-             state: loaded\n\
+             state: running\n\
              uptime_s: 42\n\
              param.cpus: default\n\
              param.mem_mib: 1024\n\

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Lifecycle selftests of gigahttpd.ko: load, /proc/gigahttpd/status, parameter
-# validation, unload, repeated load/unload, and a clean kernel log. Prints KTAP.
-# Run as root in a guest with at least 2 CPUs online; GH_MODULE names the module file.
+# Lifecycle selftests of gigahttpd.ko: load, CPU takeover, /proc/gigahttpd, parameter
+# validation, unload and CPU return, repeated load/unload, and a clean kernel log.
+# Prints KTAP. Run as root in a guest with CPUs 0-N online (N >= 1); GH_MODULE names
+# the module file.
 cd "$(dirname "$0")" || exit 1
 . ./ktap.sh
 
@@ -18,8 +19,12 @@ new_kmsg() {
 }
 new_kmsg >/dev/null
 
+ONLINE=$(cat /sys/devices/system/cpu/online)
+
+# Nothing of the module is left, and Linux has all its CPUs back.
 no_trace() {
-    ! [ -e "$PROC" ] && ! [ -e /sys/module/gigahttpd ] && ! grep -q '^gigahttpd ' /proc/modules
+    ! [ -e "$PROC" ] && ! [ -e /sys/module/gigahttpd ] && ! grep -q '^gigahttpd ' /proc/modules &&
+        [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ]
 }
 field() { sed -n "s/^$1: //p" "$PROC/status"; }
 expect_field() {
@@ -32,13 +37,12 @@ test_load_defaults() {
 }
 
 test_status_fields() {
-    online=$(cat /sys/devices/system/cpu/online)
     for f in version state uptime_s param.cpus param.mem_mib param.ip param.gateway \
         param.port gh_cpus online_cpus; do
         grep -q "^$f: ." "$PROC/status" || { ktap_diag "no field $f"; return 1; }
     done
-    expect_field state loaded && expect_field online_cpus "$online" &&
-        expect_field gh_cpus "$(cpus_but_zero "$online")" && expect_field param.cpus default &&
+    expect_field state running && expect_field online_cpus 0 &&
+        expect_field gh_cpus "$(cpus_but_zero "$ONLINE")" && expect_field param.cpus default &&
         expect_field param.port 80 && expect_field param.ip 10.0.3.15/24
 }
 
@@ -51,12 +55,53 @@ cpus_but_zero() {
     esac
 }
 
-test_unload() { rmmod gigahttpd && no_trace; }
+# The CPU numbers of a list such as 1-3 or 2.
+cpu_numbers() {
+    case "$1" in
+    *-*) seq "${1%-*}" "${1#*-}" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+test_cpus_offline() {
+    for cpu in $(cpu_numbers "$(field gh_cpus)"); do
+        [ "$(cat /sys/devices/system/cpu/cpu$cpu/online)" = 0 ] ||
+            { ktap_diag "CPU $cpu is online in Linux"; return 1; }
+        if echo 1 2>/dev/null >"/sys/devices/system/cpu/cpu$cpu/online"; then
+            ktap_diag "Linux could online CPU $cpu while GigaHttpd holds it"
+            return 1
+        fi
+    done
+}
+
+# Prints "cpu:heartbeat" for every core in state running.
+running_heartbeats() { awk 'NR > 1 && $2 == "running" { print $1 ":" $3 }' "$PROC/cpus"; }
+
+test_cores_run() {
+    want=$(cpu_numbers "$(field gh_cpus)" | wc -l)
+    first=$(running_heartbeats)
+    [ "$(echo "$first" | wc -l)" = "$want" ] || { ktap_diag "cores: $first"; return 1; }
+    sleep 1
+    for line in $(running_heartbeats); do
+        cpu=${line%%:*} now=${line#*:}
+        before=$(echo "$first" | sed -n "s/^$cpu://p")
+        [ "$now" -gt "$before" ] || { ktap_diag "CPU $cpu heartbeat stuck at $now"; return 1; }
+    done
+}
+
+test_unload() {
+    rmmod gigahttpd && no_trace || return 1
+    for cpu in $(cpu_numbers "$(cpus_but_zero "$ONLINE")"); do
+        taskset -c "$cpu" true || { ktap_diag "Linux cannot run a task on CPU $cpu"; return 1; }
+    done
+}
 
 test_params_applied() {
     insmod "$MODULE" cpus=1 port=8080 ip=192.168.5.9/16 gateway=192.168.0.1 mem_mib=64 || return 1
     ok=0
     expect_field param.cpus 1 && expect_field gh_cpus 1 && expect_field param.port 8080 &&
+        [ "$(cat /sys/devices/system/cpu/cpu1/online)" = 0 ] &&
+        [ "$(cat /sys/devices/system/cpu/cpu2/online)" = 1 ] &&
         expect_field param.ip 192.168.5.9/16 && expect_field param.gateway 192.168.0.1 &&
         expect_field param.mem_mib 64 &&
         [ "$(cat /sys/module/gigahttpd/parameters/port)" = 8080 ] || ok=1
@@ -102,7 +147,7 @@ test_cycles() {
     i=0
     while [ $i -lt 20 ]; do
         insmod "$MODULE" || { ktap_diag "insmod failed in cycle $i"; return 1; }
-        grep -q '^state: loaded$' "$PROC/status" || { ktap_diag "bad status in cycle $i"; return 1; }
+        grep -q '^state: running$' "$PROC/status" || { ktap_diag "bad status in cycle $i"; return 1; }
         rmmod gigahttpd || { ktap_diag "rmmod failed in cycle $i"; return 1; }
         i=$((i + 1))
     done
@@ -111,6 +156,9 @@ test_cycles() {
 
 test_klog_clean() {
     new_kmsg >/dev/null
+    # The log must hold this run's messages, or a clean scan proves nothing.
+    grep -q 'gigahttpd: loaded' "$KLOG" && grep -q 'smpboot: Booting Node 0 Processor 1' "$KLOG" ||
+        { ktap_diag "kernel log was not captured"; return 1; }
     bad='WARNING:|BUG:|Oops|Call Trace|rcu.*stall|soft lockup|hard LOCKUP|blocked for more than'
     bad="$bad|possible recursive locking|possible circular locking|inconsistent lock state"
     bad="$bad|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator"
@@ -121,14 +169,16 @@ test_klog_clean() {
 }
 
 ktap_header
-ktap_plan 9
+ktap_plan 11
 ktap_result "module loads with default parameters" test_load_defaults
 ktap_result "status shows every field" test_status_fields
-ktap_result "rmmod removes everything" test_unload
+ktap_result "taken CPUs are offline to Linux and cannot be onlined" test_cpus_offline
+ktap_result "every taken core runs its main loop" test_cores_run
+ktap_result "rmmod removes everything and Linux runs tasks on every CPU again" test_unload
 ktap_result "parameters are applied" test_params_applied
 ktap_result "invalid parameters fail insmod and leave no trace" test_bad_params
 ktap_result "modinfo describes every parameter" test_modinfo
 ktap_result "status reads race safely with rmmod" test_read_during_unload
-ktap_result "20 load/unload cycles leave no trace" test_cycles
+ktap_result "20 load/unload cycles (take and return CPUs) leave no trace" test_cycles
 ktap_result "kernel log has no warning, BUG, oops, stall or lockdep report" test_klog_clean
 ktap_finish

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The code a GigaHttpd core runs once Linux has let go of it.
+//!
+//! The trampoline jumps to `gh_core_entry` in long mode, on Linux's trampoline page
+//! tables, stack and GDT and with no IDT. The entry moves the core onto its own stack, GDT,
+//! IDT and page tables, points GS at the core's shared record, releases the trampoline
+//! lock and enters [`gh_core_main`], which never returns and never calls into Linux.
+//! Linux and the core talk only through [`CoreShared`].
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// What a core is doing, as published in [`CoreShared::state`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum CoreState {
+    /// Started by Linux, not yet in its main loop.
+    Booting = 0,
+    /// In its main loop.
+    Running = 1,
+    /// Left its main loop on request and halted.
+    Stopped = 2,
+    /// Took an exception and halted.
+    Faulted = 3,
+}
+
+impl CoreState {
+    /// The word `/proc/gigahttpd/cpus` shows.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Booting => "booting",
+            Self::Running => "running",
+            Self::Stopped => "stopped",
+            Self::Faulted => "faulted",
+        }
+    }
+
+    fn from_u32(value: u32) -> Self {
+        match value {
+            1 => Self::Running,
+            2 => Self::Stopped,
+            3 => Self::Faulted,
+            _ => Self::Booting,
+        }
+    }
+}
+
+/// The record a core shares with Linux: written by one side, read by the other.
+/// `state` must stay the first field: the fault handler writes it through GS.
+#[repr(C)]
+pub(crate) struct CoreShared {
+    state: AtomicU32,
+    stop: AtomicU32,
+    heartbeat: AtomicU64,
+}
+
+impl CoreShared {
+    pub(crate) const fn new() -> Self {
+        Self {
+            state: AtomicU32::new(CoreState::Booting as u32),
+            stop: AtomicU32::new(0),
+            heartbeat: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn state(&self) -> CoreState {
+        CoreState::from_u32(self.state.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn heartbeat(&self) -> u64 {
+        self.heartbeat.load(Ordering::Relaxed)
+    }
+
+    /// Asks the core to leave its main loop and halt.
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(1, Ordering::Release);
+    }
+}
+
+/// What the entry code needs to know about the core being started; written by Linux
+/// before each STARTUP IPI, one core at a time. Field offsets are used by the entry code.
+#[repr(C)]
+pub(crate) struct BootArgs {
+    /// Top of the core's stack.
+    pub(crate) stack_top: u64,
+    /// Physical address of the core's top-level page table.
+    pub(crate) cr3: u64,
+    /// The core's `CoreShared`.
+    pub(crate) shared: u64,
+    /// The trampoline's lock, released once the core no longer uses the trampoline.
+    pub(crate) trampoline_lock: u64,
+}
+
+/// The boot arguments of the core being started.
+#[repr(transparent)]
+pub(crate) struct BootSlot(UnsafeCell<BootArgs>);
+
+// SAFETY: Linux writes the slot only while no core is between its STARTUP IPI and
+// reporting `Running` (cores start one at a time); the core only reads it in that window.
+unsafe impl Sync for BootSlot {}
+
+impl BootSlot {
+    /// Sets the arguments for the next core to start.
+    ///
+    /// # Safety
+    ///
+    /// No core may be starting (between its STARTUP IPI and reporting `Running`).
+    pub(crate) unsafe fn set(&self, args: BootArgs) {
+        // SAFETY: per the function's contract nobody reads the slot concurrently.
+        unsafe { *self.0.get() = args };
+    }
+}
+
+#[no_mangle]
+pub(crate) static gh_boot_args: BootSlot = BootSlot(UnsafeCell::new(BootArgs {
+    stack_top: 0,
+    cr3: 0,
+    shared: 0,
+    trampoline_lock: 0,
+}));
+
+/// GigaHttpd's GDT: null, 32-bit code, 64-bit code (0x10), data (0x18), with the
+/// accessed bits preset so the CPU never writes to it. The selectors match Linux's.
+#[no_mangle]
+static gh_gdt: [u64; 4] = [
+    0,
+    0x00cf_9b00_0000_ffff,
+    0x00af_9b00_0000_ffff,
+    0x00cf_9300_0000_ffff,
+];
+
+const KERNEL_CS: u64 = 0x10;
+
+/// The IDT all GigaHttpd cores share: NMIs return at once, every other vector halts the
+/// core as `Faulted`. Interrupts stay masked, so only NMIs and exceptions arrive.
+#[repr(C, align(16))]
+pub(crate) struct Idt(UnsafeCell<[u64; 512]>);
+
+// SAFETY: written once by `Idt::fill` before any core starts, read-only afterwards.
+unsafe impl Sync for Idt {}
+
+#[no_mangle]
+pub(crate) static gh_idt: Idt = Idt(UnsafeCell::new([0; 512]));
+
+extern "C" {
+    fn gh_core_entry();
+    fn gh_core_nmi();
+    fn gh_core_fault();
+}
+
+impl Idt {
+    /// Fills every gate.
+    ///
+    /// # Safety
+    ///
+    /// No GigaHttpd core may be running.
+    pub(crate) unsafe fn fill(&self) {
+        // SAFETY: per the contract no core reads the table now.
+        let gates = unsafe { &mut *self.0.get() };
+        for (vector, gate) in gates.chunks_exact_mut(2).enumerate() {
+            let handler = if vector == 2 {
+                gh_core_nmi
+            } else {
+                gh_core_fault
+            };
+            let offset = handler as usize as u64;
+            // 64-bit interrupt gate: present, DPL 0, type 0xE, IST 0.
+            let low = (offset & 0xffff)
+                | (KERNEL_CS << 16)
+                | (0x8e00 << 32)
+                | ((offset >> 16) & 0xffff) << 48;
+            if let [lo, hi] = gate {
+                *lo = low;
+                *hi = offset >> 32;
+            }
+        }
+    }
+}
+
+/// Where the trampoline jumps to.
+pub(crate) fn entry_address() -> u64 {
+    gh_core_entry as usize as u64
+}
+
+// The entry and the exception stubs. AT&T syntax; offsets into `BootArgs` are 0, 8, 16, 24.
+// The CS selector keeps the trampoline's 64-bit code descriptor, which equals entry 0x10
+// of `gh_gdt`, so an `iretq` reloading it finds the same segment.
+core::arch::global_asm!(
+    r#"
+    .pushsection .text
+    .balign 16
+    .globl gh_core_entry
+    .type gh_core_entry, @function
+gh_core_entry:
+    endbr64
+    cli
+    movq gh_boot_args+0(%rip), %rsp
+    subq $16, %rsp
+    movw $31, 6(%rsp)
+    leaq gh_gdt(%rip), %rax
+    movq %rax, 8(%rsp)
+    lgdt 6(%rsp)
+    movw $4095, 6(%rsp)
+    leaq gh_idt(%rip), %rax
+    movq %rax, 8(%rsp)
+    lidt 6(%rsp)
+    addq $16, %rsp
+    movl $0x18, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    xorl %eax, %eax
+    movl %eax, %fs
+    movl %eax, %gs
+    movq gh_boot_args+8(%rip), %rax
+    movq %rax, %cr3
+    movq gh_boot_args+16(%rip), %rax
+    movq %rax, %rdx
+    shrq $32, %rdx
+    movl $0xc0000101, %ecx
+    wrmsr
+    movq gh_boot_args+24(%rip), %rax
+    movl $0, (%rax)
+    movq gh_boot_args+16(%rip), %rdi
+    jmp gh_core_main
+    .size gh_core_entry, . - gh_core_entry
+
+    .balign 16
+    .globl gh_core_nmi
+    .type gh_core_nmi, @notype
+gh_core_nmi:
+.Lgh_core_nmi_start:
+    // objtool: entered by the CPU, not by a call; nothing to unwind past here.
+    .pushsection .discard.unwind_hints
+    .long .Lgh_core_nmi_start - .
+    .short 0
+    .byte 0, 1, 0
+    .balign 4
+    .popsection
+    endbr64
+    iretq
+    .size gh_core_nmi, . - gh_core_nmi
+
+    .balign 16
+    .globl gh_core_fault
+    .type gh_core_fault, @notype
+gh_core_fault:
+.Lgh_core_fault_start:
+    // objtool: entered by the CPU, not by a call; nothing to unwind past here.
+    .pushsection .discard.unwind_hints
+    .long .Lgh_core_fault_start - .
+    .short 0
+    .byte 0, 1, 0
+    .balign 4
+    .popsection
+    endbr64
+    movl $3, %gs:0
+2:
+    cli
+    hlt
+    jmp 2b
+    .size gh_core_fault, . - gh_core_fault
+    .popsection
+    "#,
+    options(att_syntax)
+);
+
+/// A core's main loop: runs until Linux asks it to stop, then halts for good (Linux
+/// resets it with INIT). Calls nothing outside this function.
+#[no_mangle]
+extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
+    shared
+        .state
+        .store(CoreState::Running as u32, Ordering::Release);
+    while shared.stop.load(Ordering::Acquire) == 0 {
+        shared.heartbeat.fetch_add(1, Ordering::Relaxed);
+        core::hint::spin_loop();
+    }
+    shared
+        .state
+        .store(CoreState::Stopped as u32, Ordering::Release);
+    loop {
+        // SAFETY: halting with interrupts masked is what a stopped core does; only INIT
+        // (or an NMI, which returns here) wakes it.
+        unsafe { core::arch::asm!("cli", "hlt", options(nomem, nostack)) };
+    }
+}

@@ -9,6 +9,8 @@
     non_upper_case_globals,
     non_snake_case,
     dead_code,
+    unsafe_op_in_unsafe_fn,
+    improper_ctypes,
     missing_docs,
     unreachable_pub,
     clippy::all,

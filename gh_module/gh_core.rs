@@ -9,7 +9,9 @@
 //! Linux and the core talk only through [`CoreShared`].
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use crate::virtio_net::{NicStats, VirtioNet};
 
 /// What a core is doing, as published in [`CoreShared::state`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -53,15 +55,31 @@ pub(crate) struct CoreShared {
     state: AtomicU32,
     stop: AtomicU32,
     heartbeat: AtomicU64,
+    /// The core's NIC, if it has one: set before the core starts, owned by the core
+    /// while it runs, taken back by Linux after it stopped.
+    nic: AtomicPtr<VirtioNet>,
+    nic_stats: NicStats,
 }
 
 impl CoreShared {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             state: AtomicU32::new(CoreState::Booting as u32),
             stop: AtomicU32::new(0),
             heartbeat: AtomicU64::new(0),
+            nic: AtomicPtr::new(core::ptr::null_mut()),
+            nic_stats: NicStats::default(),
         }
+    }
+
+    /// Hands the core its NIC; call before the core starts.
+    pub(crate) fn give_nic(&self, nic: *mut VirtioNet) {
+        self.nic.store(nic, Ordering::Release);
+    }
+
+    /// The counters of the core's NIC.
+    pub(crate) fn nic_stats(&self) -> &NicStats {
+        &self.nic_stats
     }
 
     pub(crate) fn state(&self) -> CoreState {
@@ -270,11 +288,17 @@ gh_core_fault:
 /// resets it with INIT). Calls nothing outside this function.
 #[no_mangle]
 extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
+    // SAFETY: Linux set the pointer before starting this core and does not touch the NIC
+    // until the core has stopped; null means no NIC.
+    let mut nic = unsafe { shared.nic.load(Ordering::Acquire).as_mut() };
     shared
         .state
         .store(CoreState::Running as u32, Ordering::Release);
     while shared.stop.load(Ordering::Acquire) == 0 {
         shared.heartbeat.fetch_add(1, Ordering::Relaxed);
+        if let Some(nic) = nic.as_deref_mut() {
+            nic.poll(&shared.nic_stats, &mut |_frame, _reply| {});
+        }
         core::hint::spin_loop();
     }
     shared

@@ -15,18 +15,24 @@ mod bindings;
 mod cpu;
 mod gh_core;
 mod ksym;
+mod nic;
 mod pages;
 mod param;
+mod pci;
 mod procfs;
 mod takeover;
 mod trampoline;
+mod virtio_net;
 
 /// `/proc` rendering and parameter parsing, shared with the host workspace.
 #[allow(unused_attributes, unreachable_pub, dead_code)]
 #[path = "../gh_proc/src/lib.rs"]
 mod gh_proc;
 
+use core::sync::atomic::Ordering::Relaxed;
+
 use gh_proc::cpus::CoreView;
+use gh_proc::nics::NicView;
 use gh_proc::params::Params;
 use gh_proc::status::{State, Status};
 use param::gh_param;
@@ -45,6 +51,12 @@ gh_param!(
     CPUS,
     "cpus",
     "CPUs to take from Linux, as a CPU list such as 1-3 (default: every online CPU but 0)"
+);
+gh_param!(
+    NICS,
+    "nics",
+    "Data NICs to take from Linux, as PCI addresses such as 0000:00:04.0 (default: every \
+     modern virtio-net NIC that Linux's default route does not use)"
 );
 gh_param!(
     MEM_MIB,
@@ -120,11 +132,39 @@ impl ProcFile<Loaded> for CpusFile {
     }
 }
 
+struct NicsFile;
+
+impl ProcFile<Loaded> for NicsFile {
+    const NAME: &'static CStr = kernel::c_str!("nics");
+
+    fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
+        gh_proc::nics::render(
+            out,
+            &mut loaded.cores.iter().filter_map(|core| {
+                let (pci, mac) = core.nic()?;
+                let s = core.shared().nic_stats();
+                Some(NicView {
+                    pci,
+                    mac,
+                    cpu: core.cpu(),
+                    rx_packets: s.rx_packets.load(Relaxed),
+                    rx_bytes: s.rx_bytes.load(Relaxed),
+                    rx_drops: s.rx_drops.load(Relaxed),
+                    tx_packets: s.tx_packets.load(Relaxed),
+                    tx_bytes: s.tx_bytes.load(Relaxed),
+                    tx_drops: s.tx_drops.load(Relaxed),
+                })
+            }),
+        )
+    }
+}
+
 /// Reads every parameter given to `insmod` and checks them; logs the first problem.
 fn load_params() -> Result<Params> {
     let mut params = Params::default();
     for (name, store) in [
         ("cpus", &CPUS),
+        ("nics", &NICS),
         ("mem_mib", &MEM_MIB),
         ("ip", &IP),
         ("gateway", &GATEWAY),
@@ -160,7 +200,8 @@ impl kernel::Module for GigaHttpd {
         })?;
         // SAFETY: reading the monotonic clock has no preconditions outside NMI context.
         let loaded_at_s = unsafe { bindings::ktime_get_seconds() };
-        let cores = Cores::take(&gh_cpus)?;
+        let nics = nic::take(params.nics.as_ref())?;
+        let cores = Cores::take(&gh_cpus, nics)?;
         let proc = ProcDir::new(
             kernel::c_str!("gigahttpd"),
             Loaded {
@@ -171,6 +212,7 @@ impl kernel::Module for GigaHttpd {
         )?;
         proc.add::<StatusFile>()?;
         proc.add::<CpusFile>()?;
+        proc.add::<NicsFile>()?;
         pr_info!("loaded, version {}, running on cpus {}\n", VERSION, gh_cpus);
         Ok(Self { _proc: proc })
     }

@@ -14,9 +14,12 @@ use crate::apic::Apic;
 use crate::bindings;
 use crate::gh_core::{entry_address, gh_boot_args, gh_idt, BootArgs, CoreShared, CoreState};
 use crate::gh_proc::cpuset::CpuSet;
+use crate::gh_proc::pci::PciAddr;
 use crate::ksym::Kallsyms;
+use crate::nic::DataNic;
 use crate::pages::Pages;
 use crate::trampoline::Trampoline;
+use crate::virtio_net::VirtioNet;
 
 /// Stack of a core: 4 pages.
 const STACK_ORDER: u32 = 2;
@@ -34,6 +37,10 @@ pub(crate) struct Core {
     shared: KBox<CoreShared>,
     stack: Pages,
     pgd: Pages,
+    /// The core's NIC: its address and MAC for `/proc`, and the driver, which belongs to
+    /// the core (through `shared`) from its start until it has stopped.
+    nic: Option<(PciAddr, [u8; 6])>,
+    nic_driver: *mut VirtioNet,
 }
 
 impl Core {
@@ -45,6 +52,21 @@ impl Core {
     /// What the core publishes.
     pub(crate) fn shared(&self) -> &CoreShared {
         &self.shared
+    }
+
+    /// The core's NIC: PCI address and MAC.
+    pub(crate) fn nic(&self) -> Option<(PciAddr, [u8; 6])> {
+        self.nic
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        if !self.nic_driver.is_null() {
+            // SAFETY: `Cores::drop` has stopped and reset the core before its `Core` drops;
+            // the pointer came from `KBox::into_raw` in `Cores::take`.
+            drop(unsafe { KBox::from_raw(self.nic_driver) });
+        }
     }
 }
 
@@ -62,8 +84,17 @@ unsafe impl Send for Cores {}
 unsafe impl Sync for Cores {}
 
 impl Cores {
-    /// Takes every CPU in `cpus` from Linux and starts GigaHttpd on it.
-    pub(crate) fn take(cpus: &CpuSet) -> Result<Self> {
+    /// Takes every CPU in `cpus` from Linux and starts GigaHttpd on it; the i-th core
+    /// drives the i-th NIC of `nics`.
+    pub(crate) fn take(cpus: &CpuSet, nics: KVec<DataNic>) -> Result<Self> {
+        if nics.len() > cpus.len() {
+            pr_err!(
+                "{} data NICs but only {} GigaHttpd CPUs\n",
+                nics.len(),
+                cpus.len()
+            );
+            return Err(EINVAL);
+        }
         if cpu_enforces_ibt() {
             pr_err!("CPUs with indirect branch tracking are not supported yet\n");
             return Err(ENODEV);
@@ -73,23 +104,30 @@ impl Cores {
         let apic = Apic::get()?;
 
         let mut cores = KVec::new();
+        let mut nics = nics.into_iter();
         for cpu in cpus.iter() {
             let cpu = cpu as u32;
             let apic_id = apic.apic_id(cpu).ok_or(ENODEV)?;
             let pgd = Pages::new(0)?;
             share_kernel_half(&pgd);
-            cores.push(
-                Core {
-                    cpu,
-                    apic_id,
-                    offline: false,
-                    started: false,
-                    shared: KBox::new(CoreShared::new(), GFP_KERNEL)?,
-                    stack: Pages::new(STACK_ORDER)?,
-                    pgd,
-                },
-                GFP_KERNEL,
-            )?;
+            // Owned by `core` from here, so freed on any error below.
+            let mut core = Core {
+                cpu,
+                apic_id,
+                offline: false,
+                started: false,
+                shared: KBox::new(CoreShared::new(), GFP_KERNEL)?,
+                stack: Pages::new(STACK_ORDER)?,
+                pgd,
+                nic: None,
+                nic_driver: core::ptr::null_mut(),
+            };
+            if let Some(nic) = nics.next() {
+                core.nic = Some((nic.addr, nic.mac));
+                core.nic_driver = KBox::into_raw(nic.driver);
+                core.shared.give_nic(core.nic_driver);
+            }
+            cores.push(core, GFP_KERNEL)?;
         }
         // From here on, dropping `taken` undoes whatever was done.
         let mut taken = Cores {

@@ -8,5 +8,7 @@
 
 pub mod cpus;
 pub mod cpuset;
+pub mod nics;
 pub mod params;
+pub mod pci;
 pub mod status;

@@ -8,6 +8,7 @@
 use core::fmt;
 
 use super::cpuset::{CpuListError, CpuSet};
+use super::pci::{PciList, MAX_NICS};
 
 /// An IPv4 address as four octets in network order.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -95,6 +96,9 @@ pub const MEM_MIB_RANGE: (u64, u64) = (16, 65536);
 pub struct Params {
     /// CPUs to take from Linux; `None` means every online CPU but CPU 0.
     pub cpus: Option<CpuSet>,
+    /// Data NICs to take from Linux; `None` means every supported NIC that Linux's
+    /// default route does not use.
+    pub nics: Option<PciList>,
     /// Memory reserved for each GigaHttpd core, in MiB.
     pub mem_mib: u32,
     /// Data address and prefix served on the data NICs.
@@ -109,6 +113,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             cpus: None,
+            nics: None,
             mem_mib: 1024,
             ip: Ipv4Cidr {
                 addr: Ipv4([10, 0, 3, 15]),
@@ -133,6 +138,8 @@ pub enum ParamProblem {
     CpuOffline(usize),
     /// No CPU would be taken.
     NoCpus,
+    /// Not a list of distinct PCI addresses.
+    PciList,
     /// Not a number in the allowed range.
     Range(u64, u64),
     /// Not an IPv4 address with prefix (`a.b.c.d/len`).
@@ -161,6 +168,10 @@ impl fmt::Display for ParamError {
             ParamProblem::CpuZero => f.write_str("CPU 0 stays with Linux"),
             ParamProblem::CpuOffline(cpu) => write!(f, "CPU {cpu} is not online"),
             ParamProblem::NoCpus => f.write_str("no CPU to take (Linux keeps CPU 0)"),
+            ParamProblem::PciList => write!(
+                f,
+                "expected up to {MAX_NICS} distinct PCI addresses such as 0000:00:04.0"
+            ),
             ParamProblem::Range(min, max) => write!(f, "expected a number from {min} to {max}"),
             ParamProblem::Cidr => f.write_str("expected an IPv4 address with prefix, a.b.c.d/len"),
             ParamProblem::Address => f.write_str("expected an IPv4 address, a.b.c.d"),
@@ -170,7 +181,7 @@ impl fmt::Display for ParamError {
 }
 
 /// Names of the parameters, in the order they are shown.
-pub const NAMES: [&str; 5] = ["cpus", "mem_mib", "ip", "gateway", "port"];
+pub const NAMES: [&str; 6] = ["cpus", "nics", "mem_mib", "ip", "gateway", "port"];
 
 impl Params {
     /// Parses `value` for the parameter `name` and stores it. On error nothing changes.
@@ -181,6 +192,10 @@ impl Params {
             "cpus" => match CpuSet::parse(value) {
                 Ok(set) => self.cpus = Some(set),
                 Err(e) => return fail("cpus", ParamProblem::CpuList(e)),
+            },
+            "nics" => match PciList::parse(value) {
+                Some(list) => self.nics = Some(list),
+                None => return fail("nics", ParamProblem::PciList),
             },
             "mem_mib" => {
                 let (min, max) = MEM_MIB_RANGE;
@@ -253,6 +268,10 @@ impl Params {
                 Some(cpus) => write!(w, "{cpus}"),
                 None => w.write_str("default"),
             },
+            "nics" => match &self.nics {
+                Some(nics) => write!(w, "{nics}"),
+                None => w.write_str("default"),
+            },
             "mem_mib" => write!(w, "{}", self.mem_mib),
             "ip" => write!(w, "{}", self.ip),
             "gateway" => write!(w, "{}", self.gateway),
@@ -276,6 +295,7 @@ mod tests {
     fn sets_every_parameter() {
         let mut p = Params::default();
         assert_eq!(p.set("cpus", "1-2"), Ok(()));
+        assert_eq!(p.set("nics", "0000:00:04.0"), Ok(()));
         assert_eq!(p.set("mem_mib", "64"), Ok(()));
         assert_eq!(p.set("ip", "192.168.7.9/16"), Ok(()));
         assert_eq!(p.set("gateway", "192.168.0.1"), Ok(()));
@@ -294,6 +314,8 @@ mod tests {
         let before = p;
         for (name, value) in [
             ("cpus", "1-x"),
+            ("nics", "00:04"),
+            ("nics", ""),
             ("mem_mib", "15"),
             ("mem_mib", "65537"),
             ("mem_mib", "-1"),
@@ -367,7 +389,7 @@ mod tests {
             let _ = p.write_value(name, &mut out);
             out.push(' ');
         }
-        assert_eq!(out, "1-3 1024 10.0.3.15/24 10.0.3.2 80 ");
+        assert_eq!(out, "1-3 default 1024 10.0.3.15/24 10.0.3.2 80 ");
         assert!(p.write_value("nope", &mut out).is_err());
     }
 

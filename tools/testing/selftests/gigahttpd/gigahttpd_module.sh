@@ -20,11 +20,22 @@ new_kmsg() {
 new_kmsg >/dev/null
 
 ONLINE=$(cat /sys/devices/system/cpu/online)
+# The guest's NICs, by MAC (tools/vm/run): the management NIC stays with Linux, the data
+# NIC is GigaHttpd's while it is loaded.
+MGMT_MAC=52:54:00:12:34:01
+DATA_MAC=52:54:00:12:34:02
+
+# The Linux network interface with MAC $1, if any.
+netdev_with_mac() {
+    for dev in /sys/class/net/*; do
+        [ "$(cat "$dev/address")" = "$1" ] && echo "${dev##*/}"
+    done
+}
 
 # Nothing of the module is left, and Linux has all its CPUs back.
 no_trace() {
     ! [ -e "$PROC" ] && ! [ -e /sys/module/gigahttpd ] && ! grep -q '^gigahttpd ' /proc/modules &&
-        [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ]
+        [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ] && [ -n "$(netdev_with_mac $DATA_MAC)" ]
 }
 field() { sed -n "s/^$1: //p" "$PROC/status"; }
 expect_field() {
@@ -37,7 +48,7 @@ test_load_defaults() {
 }
 
 test_status_fields() {
-    for f in version state uptime_s param.cpus param.mem_mib param.ip param.gateway \
+    for f in version state uptime_s param.cpus param.nics param.mem_mib param.ip param.gateway \
         param.port gh_cpus online_cpus; do
         grep -q "^$f: ." "$PROC/status" || { ktap_diag "no field $f"; return 1; }
     done
@@ -89,11 +100,48 @@ test_cores_run() {
     done
 }
 
+test_data_nic_taken() {
+    [ -z "$(netdev_with_mac $DATA_MAC)" ] || { ktap_diag "data NIC still in Linux"; return 1; }
+    [ -n "$(netdev_with_mac $MGMT_MAC)" ] || { ktap_diag "management NIC gone"; return 1; }
+    awk -v mac=$DATA_MAC 'NR > 1 && $2 == mac && $3 == 1 { found = 1 } END { exit !found }' \
+        "$PROC/nics" || { ktap_diag "$(cat "$PROC/nics")"; return 1; }
+}
+
+# The host sends a request a second through the data NIC's forwarded port; the first
+# frames of each (ARP requests) must reach GigaHttpd's driver.
+test_data_nic_receives() {
+    i=0
+    while [ $i -lt 15 ]; do
+        rx=$(awk -v mac=$DATA_MAC '$2 == mac { print $4 }' "$PROC/nics")
+        [ "${rx:-0}" -gt 0 ] && return 0
+        sleep 1
+        i=$((i + 1))
+    done
+    ktap_diag "no frame received: $(cat "$PROC/nics")"
+    return 1
+}
+
+test_mgmt_nic_works() {
+    ping -c 1 -W 5 10.0.2.2 >/dev/null || { ktap_diag "no reply from 10.0.2.2 on the management NIC"; return 1; }
+}
+
 test_unload() {
     rmmod gigahttpd && no_trace || return 1
     for cpu in $(cpu_numbers "$(cpus_but_zero "$ONLINE")"); do
         taskset -c "$cpu" true || { ktap_diag "Linux cannot run a task on CPU $cpu"; return 1; }
     done
+}
+
+# After rmmod the data NIC is Linux's again and carries Linux's own traffic.
+test_data_nic_returned() {
+    dev=$(netdev_with_mac $DATA_MAC)
+    [ -n "$dev" ] || { ktap_diag "data NIC did not come back"; return 1; }
+    ip link set "$dev" up && ip addr add 10.0.3.15/24 dev "$dev" || return 1
+    ok=0
+    ping -c 1 -W 5 10.0.3.2 >/dev/null || { ktap_diag "no reply from 10.0.3.2 on $dev"; ok=1; }
+    ip addr flush dev "$dev"
+    ip link set "$dev" down
+    return $ok
 }
 
 test_params_applied() {
@@ -110,6 +158,7 @@ test_params_applied() {
 
 test_bad_params() {
     for arg in cpus=0 cpus=1,0 cpus=7 cpus=63-64 cpus=x cpus=2-1 cpus= mem_mib=8 \
+        nics=00:04 nics=0000:00:1f.0 nics=0000:00:03.0 \
         mem_mib=65537 mem_mib=12ab ip=10.0.3.15 ip=300.1.1.1/24 ip=10.0.3.15/33 \
         gateway=10.9.9.9 gateway=10.0.3 port=0 port=65536 port=-1; do
         if insmod "$MODULE" "$arg" 2>/dev/null; then
@@ -125,7 +174,7 @@ test_bad_params() {
 }
 
 test_modinfo() {
-    for p in cpus mem_mib ip gateway port; do
+    for p in cpus nics mem_mib ip gateway port; do
         modinfo -F parm "$MODULE" | grep -q "^$p:.\{10,\}" ||
             { ktap_diag "no modinfo description for $p"; return 1; }
     done
@@ -169,12 +218,16 @@ test_klog_clean() {
 }
 
 ktap_header
-ktap_plan 11
+ktap_plan 15
 ktap_result "module loads with default parameters" test_load_defaults
 ktap_result "status shows every field" test_status_fields
 ktap_result "taken CPUs are offline to Linux and cannot be onlined" test_cpus_offline
 ktap_result "every taken core runs its main loop" test_cores_run
+ktap_result "the data NIC is taken from Linux and owned by a core" test_data_nic_taken
+ktap_result "the data NIC receives the host's traffic" test_data_nic_receives
+ktap_result "the management NIC keeps working" test_mgmt_nic_works
 ktap_result "rmmod removes everything and Linux runs tasks on every CPU again" test_unload
+ktap_result "the data NIC works in Linux again after rmmod" test_data_nic_returned
 ktap_result "parameters are applied" test_params_applied
 ktap_result "invalid parameters fail insmod and leave no trace" test_bad_params
 ktap_result "modinfo describes every parameter" test_modinfo

@@ -14,6 +14,7 @@ ktap_result() {
     KTAP_NAME=$1
     shift
     KTAP_NUM=$((KTAP_NUM + 1))
+    ktap_start=$(cut -d' ' -f1 /proc/uptime)
     # Subshell: a test's variables and `cd`s do not leak into the next test.
     if ("$@"); then
         echo "ok $KTAP_NUM $KTAP_NAME"
@@ -21,6 +22,7 @@ ktap_result() {
         echo "not ok $KTAP_NUM $KTAP_NAME"
         KTAP_FAILED=$((KTAP_FAILED + 1))
     fi
+    ktap_diag "took $(awk -v s="$ktap_start" '{ printf "%.1f", $1 - s }' /proc/uptime) s"
 }
 
 ktap_finish() {

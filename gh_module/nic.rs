@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Choosing the data NICs and taking them from Linux.
+
+use kernel::prelude::*;
+
+use crate::bindings;
+use crate::gh_proc::pci::{PciAddr, PciList};
+use crate::pci::PciDev;
+use crate::virtio_net::{self, VirtioNet};
+
+/// A data NIC set up for polling, not yet handed to a core.
+pub(crate) struct DataNic {
+    pub(crate) addr: PciAddr,
+    pub(crate) mac: [u8; 6],
+    pub(crate) driver: KBox<VirtioNet>,
+}
+
+/// The PCI functions to take: the ones named in `nics`, or by default every supported
+/// NIC that Linux's default route does not leave through.
+fn choose(nics: Option<&PciList>) -> Result<KVec<PciDev>> {
+    let mut chosen = KVec::new();
+    match nics {
+        Some(list) => {
+            for addr in list.as_slice() {
+                let Some(dev) = PciDev::get(addr) else {
+                    pr_err!("invalid parameter nics: no PCI device {}\n", addr);
+                    return Err(EINVAL);
+                };
+                if dev.ids() != virtio_net::PCI_IDS {
+                    let (vendor, device) = dev.ids();
+                    pr_err!(
+                        "invalid parameter nics: {} is {:04x}:{:04x}, not a modern virtio-net NIC\n",
+                        addr,
+                        vendor,
+                        device
+                    );
+                    return Err(EINVAL);
+                }
+                chosen.push(dev, GFP_KERNEL)?;
+            }
+        }
+        None => {
+            let route = DefaultRoute::get();
+            let mut result = Ok(());
+            let (vendor, device) = virtio_net::PCI_IDS;
+            PciDev::find_all(vendor, device, |dev| {
+                if result.is_ok() && !route.leaves_through(&dev) {
+                    result = chosen.push(dev, GFP_KERNEL).map_err(Error::from);
+                }
+            });
+            result?;
+        }
+    }
+    Ok(chosen)
+}
+
+/// Takes the chosen NICs from Linux and sets each up for polling. On error every NIC
+/// taken so far goes back to Linux (by dropping).
+pub(crate) fn take(nics: Option<&PciList>) -> Result<KVec<DataNic>> {
+    let mut taken = KVec::new();
+    for dev in choose(nics)? {
+        let addr = dev.addr();
+        let driver = VirtioNet::new(dev.take()?)?;
+        let mac = driver.mac();
+        taken.push(DataNic { addr, mac, driver }, GFP_KERNEL)?;
+    }
+    Ok(taken)
+}
+
+/// The device Linux's default route leaves through, held while it is compared.
+struct DefaultRoute(*mut bindings::rtable);
+
+impl DefaultRoute {
+    fn get() -> Self {
+        let mut flow = bindings::flowi4 {
+            // Any address outside every local network: the route to it is the default one.
+            daddr: u32::from_ne_bytes([192, 0, 2, 1]),
+            ..Default::default()
+        };
+        // SAFETY: a route lookup in the initial namespace with no socket; it returns a
+        // referenced route or an error pointer.
+        let rt = unsafe {
+            bindings::ip_route_output_flow(
+                core::ptr::addr_of_mut!(bindings::init_net),
+                &mut flow,
+                core::ptr::null(),
+            )
+        };
+        // Error pointers are the top 4095 addresses.
+        if rt.is_null() || rt as usize >= usize::MAX - 4095 {
+            return Self(core::ptr::null_mut());
+        }
+        Self(rt)
+    }
+
+    /// Whether the route's device is `dev` or sits on it.
+    fn leaves_through(&self, dev: &PciDev) -> bool {
+        if self.0.is_null() {
+            return false;
+        }
+        // SAFETY: the route is referenced, so its device is alive.
+        let netdev = unsafe { (*self.0).dst.__bindgen_anon_1.dev };
+        if netdev.is_null() {
+            return false;
+        }
+        // SAFETY: as above; only the embedded device's address is taken.
+        dev.is_parent_of(unsafe { core::ptr::addr_of!((*netdev).dev) })
+    }
+}
+
+impl Drop for DefaultRoute {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: drops the reference the lookup returned.
+            unsafe { bindings::dst_release(core::ptr::addr_of_mut!((*self.0).dst)) };
+        }
+    }
+}

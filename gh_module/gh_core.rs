@@ -54,6 +54,8 @@ impl CoreState {
 pub(crate) struct CoreShared {
     state: AtomicU32,
     stop: AtomicU32,
+    /// Test hook: the core stops beating, as if a task it runs were stuck.
+    hang: AtomicU32,
     heartbeat: AtomicU64,
     /// The core's NIC, if it has one: set before the core starts, owned by the core
     /// while it runs, taken back by Linux after it stopped.
@@ -66,6 +68,7 @@ impl CoreShared {
         Self {
             state: AtomicU32::new(CoreState::Booting as u32),
             stop: AtomicU32::new(0),
+            hang: AtomicU32::new(0),
             heartbeat: AtomicU64::new(0),
             nic: AtomicPtr::new(core::ptr::null_mut()),
             nic_stats: NicStats::default(),
@@ -93,6 +96,25 @@ impl CoreShared {
     /// Asks the core to leave its main loop and halt.
     pub(crate) fn request_stop(&self) {
         self.stop.store(1, Ordering::Release);
+    }
+
+    /// Makes the core spin without a heartbeat (test hook for the watchdog).
+    pub(crate) fn inject_hang(&self) {
+        self.hang.store(1, Ordering::Release);
+    }
+
+    /// Records that Linux reset the core with INIT: it runs nothing now.
+    pub(crate) fn mark_stopped(&self) {
+        self.state
+            .store(CoreState::Stopped as u32, Ordering::Release);
+    }
+
+    /// Clears the requests of a previous run before the core is started again.
+    pub(crate) fn prepare_boot(&self) {
+        self.stop.store(0, Ordering::Relaxed);
+        self.hang.store(0, Ordering::Relaxed);
+        self.state
+            .store(CoreState::Booting as u32, Ordering::Release);
     }
 }
 
@@ -298,6 +320,12 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
         shared.heartbeat.fetch_add(1, Ordering::Relaxed);
         if let Some(nic) = nic.as_deref_mut() {
             nic.poll(&shared.nic_stats, &mut |_frame, _reply| {});
+        }
+        if shared.hang.load(Ordering::Relaxed) != 0 {
+            // What a stuck task looks like from outside: busy, no heartbeat, deaf to stop.
+            loop {
+                core::hint::spin_loop();
+            }
         }
         core::hint::spin_loop();
     }

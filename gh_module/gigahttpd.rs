@@ -23,21 +23,25 @@ mod procfs;
 mod takeover;
 mod trampoline;
 mod virtio_net;
+mod worker;
 
 /// `/proc` rendering and parameter parsing, shared with the host workspace.
 #[allow(unused_attributes, unreachable_pub, dead_code)]
 #[path = "../gh_proc/src/lib.rs"]
 mod gh_proc;
 
-use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+use gh_proc::config;
+use gh_proc::control::Command;
 use gh_proc::cpus::CoreView;
 use gh_proc::nics::NicView;
 use gh_proc::params::Params;
 use gh_proc::status::{State, Status};
 use param::gh_param;
-use procfs::{ProcDir, ProcFile};
+use procfs::{ProcDir, ProcFile, ProcWrite};
 use takeover::Cores;
+use worker::{Job, Worker};
 
 module! {
     type: GigaHttpd,
@@ -87,6 +91,22 @@ struct Loaded {
     params: Params,
     cores: Cores,
     loaded_at_s: i64,
+    /// Live settings (`/proc/gigahttpd/config`), by `gh_proc::config` index.
+    config: [AtomicU32; config::COUNT],
+}
+
+impl Loaded {
+    fn setting(&self, index: usize) -> u32 {
+        self.config.get(index).map_or(0, |v| v.load(Relaxed))
+    }
+}
+
+impl Job for Loaded {
+    fn tick(&self) {
+        let now_ms = kernel::time::Ktime::ktime_get().to_ms();
+        let timeout_ms = self.setting(config::WATCHDOG_MS);
+        self.cores.watchdog(now_ms as u64, timeout_ms.into());
+    }
 }
 
 struct StatusFile;
@@ -127,6 +147,7 @@ impl ProcFile<Loaded> for CpusFile {
                 cpu: core.cpu(),
                 state: core.shared().state().name(),
                 heartbeat: core.shared().heartbeat(),
+                restarts: core.restarts(),
             }),
         )
     }
@@ -159,6 +180,48 @@ impl ProcFile<Loaded> for NicsFile {
     }
 }
 
+struct ConfigFile;
+
+impl ProcFile<Loaded> for ConfigFile {
+    const NAME: &'static CStr = kernel::c_str!("config");
+
+    fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
+        config::render(out, &mut loaded.config.iter().map(|v| v.load(Relaxed)))
+    }
+}
+
+impl ProcWrite<Loaded> for ConfigFile {
+    fn write(loaded: &Loaded, input: &str) -> Result {
+        let (index, value) = config::parse(input).map_err(|_| EINVAL)?;
+        loaded
+            .config
+            .get(index)
+            .ok_or(EINVAL)?
+            .store(value, Relaxed);
+        Ok(())
+    }
+}
+
+struct ControlFile;
+
+impl ProcFile<Loaded> for ControlFile {
+    const NAME: &'static CStr = kernel::c_str!("control");
+
+    fn show(_loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
+        out.write_str(gh_proc::control::USAGE)
+    }
+}
+
+impl ProcWrite<Loaded> for ControlFile {
+    fn write(loaded: &Loaded, input: &str) -> Result {
+        match Command::parse(input).map_err(|_| EINVAL)? {
+            Command::StopCore(cpu) => loaded.cores.stop_core(cpu),
+            Command::StartCore(cpu) => loaded.cores.start_core(cpu),
+            Command::InjectHang(cpu) => loaded.cores.inject_hang(cpu),
+        }
+    }
+}
+
 /// Reads every parameter given to `insmod` and checks them; logs the first problem.
 fn load_params() -> Result<Params> {
     let mut params = Params::default();
@@ -188,6 +251,8 @@ fn load_params() -> Result<Params> {
 }
 
 struct GigaHttpd {
+    // Dropped first: the worker stops before the data it watches goes away.
+    _worker: Worker,
     _proc: ProcDir<Loaded>,
 }
 
@@ -202,19 +267,27 @@ impl kernel::Module for GigaHttpd {
         let loaded_at_s = unsafe { bindings::ktime_get_seconds() };
         let nics = nic::take(params.nics.as_ref())?;
         let cores = Cores::take(&gh_cpus, nics)?;
-        let proc = ProcDir::new(
+        let mut proc = ProcDir::new(
             kernel::c_str!("gigahttpd"),
             Loaded {
                 params,
                 cores,
                 loaded_at_s,
+                config: config::defaults().map(AtomicU32::new),
             },
         )?;
         proc.add::<StatusFile>()?;
         proc.add::<CpusFile>()?;
         proc.add::<NicsFile>()?;
+        proc.add_writable::<ConfigFile>()?;
+        proc.add_writable::<ControlFile>()?;
+        // SAFETY: the data lives in `proc`, which `GigaHttpd` drops after the worker.
+        let worker = unsafe { Worker::start(proc.data())? };
         pr_info!("loaded, version {}, running on cpus {}\n", VERSION, gh_cpus);
-        Ok(Self { _proc: proc })
+        Ok(Self {
+            _worker: worker,
+            _proc: proc,
+        })
     }
 }
 

@@ -24,12 +24,23 @@ pub(crate) trait ProcFile<T> {
     fn show(data: &T, out: &mut dyn fmt::Write) -> fmt::Result;
 }
 
+/// A file of a [`ProcDir`] that also takes writes: one command or setting per write.
+pub(crate) trait ProcWrite<T>: ProcFile<T> {
+    /// Acts on one write; an error is returned to the writer and must change nothing.
+    fn write(data: &T, input: &str) -> Result;
+}
+
+/// Longest write a [`ProcWrite`] file accepts.
+const MAX_WRITE: usize = 256;
+
 /// A directory under `/proc`, removed with everything in it when dropped.
 pub(crate) struct ProcDir<T: Sync> {
     name: &'static CStr,
     // The files reach the data through a raw pointer; it is freed after they are removed.
     data: KBox<T>,
     entry: NonNull<bindings::proc_dir_entry>,
+    // The operations of writable files, which must outlive them like the data.
+    ops: KVec<KBox<bindings::proc_ops>>,
 }
 
 // SAFETY: the entry pointer is only used to add files and is removed by name; the
@@ -46,7 +57,48 @@ impl<T: Sync> ProcDir<T> {
         // SAFETY: `name` is NUL-terminated and static; a null parent means `/proc`.
         let entry = unsafe { bindings::proc_mkdir(name.as_char_ptr(), core::ptr::null_mut()) };
         let entry = NonNull::new(entry).ok_or(EEXIST)?;
-        Ok(Self { name, data, entry })
+        Ok(Self {
+            name,
+            data,
+            entry,
+            ops: KVec::new(),
+        })
+    }
+
+    /// The data the files show.
+    pub(crate) fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// Adds the file `F`, readable by all and writable by root.
+    pub(crate) fn add_writable<F: ProcWrite<T>>(&mut self) -> Result {
+        let ops = KBox::new(
+            bindings::proc_ops {
+                proc_open: Some(open_trampoline::<T, F>),
+                proc_read: Some(bindings::seq_read),
+                proc_lseek: Some(bindings::seq_lseek),
+                proc_release: Some(bindings::single_release),
+                proc_write: Some(write_trampoline::<T, F>),
+                ..Default::default()
+            },
+            GFP_KERNEL,
+        )?;
+        let data: *const T = &*self.data;
+        // SAFETY: as in `add`; `ops` is kept in `self.ops` until the directory is removed.
+        let file = unsafe {
+            bindings::proc_create_data(
+                F::NAME.as_char_ptr(),
+                0o644,
+                self.entry.as_ptr(),
+                &*ops,
+                data.cast_mut().cast::<c_void>(),
+            )
+        };
+        self.ops.push(ops, GFP_KERNEL)?;
+        if file.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(())
     }
 
     /// Adds the read-only file `F`.
@@ -90,6 +142,47 @@ unsafe extern "C" fn show_trampoline<T, F: ProcFile<T>>(
     // is not an error of the file.
     let _ = F::show(data, &mut SeqWriter(m));
     0
+}
+
+/// `open` of a writable file: a `seq_file` over `F::show`, with the file's data.
+unsafe extern "C" fn open_trampoline<T, F: ProcFile<T>>(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: procfs calls this with the file's inode, whose private data is the pointer
+    // given to `proc_create_data`.
+    unsafe { bindings::single_open(file, Some(show_trampoline::<T, F>), (*inode).i_private) }
+}
+
+/// `write` of a writable file: copies at most `MAX_WRITE` bytes and hands them to `F`.
+unsafe extern "C" fn write_trampoline<T, F: ProcWrite<T>>(
+    file: *mut bindings::file,
+    buf: *const kernel::ffi::c_char,
+    count: usize,
+    _pos: *mut bindings::loff_t,
+) -> isize {
+    if count > MAX_WRITE {
+        return EINVAL.to_errno() as isize;
+    }
+    let mut bytes = [0u8; MAX_WRITE];
+    let Some(input) = bytes.get_mut(..count) else {
+        return EINVAL.to_errno() as isize;
+    };
+    let reader = kernel::uaccess::UserSlice::new(buf as usize, count).reader();
+    if let Err(e) = { reader }.read_slice(input) {
+        return e.to_errno() as isize;
+    }
+    let Ok(text) = core::str::from_utf8(input) else {
+        return EINVAL.to_errno() as isize;
+    };
+    // SAFETY: `single_open` made `private_data` the seq_file, whose `private` is the data
+    // pointer, alive until the directory is removed.
+    let data =
+        unsafe { &*((*(*file).private_data.cast::<bindings::seq_file>()).private as *const T) };
+    match F::write(data, text) {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
+    }
 }
 
 /// [`fmt::Write`] into a `seq_file` buffer.

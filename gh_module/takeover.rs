@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Taking CPUs from Linux and giving them back.
+//! Taking CPUs from Linux, running and supervising GigaHttpd cores on them, and giving the
+//! CPUs back.
 //!
 //! [`Cores::take`] offlines each chosen CPU with `remove_cpu`, disables CPU hotplug (so
 //! nobody onlines them, and no Linux bring-up uses the trampoline meanwhile), and starts
-//! each CPU in [`crate::gh_core`] through Linux's trampoline with INIT/SIPI. Dropping
-//! [`Cores`] stops every core, resets it with INIT, re-enables hotplug and hands the CPU
-//! back with `add_cpu`; only then is the cores' memory freed.
+//! each CPU in [`crate::gh_core`] through Linux's trampoline with INIT/SIPI. While they
+//! run, cores can be stopped and started again, and the watchdog restarts a core whose
+//! heartbeat stands still. Dropping [`Cores`] stops every core, resets it with INIT,
+//! re-enables hotplug and hands the CPU back with `add_cpu`; only then is the cores'
+//! memory freed.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kernel::prelude::*;
 
@@ -41,6 +46,10 @@ pub(crate) struct Core {
     /// the core (through `shared`) from its start until it has stopped.
     nic: Option<(PciAddr, [u8; 6])>,
     nic_driver: *mut VirtioNet,
+    /// Watchdog bookkeeping: the heartbeat last seen, when it last changed, restarts.
+    seen_heartbeat: AtomicU64,
+    seen_at_ms: AtomicU64,
+    restarts: AtomicU64,
 }
 
 impl Core {
@@ -58,6 +67,20 @@ impl Core {
     pub(crate) fn nic(&self) -> Option<(PciAddr, [u8; 6])> {
         self.nic
     }
+
+    /// Times the watchdog restarted this core.
+    pub(crate) fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    fn boot_args(&self, trampoline: &Trampoline) -> BootArgs {
+        BootArgs {
+            stack_top: (self.stack.addr() + self.stack.len()) as u64,
+            cr3: self.pgd.phys(),
+            shared: &*self.shared as *const CoreShared as u64,
+            trampoline_lock: trampoline.lock() as u64,
+        }
+    }
 }
 
 impl Drop for Core {
@@ -74,13 +97,16 @@ impl Drop for Core {
 pub(crate) struct Cores {
     cores: KVec<Core>,
     apic: Apic,
-    trampoline_lock: *mut u32,
+    trampoline: Trampoline,
     hotplug_disabled: bool,
+    /// Held while a core is stopped, started or restarted, so those never overlap.
+    busy: AtomicBool,
 }
 
-// SAFETY: the raw pointer is the trampoline lock, a static of the kernel.
+// SAFETY: the raw pointers inside are kernel statics (trampoline) and NIC drivers that
+// only their cores use; `&Cores` reads atomics and serializes core control with `busy`.
 unsafe impl Send for Cores {}
-// SAFETY: `&Cores` only reads the cores' shared records, which are atomics.
+// SAFETY: as above.
 unsafe impl Sync for Cores {}
 
 impl Cores {
@@ -121,6 +147,9 @@ impl Cores {
                 pgd,
                 nic: None,
                 nic_driver: core::ptr::null_mut(),
+                seen_heartbeat: AtomicU64::new(0),
+                seen_at_ms: AtomicU64::new(0),
+                restarts: AtomicU64::new(0),
             };
             if let Some(nic) = nics.next() {
                 core.nic = Some((nic.addr, nic.mac));
@@ -133,8 +162,9 @@ impl Cores {
         let mut taken = Cores {
             cores,
             apic,
-            trampoline_lock: trampoline.lock(),
+            trampoline,
             hotplug_disabled: false,
+            busy: AtomicBool::new(false),
         };
 
         for core in taken.cores.iter_mut() {
@@ -156,23 +186,12 @@ impl Cores {
 
         // SAFETY: no core runs yet.
         unsafe { gh_idt.fill() };
-        let _redirect = trampoline.redirect(entry_address());
-        for core in taken.cores.iter_mut() {
-            let args = BootArgs {
-                stack_top: (core.stack.addr() + core.stack.len()) as u64,
-                cr3: core.pgd.phys(),
-                shared: &*core.shared as *const CoreShared as u64,
-                trampoline_lock: taken.trampoline_lock as u64,
-            };
-            // SAFETY: cores start one at a time: the previous one has reported in.
-            unsafe { gh_boot_args.set(args) };
-            core.started = true;
-            taken.apic.start(core.apic_id, trampoline.vector());
-            if !wait_for(BOOT_TIMEOUT_MS, || {
-                core.shared.state() != CoreState::Booting
-            }) {
-                pr_err!("CPU {} did not start GigaHttpd\n", core.cpu);
-                return Err(EIO);
+        for i in 0..taken.cores.len() {
+            if let Some(core) = taken.cores.get_mut(i) {
+                core.started = true;
+            }
+            if let Some(core) = taken.cores.get(i) {
+                taken.boot(core)?;
             }
         }
         Ok(taken)
@@ -182,6 +201,148 @@ impl Cores {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Core> {
         self.cores.iter()
     }
+
+    /// Starts `core` (again) in GigaHttpd's entry and waits until it runs its loop.
+    fn boot(&self, core: &Core) -> Result {
+        core.shared.prepare_boot();
+        let _redirect = self.trampoline.redirect(entry_address());
+        // SAFETY: cores start one at a time (callers hold `busy` or run before any control).
+        unsafe { gh_boot_args.set(core.boot_args(&self.trampoline)) };
+        self.apic.start(core.apic_id, self.trampoline.vector());
+        if !wait_for(BOOT_TIMEOUT_MS, || {
+            core.shared.state() != CoreState::Booting
+        }) {
+            pr_err!("CPU {} did not start GigaHttpd\n", core.cpu);
+            self.reset(core);
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Stops `core` at once with INIT, whatever it runs, and clears the trampoline lock
+    /// in case it was inside the trampoline.
+    fn reset(&self, core: &Core) {
+        self.apic.send_init(core.apic_id);
+        // SAFETY: the lock is a static of the kernel; hotplug is disabled, so nobody else
+        // is in the trampoline.
+        unsafe { core::ptr::write_volatile(self.trampoline.lock(), 0) };
+        core.shared.mark_stopped();
+    }
+
+    /// Asks `core` to stop, waits for it, and resets it.
+    fn stop(&self, core: &Core) {
+        core.shared.request_stop();
+        let stopped = wait_for(STOP_TIMEOUT_MS, || {
+            matches!(core.shared.state(), CoreState::Stopped | CoreState::Faulted)
+        });
+        if !stopped {
+            pr_warn!("CPU {} did not stop; resetting it\n", core.cpu);
+        }
+        self.reset(core);
+    }
+
+    fn find(&self, cpu: u32) -> Result<&Core> {
+        self.cores.iter().find(|c| c.cpu == cpu).ok_or(EINVAL)
+    }
+
+    /// Runs `f` while holding the control lock, waiting up to a second for it.
+    fn exclusive<R>(&self, f: impl FnOnce() -> R) -> Result<R> {
+        let mut tries = 0;
+        while self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            tries += 1;
+            if tries > 1000 {
+                return Err(EBUSY);
+            }
+            // SAFETY: process context.
+            unsafe { bindings::msleep(1) };
+        }
+        let result = f();
+        self.busy.store(false, Ordering::Release);
+        Ok(result)
+    }
+
+    /// Stops the core on `cpu`; the CPU stays GigaHttpd's.
+    pub(crate) fn stop_core(&self, cpu: u32) -> Result {
+        let core = self.find(cpu)?;
+        self.exclusive(|| {
+            if core.shared.state() == CoreState::Stopped {
+                return Err(EINVAL);
+            }
+            self.stop(core);
+            pr_info!("CPU {} stopped\n", cpu);
+            Ok(())
+        })?
+    }
+
+    /// Starts the stopped core on `cpu` again.
+    pub(crate) fn start_core(&self, cpu: u32) -> Result {
+        let core = self.find(cpu)?;
+        self.exclusive(|| {
+            if !matches!(core.shared.state(), CoreState::Stopped | CoreState::Faulted) {
+                return Err(EINVAL);
+            }
+            self.boot(core)?;
+            pr_info!("CPU {} started\n", cpu);
+            Ok(())
+        })?
+    }
+
+    /// Makes the core on `cpu` hang (test hook for the watchdog).
+    pub(crate) fn inject_hang(&self, cpu: u32) -> Result {
+        let core = self.find(cpu)?;
+        if core.shared.state() != CoreState::Running {
+            return Err(EINVAL);
+        }
+        core.shared.inject_hang();
+        Ok(())
+    }
+
+    /// One watchdog pass at time `now_ms`: a running core whose heartbeat has not moved
+    /// for `timeout_ms` is reported and restarted. Skipped while a control command runs.
+    pub(crate) fn watchdog(&self, now_ms: u64, timeout_ms: u64) {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        for core in self.cores.iter() {
+            let heartbeat = core.shared.heartbeat();
+            if core.shared.state() != CoreState::Running
+                || heartbeat != core.seen_heartbeat.load(Ordering::Relaxed)
+            {
+                core.seen_heartbeat.store(heartbeat, Ordering::Relaxed);
+                core.seen_at_ms.store(now_ms, Ordering::Relaxed);
+                continue;
+            }
+            let still_for = now_ms.saturating_sub(core.seen_at_ms.load(Ordering::Relaxed));
+            if still_for < timeout_ms {
+                continue;
+            }
+            pr_err!(
+                "watchdog: CPU {} heartbeat stuck at {} for {} ms; restarting the core\n",
+                core.cpu,
+                heartbeat,
+                still_for
+            );
+            self.reset(core);
+            core.restarts.fetch_add(1, Ordering::Relaxed);
+            match self.boot(core) {
+                Ok(()) => pr_info!("watchdog: CPU {} restarted\n", core.cpu),
+                Err(_) => pr_err!(
+                    "watchdog: CPU {} did not restart; it stays stopped\n",
+                    core.cpu
+                ),
+            }
+            core.seen_at_ms.store(now_ms, Ordering::Relaxed);
+        }
+        self.busy.store(false, Ordering::Release);
+    }
 }
 
 impl Drop for Cores {
@@ -190,20 +351,10 @@ impl Drop for Cores {
             core.shared.request_stop();
         }
         for core in self.cores.iter().filter(|c| c.started) {
-            let stopped = wait_for(STOP_TIMEOUT_MS, || {
-                matches!(core.shared.state(), CoreState::Stopped | CoreState::Faulted)
-            });
-            if !stopped {
-                pr_warn!("CPU {} did not stop; resetting it\n", core.cpu);
-            }
-            // Whatever it was doing, INIT leaves it waiting for a STARTUP IPI.
-            self.apic.send_init(core.apic_id);
+            // Whatever it was doing, after this it waits for a STARTUP IPI.
+            self.stop(core);
         }
         if self.hotplug_disabled {
-            // A core reset inside the trampoline never released its lock; nobody else
-            // is in the trampoline while hotplug is disabled.
-            // SAFETY: the lock is a static of the kernel.
-            unsafe { core::ptr::write_volatile(self.trampoline_lock, 0) };
             // SAFETY: paired with `cpu_hotplug_disable` in `take`.
             unsafe { bindings::cpu_hotplug_enable() };
         }

@@ -22,6 +22,12 @@ pub(crate) struct Trampoline {
     vector: u8,
 }
 
+// SAFETY: the pointers are kernel statics; writes to the header happen only with CPU
+// hotplug disabled and one core starting at a time (see `Cores`).
+unsafe impl Send for Trampoline {}
+// SAFETY: as above.
+unsafe impl Sync for Trampoline {}
+
 impl Trampoline {
     /// Finds the trampoline and checks that it is in the expected state.
     pub(crate) fn find(syms: &Kallsyms) -> Result<Self> {

@@ -11,16 +11,22 @@ pub struct CoreView {
     pub state: &'static str,
     /// Main-loop iterations so far; it grows while the core is alive.
     pub heartbeat: u64,
+    /// Times the watchdog restarted the core.
+    pub restarts: u64,
 }
 
 /// Writes the `cpus` file.
 pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = CoreView>) -> fmt::Result {
-    writeln!(w, "{:<5} {:<8} {:>20}", "cpu", "state", "heartbeat")?;
+    writeln!(
+        w,
+        "{:<5} {:<8} {:>20} {:>8}",
+        "cpu", "state", "heartbeat", "restarts"
+    )?;
     for core in cores {
         writeln!(
             w,
-            "{:<5} {:<8} {:>20}",
-            core.cpu, core.state, core.heartbeat
+            "{:<5} {:<8} {:>20} {:>8}",
+            core.cpu, core.state, core.heartbeat, core.restarts
         )?;
     }
     Ok(())
@@ -39,20 +45,22 @@ mod tests {
                 cpu: 1,
                 state: "running",
                 heartbeat: 123_456,
+                restarts: 0,
             },
             CoreView {
                 cpu: 3,
                 state: "faulted",
                 heartbeat: 7,
+                restarts: 2,
             },
         ];
         let mut out = String::new();
         assert_eq!(render(&mut out, &mut cores.iter().copied()), Ok(()));
         assert_eq!(
             out,
-            "cpu   state               heartbeat\n\
-             1     running                123456\n\
-             3     faulted                     7\n"
+            "cpu   state               heartbeat restarts\n\
+             1     running                123456        0\n\
+             3     faulted                     7        2\n"
         );
     }
 }

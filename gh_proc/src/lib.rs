@@ -6,6 +6,8 @@
 //! [`core::fmt::Write`] sink, so the same source is tested on the host and compiled into
 //! `gigahttpd.ko`.
 
+pub mod config;
+pub mod control;
 pub mod cpus;
 pub mod cpuset;
 pub mod nics;

@@ -15,6 +15,7 @@ for applet in $(/bin/busybox --list); do
     [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 install -m 0755 "$GH_ROOT/tools/vm/init" "$root/init"
+install -m 0755 "$GH_ROOT/tools/ghctl/ghctl" "$root/bin/ghctl"
 install -m 0644 "$module" "$root/gigahttpd.ko"
 cp -r "$GH_ROOT/tools/testing/selftests/gigahttpd" "$root/selftests/"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"

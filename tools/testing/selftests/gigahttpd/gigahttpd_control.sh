@@ -1,0 +1,129 @@
+#!/bin/sh
+# Control-plane selftests of gigahttpd.ko: /proc/gigahttpd/config and control, the
+# watchdog, and ghctl. Prints KTAP. Needs a guest with CPUs 0-3 and the data NIC.
+cd "$(dirname "$0")" || exit 1
+. ./lib.sh
+
+setting() { sed -n "s/^$1=//p" "$PROC/config"; }
+core_field() { # core_field CPU COLUMN(2=state 3=heartbeat 4=restarts)
+    awk -v cpu="$1" -v col="$2" 'NR > 1 && $1 == cpu { print $col }' "$PROC/cpus"
+}
+# Waits up to $2 seconds for core $1 to be running with a heartbeat that moves.
+core_alive_within() {
+    i=0
+    while [ $i -lt "$2" ]; do
+        if [ "$(core_field "$1" 2)" = running ]; then
+            a=$(core_field "$1" 3)
+            sleep 1
+            b=$(core_field "$1" 3)
+            [ "$b" -gt "$a" ] && return 0
+        else
+            sleep 1
+        fi
+        i=$((i + 1))
+    done
+    ktap_diag "core $1: $(grep "^$1 " "$PROC/cpus")"
+    return 1
+}
+# Waits up to $2 seconds for the watchdog to have restarted core $1 at least once.
+restarted_within() {
+    i=0
+    while [ "$(core_field "$1" 4)" -lt 1 ] && [ $i -lt "$2" ]; do sleep 1; i=$((i + 1)); done
+    [ "$(core_field "$1" 4)" -ge 1 ] || { ktap_diag "no restart: $(grep "^$1 " "$PROC/cpus")"; return 1; }
+}
+refused() { ! printf '%s\n' "$2" 2>/dev/null >"$PROC/$1"; }
+
+test_load() { insmod "$MODULE" && [ -w "$PROC/config" ] && [ -w "$PROC/control" ]; }
+
+test_config_defaults() { [ "$(setting watchdog_ms)" = 2000 ]; }
+
+test_bad_config_writes() {
+    for bad in watchdog_ms=5 watchdog_ms=60001 watchdog_ms=abc bogus=1 garbage ""; do
+        refused config "$bad" || { ktap_diag "accepted '$bad'"; return 1; }
+    done
+    [ "$(setting watchdog_ms)" = 2000 ] || { ktap_diag "config changed: $(cat "$PROC/config")"; return 1; }
+}
+
+test_stop_start_core() {
+    echo "stop-core 2" >"$PROC/control" || return 1
+    [ "$(core_field 2 2)" = stopped ] || { ktap_diag "state $(core_field 2 2)"; return 1; }
+    a=$(core_field 2 3)
+    sleep 1
+    [ "$(core_field 2 3)" = "$a" ] || { ktap_diag "stopped core still beats"; return 1; }
+    echo "start-core 2" >"$PROC/control" || return 1
+    core_alive_within 2 5
+}
+
+test_bad_control_writes() {
+    for bad in "stop-core 0" "stop-core 9" "start-core 3" "explode 1" "stop-core" ""; do
+        refused control "$bad" || { ktap_diag "accepted '$bad'"; return 1; }
+    done
+    for cpu in 1 2 3; do
+        [ "$(core_field $cpu 2)" = running ] || { ktap_diag "core $cpu: $(core_field $cpu 2)"; return 1; }
+    done
+}
+
+# A long watchdog_ms leaves a hung core alone; a short one restarts it: the write took.
+test_watchdog_follows_config() {
+    echo watchdog_ms=60000 >"$PROC/config" && echo "inject-hang 3" >"$PROC/control" || return 1
+    sleep 3
+    [ "$(core_field 3 4)" = 0 ] || { ktap_diag "restarted despite watchdog_ms=60000"; return 1; }
+    a=$(core_field 3 3)
+    sleep 1
+    [ "$(core_field 3 3)" = "$a" ] || { ktap_diag "hung core still beats"; return 1; }
+    echo watchdog_ms=600 >"$PROC/config" || return 1
+    restarted_within 3 10 || return 1
+    new_kmsg | grep -q "watchdog: CPU 3 heartbeat stuck" || { ktap_diag "no dmesg report"; return 1; }
+    core_alive_within 3 5
+}
+
+# The core that owns the data NIC is restarted by the watchdog and keeps receiving.
+test_nic_core_restart() {
+    echo "inject-hang 1" >"$PROC/control" || return 1
+    restarted_within 1 10 && core_alive_within 1 5 || return 1
+    rx=$(awk -v mac=$DATA_MAC '$2 == mac { print $4 }' "$PROC/nics")
+    i=0
+    while [ $i -lt 10 ]; do
+        sleep 1
+        now=$(awk -v mac=$DATA_MAC '$2 == mac { print $4 }' "$PROC/nics")
+        [ "$now" -gt "$rx" ] && return 0
+        i=$((i + 1))
+    done
+    ktap_diag "no frame after the restart: $(cat "$PROC/nics")"
+    return 1
+}
+
+test_ghctl() {
+    ghctl status | grep -q '^state: running$' || { ktap_diag "ghctl status"; return 1; }
+    ghctl --json status | grep -q '"state": "running"' || { ktap_diag "ghctl --json status"; return 1; }
+    ghctl --json cpus | grep -q '^\[{"cpu": 1, "state": "running"' || { ktap_diag "$(ghctl --json cpus)"; return 1; }
+    ghctl --json nics | grep -q "\"mac\": \"$DATA_MAC\"" || { ktap_diag "$(ghctl --json nics)"; return 1; }
+    ghctl config set watchdog_ms=1500 && [ "$(ghctl config get watchdog_ms)" = 1500 ] || return 1
+    ghctl config set watchdog_ms=1 2>/dev/null
+    [ $? = 1 ] || { ktap_diag "bad setting not refused with status 1"; return 1; }
+    ghctl stop-core x 2>/dev/null
+    [ $? = 2 ] || { ktap_diag "bad CPU not a usage error"; return 1; }
+    ghctl frobnicate 2>/dev/null
+    [ $? = 2 ] || { ktap_diag "unknown command not a usage error"; return 1; }
+    ghctl stop-core 2 && [ "$(core_field 2 2)" = stopped ] && ghctl start-core 2 || return 1
+    core_alive_within 2 5
+}
+
+test_unload() {
+    rmmod gigahttpd && no_trace || return 1
+    ghctl status 2>/dev/null
+    [ $? = 3 ] || { ktap_diag "ghctl without the module did not exit 3"; return 1; }
+}
+
+ktap_header
+ktap_plan 9
+ktap_result "module loads with writable config and control" test_load
+ktap_result "config shows the defaults" test_config_defaults
+ktap_result "bad config writes fail with EINVAL and change nothing" test_bad_config_writes
+ktap_result "a core can be stopped and started again" test_stop_start_core
+ktap_result "bad control writes fail with EINVAL and change nothing" test_bad_control_writes
+ktap_result "the watchdog restarts a hung core within the configured time" test_watchdog_follows_config
+ktap_result "the NIC's core restarts and keeps receiving" test_nic_core_restart
+ktap_result "ghctl wraps /proc/gigahttpd with exit codes and --json" test_ghctl
+ktap_result "rmmod after core restarts restores everything" test_unload
+ktap_finish

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Shared by GigaHttpd's selftest programs: where things are and how to look at them.
+. ./ktap.sh
+
+MODULE=${GH_MODULE:-/gigahttpd.ko}
+PROC=/proc/gigahttpd
+KLOG=/tmp/gigahttpd-dmesg.log
+
+# Kernel messages are drained into KLOG as the tests go, so each step can look at the
+# messages it caused and the last test can scan the whole log.
+new_kmsg() {
+    dmesg -c >/tmp/gigahttpd-dmesg.new
+    cat /tmp/gigahttpd-dmesg.new >>"$KLOG"
+    cat /tmp/gigahttpd-dmesg.new
+}
+new_kmsg >/dev/null
+
+ONLINE=$(cat /sys/devices/system/cpu/online)
+# The guest's NICs, by MAC (tools/vm/run): the management NIC stays with Linux, the data
+# NIC is GigaHttpd's while it is loaded.
+MGMT_MAC=52:54:00:12:34:01
+DATA_MAC=52:54:00:12:34:02
+
+# The Linux network interface with MAC $1, if any.
+netdev_with_mac() {
+    for dev in /sys/class/net/*; do
+        [ "$(cat "$dev/address")" = "$1" ] && echo "${dev##*/}"
+    done
+}
+
+# Nothing of the module is left, and Linux has all its CPUs back.
+no_trace() {
+    ! [ -e "$PROC" ] && ! [ -e /sys/module/gigahttpd ] && ! grep -q '^gigahttpd ' /proc/modules &&
+        [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ] && [ -n "$(netdev_with_mac $DATA_MAC)" ]
+}
+field() { sed -n "s/^$1: //p" "$PROC/status"; }
+expect_field() {
+    got=$(field "$1")
+    [ "$got" = "$2" ] || { ktap_diag "$1: got '$got', want '$2'"; return 1; }
+}
+

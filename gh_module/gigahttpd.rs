@@ -15,6 +15,7 @@ mod bindings;
 mod cpu;
 mod gh_core;
 mod ksym;
+mod memory;
 mod nic;
 mod pages;
 mod param;
@@ -35,6 +36,7 @@ use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use gh_proc::config;
 use gh_proc::control::Command;
 use gh_proc::cpus::CoreView;
+use gh_proc::memory::MemoryView;
 use gh_proc::nics::NicView;
 use gh_proc::params::Params;
 use gh_proc::status::{State, Status};
@@ -65,7 +67,7 @@ gh_param!(
 gh_param!(
     MEM_MIB,
     "mem_mib",
-    "Memory reserved per GigaHttpd core in MiB, 16 to 65536 (default: 1024)"
+    "Memory reserved per GigaHttpd core in MiB, 16 to 65536 (default: 128)"
 );
 gh_param!(
     IP,
@@ -180,6 +182,29 @@ impl ProcFile<Loaded> for NicsFile {
     }
 }
 
+struct MemoryFile;
+
+impl ProcFile<Loaded> for MemoryFile {
+    const NAME: &'static CStr = kernel::c_str!("memory");
+
+    fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
+        gh_proc::memory::render(
+            out,
+            &mut loaded.cores.iter().map(|core| {
+                let (blocks, huge_blocks) = core.memory().blocks();
+                MemoryView {
+                    cpu: core.cpu(),
+                    reserved: core.memory().bytes() as u64,
+                    // No engine pool is carved from the reservation yet.
+                    used: 0,
+                    blocks: blocks as u64,
+                    huge_blocks: huge_blocks as u64,
+                }
+            }),
+        )
+    }
+}
+
 struct ConfigFile;
 
 impl ProcFile<Loaded> for ConfigFile {
@@ -265,8 +290,21 @@ impl kernel::Module for GigaHttpd {
         })?;
         // SAFETY: reading the monotonic clock has no preconditions outside NMI context.
         let loaded_at_s = unsafe { bindings::ktime_get_seconds() };
+        let mem_bytes = (params.mem_mib as usize) << 20;
+        // SAFETY: reads the page allocator's estimate; no preconditions.
+        let available = unsafe { bindings::si_mem_available() } as usize * 4096;
+        if mem_bytes * gh_cpus.len() > available / 4 * 3 {
+            pr_err!(
+                "invalid parameter mem_mib: {} MiB for each of {} CPUs leaves Linux less than a \
+                 quarter of its {} MiB available\n",
+                params.mem_mib,
+                gh_cpus.len(),
+                available >> 20
+            );
+            return Err(EINVAL);
+        }
         let nics = nic::take(params.nics.as_ref())?;
-        let cores = Cores::take(&gh_cpus, nics)?;
+        let cores = Cores::take(&gh_cpus, nics, mem_bytes)?;
         let mut proc = ProcDir::new(
             kernel::c_str!("gigahttpd"),
             Loaded {
@@ -279,6 +317,7 @@ impl kernel::Module for GigaHttpd {
         proc.add::<StatusFile>()?;
         proc.add::<CpusFile>()?;
         proc.add::<NicsFile>()?;
+        proc.add::<MemoryFile>()?;
         proc.add_writable::<ConfigFile>()?;
         proc.add_writable::<ControlFile>()?;
         // SAFETY: the data lives in `proc`, which `GigaHttpd` drops after the worker.

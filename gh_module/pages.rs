@@ -15,13 +15,28 @@ pub(crate) struct Pages {
 impl Pages {
     /// Allocates `2^order` zeroed pages.
     pub(crate) fn new(order: u32) -> Result<Self> {
-        let gfp = kernel::bindings::GFP_KERNEL | kernel::bindings::__GFP_ZERO;
+        Self::alloc(order, kernel::bindings::__GFP_ZERO)
+    }
+
+    /// Tries to allocate `2^order` pages, not zeroed; fails quietly and early (no
+    /// allocation-failure report, no OOM killer), for callers that fall back to smaller
+    /// orders or give up.
+    pub(crate) fn try_uninit(order: u32) -> Result<Self> {
+        let noretry = 1 << kernel::bindings::___GFP_NORETRY_BIT;
+        Self::alloc(order, kernel::bindings::__GFP_NOWARN | noretry)
+    }
+
+    fn alloc(order: u32, extra: kernel::bindings::gfp_t) -> Result<Self> {
+        let gfp = kernel::bindings::GFP_KERNEL | extra;
         // SAFETY: a plain page allocation in process context.
-        let addr = unsafe { bindings::get_free_pages_noprof(gfp, order) } as usize;
+        let addr = unsafe { bindings::get_free_pages_noprof(gfp, order) };
         if addr == 0 {
             return Err(ENOMEM);
         }
-        Ok(Self { addr, order })
+        Ok(Self {
+            addr: addr as usize,
+            order,
+        })
     }
 
     /// Kernel virtual address of the first byte.

@@ -21,6 +21,7 @@ use crate::gh_core::{entry_address, gh_boot_args, gh_idt, BootArgs, CoreShared, 
 use crate::gh_proc::cpuset::CpuSet;
 use crate::gh_proc::pci::PciAddr;
 use crate::ksym::Kallsyms;
+use crate::memory::CoreMemory;
 use crate::nic::DataNic;
 use crate::pages::Pages;
 use crate::trampoline::Trampoline;
@@ -42,6 +43,7 @@ pub(crate) struct Core {
     shared: KBox<CoreShared>,
     stack: Pages,
     pgd: Pages,
+    memory: CoreMemory,
     /// The core's NIC: its address and MAC for `/proc`, and the driver, which belongs to
     /// the core (through `shared`) from its start until it has stopped.
     nic: Option<(PciAddr, [u8; 6])>,
@@ -66,6 +68,11 @@ impl Core {
     /// The core's NIC: PCI address and MAC.
     pub(crate) fn nic(&self) -> Option<(PciAddr, [u8; 6])> {
         self.nic
+    }
+
+    /// The memory reserved for the core.
+    pub(crate) fn memory(&self) -> &CoreMemory {
+        &self.memory
     }
 
     /// Times the watchdog restarted this core.
@@ -110,9 +117,9 @@ unsafe impl Send for Cores {}
 unsafe impl Sync for Cores {}
 
 impl Cores {
-    /// Takes every CPU in `cpus` from Linux and starts GigaHttpd on it; the i-th core
-    /// drives the i-th NIC of `nics`.
-    pub(crate) fn take(cpus: &CpuSet, nics: KVec<DataNic>) -> Result<Self> {
+    /// Takes every CPU in `cpus` from Linux and starts GigaHttpd on it, with
+    /// `mem_bytes` reserved for each; the i-th core drives the i-th NIC of `nics`.
+    pub(crate) fn take(cpus: &CpuSet, nics: KVec<DataNic>, mem_bytes: usize) -> Result<Self> {
         if nics.len() > cpus.len() {
             pr_err!(
                 "{} data NICs but only {} GigaHttpd CPUs\n",
@@ -145,6 +152,9 @@ impl Cores {
                 shared: KBox::new(CoreShared::new(), GFP_KERNEL)?,
                 stack: Pages::new(STACK_ORDER)?,
                 pgd,
+                memory: CoreMemory::reserve(mem_bytes).inspect_err(|_| {
+                    pr_err!("cannot reserve {} MiB for CPU {}\n", mem_bytes >> 20, cpu);
+                })?,
                 nic: None,
                 nic_driver: core::ptr::null_mut(),
                 seen_heartbeat: AtomicU64::new(0),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod cpus;
 pub mod cpuset;
+pub mod memory;
 pub mod nics;
 pub mod params;
 pub mod pci;

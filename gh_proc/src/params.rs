@@ -114,7 +114,7 @@ impl Default for Params {
         Params {
             cpus: None,
             nics: None,
-            mem_mib: 1024,
+            mem_mib: 128,
             ip: Ipv4Cidr {
                 addr: Ipv4([10, 0, 3, 15]),
                 prefix: 24,
@@ -389,7 +389,7 @@ mod tests {
             let _ = p.write_value(name, &mut out);
             out.push(' ');
         }
-        assert_eq!(out, "1-3 default 1024 10.0.3.15/24 10.0.3.2 80 ");
+        assert_eq!(out, "1-3 default 128 10.0.3.15/24 10.0.3.2 80 ");
         assert!(p.write_value("nope", &mut out).is_err());
     }
 

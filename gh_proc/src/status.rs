@@ -79,7 +79,7 @@ mod tests {
              uptime_s: 42\n\
              param.cpus: default\n\
              param.nics: default\n\
-             param.mem_mib: 1024\n\
+             param.mem_mib: 128\n\
              param.ip: 10.0.3.15/24\n\
              param.gateway: 10.0.3.2\n\
              param.port: 80\n\

@@ -6,8 +6,21 @@
 cd "$(dirname "$0")" || exit 1
 . ./lib.sh
 
+mem_available_kib() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
+AVAIL_BEFORE=$(mem_available_kib)
+
 test_load_defaults() {
     insmod "$MODULE" && [ -r "$PROC/status" ] && new_kmsg | grep -q 'gigahttpd: loaded'
+}
+
+# Each core has mem_mib (default 128) MiB reserved, in whole blocks, gone from Linux.
+test_memory_reserved() {
+    cores=$(awk 'NR > 1' "$PROC/memory" | wc -l)
+    [ "$cores" = "$(cpu_numbers "$(field gh_cpus)" | wc -l)" ] || { ktap_diag "$(cat "$PROC/memory")"; return 1; }
+    awk 'NR > 1 && ($2 != 134217728 || $4 < 1 || $5 > $4) { bad = 1 } END { exit bad }' "$PROC/memory" ||
+        { ktap_diag "$(cat "$PROC/memory")"; return 1; }
+    drop=$((AVAIL_BEFORE - $(mem_available_kib)))
+    [ $drop -ge $((cores * 128 * 1024 * 9 / 10)) ] || { ktap_diag "MemAvailable fell only $drop KiB"; return 1; }
 }
 
 test_status_fields() {
@@ -122,7 +135,7 @@ test_params_applied() {
 test_bad_params() {
     for arg in cpus=0 cpus=1,0 cpus=7 cpus=63-64 cpus=x cpus=2-1 cpus= mem_mib=8 \
         nics=00:04 nics=0000:00:1f.0 nics=0000:00:03.0 \
-        mem_mib=65537 mem_mib=12ab ip=10.0.3.15 ip=300.1.1.1/24 ip=10.0.3.15/33 \
+        mem_mib=65537 mem_mib=12ab mem_mib=65536 ip=10.0.3.15 ip=300.1.1.1/24 ip=10.0.3.15/33 \
         gateway=10.9.9.9 gateway=10.0.3 port=0 port=65536 port=-1; do
         if insmod "$MODULE" "$arg" 2>/dev/null; then
             ktap_diag "insmod accepted $arg"
@@ -167,11 +180,12 @@ test_cycles() {
 }
 
 ktap_header
-ktap_plan 14
+ktap_plan 15
 ktap_result "module loads with default parameters" test_load_defaults
 ktap_result "status shows every field" test_status_fields
 ktap_result "taken CPUs are offline to Linux and cannot be onlined" test_cpus_offline
 ktap_result "every taken core runs its main loop" test_cores_run
+ktap_result "each core's memory is reserved from Linux" test_memory_reserved
 ktap_result "the data NIC is taken from Linux and owned by a core" test_data_nic_taken
 ktap_result "the data NIC receives the host's traffic" test_data_nic_receives
 ktap_result "the management NIC keeps working" test_mgmt_nic_works

@@ -1,0 +1,60 @@
+//! `/proc/gigahttpd/memory`: one line per GigaHttpd core's reserved memory.
+
+use core::fmt;
+
+/// One core's memory as the module reads it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct MemoryView {
+    /// Linux's number for the CPU.
+    pub cpu: u32,
+    /// Bytes reserved from Linux for the core.
+    pub reserved: u64,
+    /// Bytes of the reservation the core's pools use.
+    pub used: u64,
+    /// Physically contiguous blocks the reservation is made of.
+    pub blocks: u64,
+    /// How many of those blocks are 2 MiB.
+    pub huge_blocks: u64,
+}
+
+/// Writes the `memory` file.
+pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = MemoryView>) -> fmt::Result {
+    writeln!(
+        w,
+        "{:<5} {:>14} {:>14} {:>8} {:>11}",
+        "cpu", "reserved", "used", "blocks", "huge_blocks"
+    )?;
+    for m in cores {
+        writeln!(
+            w,
+            "{:<5} {:>14} {:>14} {:>8} {:>11}",
+            m.cpu, m.reserved, m.used, m.blocks, m.huge_blocks
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::String;
+
+    #[test]
+    fn renders_a_line_per_core() {
+        let m = MemoryView {
+            cpu: 2,
+            reserved: 128 << 20,
+            used: 0,
+            blocks: 64,
+            huge_blocks: 64,
+        };
+        let mut out = String::new();
+        assert_eq!(render(&mut out, &mut [m].into_iter()), Ok(()));
+        assert_eq!(
+            out,
+            "cpu         reserved           used   blocks huge_blocks\n\
+             2          134217728              0       64          64\n"
+        );
+    }
+}

@@ -11,7 +11,8 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-use crate::virtio_net::{NicStats, VirtioNet};
+use crate::nic::Driver;
+use crate::nic_stats::NicStats;
 
 /// What a core is doing, as published in [`CoreShared::state`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,7 +60,7 @@ pub(crate) struct CoreShared {
     heartbeat: AtomicU64,
     /// The core's NIC, if it has one: set before the core starts, owned by the core
     /// while it runs, taken back by Linux after it stopped.
-    nic: AtomicPtr<VirtioNet>,
+    nic: AtomicPtr<Driver>,
     nic_stats: NicStats,
 }
 
@@ -76,7 +77,7 @@ impl CoreShared {
     }
 
     /// Hands the core its NIC; call before the core starts.
-    pub(crate) fn give_nic(&self, nic: *mut VirtioNet) {
+    pub(crate) fn give_nic(&self, nic: *mut Driver) {
         self.nic.store(nic, Ordering::Release);
     }
 

@@ -13,10 +13,12 @@ use kernel::prelude::*;
 mod apic;
 mod bindings;
 mod cpu;
+mod e1000;
 mod gh_core;
 mod ksym;
 mod memory;
 mod nic;
+mod nic_stats;
 mod pages;
 mod param;
 mod pci;
@@ -62,7 +64,7 @@ gh_param!(
     NICS,
     "nics",
     "Data NICs to take from Linux, as PCI addresses such as 0000:00:04.0 (default: every \
-     modern virtio-net NIC that Linux's default route does not use)"
+     modern virtio-net and e1000 NIC that Linux's default route does not use)"
 );
 gh_param!(
     MEM_MIB,

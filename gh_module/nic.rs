@@ -5,15 +5,59 @@
 use kernel::prelude::*;
 
 use crate::bindings;
+use crate::e1000::{self, E1000};
 use crate::gh_proc::pci::{PciAddr, PciList};
+use crate::nic_stats::NicStats;
 use crate::pci::PciDev;
 use crate::virtio_net::{self, VirtioNet};
+
+/// The NIC models GigaHttpd drives: modern virtio-net first, e1000 second.
+const SUPPORTED: [(u16, u16); 2] = [virtio_net::PCI_IDS, e1000::PCI_IDS];
+
+/// A data NIC's polled driver.
+pub(crate) enum Driver {
+    VirtioNet(VirtioNet),
+    E1000(E1000),
+}
+
+impl Driver {
+    /// Sets up the right driver for a taken PCI function.
+    fn new(dev: PciDev) -> Result<Self> {
+        let ids = dev.ids();
+        let taken = dev.take()?;
+        if ids == e1000::PCI_IDS {
+            Ok(Self::E1000(E1000::new(taken)?))
+        } else {
+            Ok(Self::VirtioNet(VirtioNet::new(taken)?))
+        }
+    }
+
+    /// The NIC's MAC address.
+    pub(crate) fn mac(&self) -> [u8; 6] {
+        match self {
+            Self::VirtioNet(n) => n.mac(),
+            Self::E1000(n) => n.mac(),
+        }
+    }
+
+    /// Receives and answers every waiting frame (see the drivers' `poll`).
+    pub(crate) fn poll(
+        &mut self,
+        stats: &NicStats,
+        handle: &mut dyn FnMut(&[u8], &mut dyn FnMut(&[u8])),
+    ) -> usize {
+        match self {
+            Self::VirtioNet(n) => n.poll(stats, handle),
+            Self::E1000(n) => n.poll(stats, handle),
+        }
+    }
+}
 
 /// A data NIC set up for polling, not yet handed to a core.
 pub(crate) struct DataNic {
     pub(crate) addr: PciAddr,
     pub(crate) mac: [u8; 6],
-    pub(crate) driver: KBox<VirtioNet>,
+    pub(crate) driver: KBox<Driver>,
 }
 
 /// The PCI functions to take: the ones named in `nics`, or by default every supported
@@ -27,10 +71,11 @@ fn choose(nics: Option<&PciList>) -> Result<KVec<PciDev>> {
                     pr_err!("invalid parameter nics: no PCI device {}\n", addr);
                     return Err(EINVAL);
                 };
-                if dev.ids() != virtio_net::PCI_IDS {
+                if !SUPPORTED.contains(&dev.ids()) {
                     let (vendor, device) = dev.ids();
                     pr_err!(
-                        "invalid parameter nics: {} is {:04x}:{:04x}, not a modern virtio-net NIC\n",
+                        "invalid parameter nics: {} is {:04x}:{:04x}, not a modern virtio-net \
+                         or e1000 NIC\n",
                         addr,
                         vendor,
                         device
@@ -43,12 +88,13 @@ fn choose(nics: Option<&PciList>) -> Result<KVec<PciDev>> {
         None => {
             let route = DefaultRoute::get();
             let mut result = Ok(());
-            let (vendor, device) = virtio_net::PCI_IDS;
-            PciDev::find_all(vendor, device, |dev| {
-                if result.is_ok() && !route.leaves_through(&dev) {
-                    result = chosen.push(dev, GFP_KERNEL).map_err(Error::from);
-                }
-            });
+            for (vendor, device) in SUPPORTED {
+                PciDev::find_all(vendor, device, |dev| {
+                    if result.is_ok() && !route.leaves_through(&dev) {
+                        result = chosen.push(dev, GFP_KERNEL).map_err(Error::from);
+                    }
+                });
+            }
             result?;
         }
     }
@@ -61,7 +107,7 @@ pub(crate) fn take(nics: Option<&PciList>) -> Result<KVec<DataNic>> {
     let mut taken = KVec::new();
     for dev in choose(nics)? {
         let addr = dev.addr();
-        let driver = VirtioNet::new(dev.take()?)?;
+        let driver = KBox::new(Driver::new(dev)?, GFP_KERNEL)?;
         let mac = driver.mac();
         taken.push(DataNic { addr, mac, driver }, GFP_KERNEL)?;
     }

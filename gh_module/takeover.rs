@@ -22,10 +22,9 @@ use crate::gh_proc::cpuset::CpuSet;
 use crate::gh_proc::pci::PciAddr;
 use crate::ksym::Kallsyms;
 use crate::memory::CoreMemory;
-use crate::nic::DataNic;
+use crate::nic::{DataNic, Driver};
 use crate::pages::Pages;
 use crate::trampoline::Trampoline;
-use crate::virtio_net::VirtioNet;
 
 /// Stack of a core: 4 pages.
 const STACK_ORDER: u32 = 2;
@@ -47,7 +46,7 @@ pub(crate) struct Core {
     /// The core's NIC: its address and MAC for `/proc`, and the driver, which belongs to
     /// the core (through `shared`) from its start until it has stopped.
     nic: Option<(PciAddr, [u8; 6])>,
-    nic_driver: *mut VirtioNet,
+    nic_driver: *mut Driver,
     /// Watchdog bookkeeping: the heartbeat last seen, when it last changed, restarts.
     seen_heartbeat: AtomicU64,
     seen_at_ms: AtomicU64,

@@ -11,11 +11,12 @@
 //! Dropping the driver resets the device.
 
 use core::mem::offset_of;
-use core::sync::atomic::{fence, AtomicU64, Ordering};
+use core::sync::atomic::{fence, Ordering};
 
 use kernel::prelude::*;
 
 use crate::bindings::{self, virtio_pci_common_cfg as CommonCfg};
+use crate::nic_stats::{bump, NicStats};
 use crate::pages::Pages;
 use crate::pci::{PciDev, TakenPci};
 
@@ -31,25 +32,6 @@ const BUF_ORDER: u32 = 7;
 const RING_ORDER: u32 = 2;
 const RX: u16 = 0;
 const TX: u16 = 1;
-
-/// Per-NIC counters, written only by the owning core, read by `/proc` without locks.
-#[derive(Default)]
-pub(crate) struct NicStats {
-    pub(crate) rx_packets: AtomicU64,
-    pub(crate) rx_bytes: AtomicU64,
-    pub(crate) rx_drops: AtomicU64,
-    pub(crate) tx_packets: AtomicU64,
-    pub(crate) tx_bytes: AtomicU64,
-    pub(crate) tx_drops: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64, by: u64) {
-    // One writer (the core), so a plain load and store suffices and costs no lock.
-    counter.store(
-        counter.load(Ordering::Relaxed).wrapping_add(by),
-        Ordering::Relaxed,
-    );
-}
 
 /// Where a virtio structure lives: a BAR mapping plus an offset.
 #[derive(Clone, Copy)]
@@ -203,7 +185,7 @@ struct CapInfo {
 
 impl VirtioNet {
     /// Sets up a taken virtio-net device for polling.
-    pub(crate) fn new(pci: TakenPci) -> Result<KBox<Self>> {
+    pub(crate) fn new(pci: TakenPci) -> Result<Self> {
         let caps = find_caps(&pci)?;
         let mut maps = [core::ptr::null_mut::<u8>(); 6];
         let mut region = |cap: CapInfo| -> Result<Region> {
@@ -271,19 +253,16 @@ impl VirtioNet {
 
         let rx = setup_queue(&common, &notify, caps[1].notify_multiplier, RX)?;
         let tx = setup_queue(&common, &notify, caps[1].notify_multiplier, TX)?;
-        let mut nic = KBox::new(
-            Self {
-                pci,
-                common,
-                mac,
-                rx,
-                tx,
-                tx_free: [0; MAX_QUEUE as usize],
-                tx_free_len: 0,
-                maps,
-            },
-            GFP_KERNEL,
-        )?;
+        let mut nic = Self {
+            pci,
+            common,
+            mac,
+            rx,
+            tx,
+            tx_free: [0; MAX_QUEUE as usize],
+            tx_free_len: 0,
+            maps,
+        };
         nic.start();
         common.write::<u8>(
             status,

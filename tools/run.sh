@@ -12,13 +12,15 @@ kdir=$(tools/vm/build-kernel.sh)
 tools/build-module.sh "$kdir"
 tools/vm/build-initramfs.sh gigahttpd.ko build/initrd-run.gz
 port=${GH_PORT:-8080}
+port2=${GH_PORT2:-8081}
 cat <<MSG
 
 GigaHttpd guest: 4 vCPUs, gigahttpd.ko loaded, a shell on this console.
   status:   cat /proc/gigahttpd/status
-  data NIC: http://127.0.0.1:$port/ on this host is forwarded to the guest's data NIC
-            (10.0.3.15:80), the NIC GigaHttpd takes over.
+  data NICs: http://127.0.0.1:$port/ (virtio-net) and http://127.0.0.1:$port2/ (e1000)
+            on this host are forwarded to the guest's data NICs (10.0.3.15:80), which
+            GigaHttpd takes over: see cat /proc/gigahttpd/nics.
   leave:    poweroff -f in the guest, or Ctrl-A x
 MSG
-exec tools/vm/run --mode run --port "$port" --kernel "$kdir/arch/x86/boot/bzImage" \
+exec tools/vm/run --mode run --port "$port" --port2 "$port2" --kernel "$kdir/arch/x86/boot/bzImage" \
     --initrd build/initrd-run.gz

@@ -68,7 +68,7 @@ phase module
 gh_log "test: guest selftests"
 tools/vm/build-initramfs.sh gigahttpd.ko build/initrd-test.gz || { count "initramfs builds" 1; finish; }
 tools/vm/run --mode test --kernel "$kdir/arch/x86/boot/bzImage" --initrd build/initrd-test.gz \
-    --port "$(free_port)" --timeout 1500 --log build/vm-test.log >build/vm-ktap.log
+    --port "$(free_port)" --port2 "$(free_port)" --timeout 1500 --log build/vm-test.log >build/vm-ktap.log
 vm_rc=$?
 cat build/vm-ktap.log
 p=$(grep -c '^ok ' build/vm-ktap.log) f=$(grep -c '^not ok ' build/vm-ktap.log)

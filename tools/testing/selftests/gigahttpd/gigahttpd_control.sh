@@ -81,12 +81,11 @@ test_watchdog_follows_config() {
 test_nic_core_restart() {
     echo "inject-hang 1" >"$PROC/control" || return 1
     restarted_within 1 10 && core_alive_within 1 5 || return 1
-    rx=$(awk -v mac=$DATA_MAC '$2 == mac { print $4 }' "$PROC/nics")
+    rx=$(rx_packets $DATA_MAC)
     i=0
     while [ $i -lt 10 ]; do
         sleep 1
-        now=$(awk -v mac=$DATA_MAC '$2 == mac { print $4 }' "$PROC/nics")
-        [ "$now" -gt "$rx" ] && return 0
+        [ "$(rx_packets $DATA_MAC)" -gt "$rx" ] && return 0
         i=$((i + 1))
     done
     ktap_diag "no frame after the restart: $(cat "$PROC/nics")"

@@ -76,25 +76,26 @@ test_cores_run() {
     done
 }
 
-test_data_nic_taken() {
-    [ -z "$(netdev_with_mac $DATA_MAC)" ] || { ktap_diag "data NIC still in Linux"; return 1; }
+# The virtio-net NIC goes to the first core, the e1000 to the second.
+test_data_nics_taken() {
     [ -n "$(netdev_with_mac $MGMT_MAC)" ] || { ktap_diag "management NIC gone"; return 1; }
-    awk -v mac=$DATA_MAC 'NR > 1 && $2 == mac && $3 == 1 { found = 1 } END { exit !found }' \
-        "$PROC/nics" || { ktap_diag "$(cat "$PROC/nics")"; return 1; }
+    cpu=1
+    for mac in $DATA_MACS; do
+        [ -z "$(netdev_with_mac "$mac")" ] || { ktap_diag "NIC $mac still in Linux"; return 1; }
+        awk -v mac="$mac" -v cpu=$cpu 'NR > 1 && $2 == mac && $3 == cpu { found = 1 } END { exit !found }' \
+            "$PROC/nics" || { ktap_diag "$(cat "$PROC/nics")"; return 1; }
+        cpu=$((cpu + 1))
+    done
 }
 
-# The host sends a request a second through the data NIC's forwarded port; the first
-# frames of each (ARP requests) must reach GigaHttpd's driver.
-test_data_nic_receives() {
-    i=0
-    while [ $i -lt 15 ]; do
-        rx=$(awk -v mac=$DATA_MAC '$2 == mac { print $4 }' "$PROC/nics")
-        [ "${rx:-0}" -gt 0 ] && return 0
-        sleep 1
-        i=$((i + 1))
+# The host sends a request a second through each data NIC's forwarded port; the first
+# frames of each (ARP requests) must reach GigaHttpd's drivers.
+test_data_nics_receive() {
+    for mac in $DATA_MACS; do
+        i=0
+        while [ "$(rx_packets "$mac")" -eq 0 ] && [ $i -lt 15 ]; do sleep 1; i=$((i + 1)); done
+        [ "$(rx_packets "$mac")" -gt 0 ] || { ktap_diag "no frame on $mac: $(cat "$PROC/nics")"; return 1; }
     done
-    ktap_diag "no frame received: $(cat "$PROC/nics")"
-    return 1
 }
 
 test_mgmt_nic_works() {
@@ -108,20 +109,22 @@ test_unload() {
     done
 }
 
-# After rmmod the data NIC is Linux's again and carries Linux's own traffic.
-test_data_nic_returned() {
-    dev=$(netdev_with_mac $DATA_MAC)
-    [ -n "$dev" ] || { ktap_diag "data NIC did not come back"; return 1; }
-    ip link set "$dev" up && ip addr add 10.0.3.15/24 dev "$dev" || return 1
-    ok=0
-    ping -c 1 -W 5 10.0.3.2 >/dev/null || { ktap_diag "no reply from 10.0.3.2 on $dev"; ok=1; }
-    ip addr flush dev "$dev"
-    ip link set "$dev" down
-    return $ok
+# After rmmod the data NICs are Linux's again and carry Linux's own traffic.
+test_data_nics_returned() {
+    for mac in $DATA_MACS; do
+        dev=$(netdev_with_mac "$mac")
+        [ -n "$dev" ] || { ktap_diag "NIC $mac did not come back"; return 1; }
+        ip link set "$dev" up && ip addr add 10.0.3.15/24 dev "$dev" || return 1
+        ok=0
+        ping -c 1 -W 5 10.0.3.2 >/dev/null || { ktap_diag "no reply from 10.0.3.2 on $dev"; ok=1; }
+        ip addr flush dev "$dev"
+        ip link set "$dev" down
+        [ $ok = 0 ] || return 1
+    done
 }
 
 test_params_applied() {
-    insmod "$MODULE" cpus=1 port=8080 ip=192.168.5.9/16 gateway=192.168.0.1 mem_mib=64 || return 1
+    insmod "$MODULE" cpus=1 nics=0000:00:04.0 port=8080 ip=192.168.5.9/16 gateway=192.168.0.1 mem_mib=64 || return 1
     ok=0
     expect_field param.cpus 1 && expect_field gh_cpus 1 && expect_field param.port 8080 &&
         [ "$(cat /sys/devices/system/cpu/cpu1/online)" = 0 ] &&
@@ -186,11 +189,11 @@ ktap_result "status shows every field" test_status_fields
 ktap_result "taken CPUs are offline to Linux and cannot be onlined" test_cpus_offline
 ktap_result "every taken core runs its main loop" test_cores_run
 ktap_result "each core's memory is reserved from Linux" test_memory_reserved
-ktap_result "the data NIC is taken from Linux and owned by a core" test_data_nic_taken
-ktap_result "the data NIC receives the host's traffic" test_data_nic_receives
+ktap_result "the data NICs (virtio-net, e1000) are taken from Linux, one per core" test_data_nics_taken
+ktap_result "the data NICs receive the host's traffic" test_data_nics_receive
 ktap_result "the management NIC keeps working" test_mgmt_nic_works
 ktap_result "rmmod removes everything and Linux runs tasks on every CPU again" test_unload
-ktap_result "the data NIC works in Linux again after rmmod" test_data_nic_returned
+ktap_result "the data NICs work in Linux again after rmmod" test_data_nics_returned
 ktap_result "parameters are applied" test_params_applied
 ktap_result "invalid parameters fail insmod and leave no trace" test_bad_params
 ktap_result "modinfo describes every parameter" test_modinfo

@@ -17,9 +17,11 @@ new_kmsg >/dev/null
 
 ONLINE=$(cat /sys/devices/system/cpu/online)
 # The guest's NICs, by MAC (tools/vm/run): the management NIC stays with Linux, the data
-# NIC is GigaHttpd's while it is loaded.
+# NICs (virtio-net, then e1000) are GigaHttpd's while it is loaded.
 MGMT_MAC=52:54:00:12:34:01
 DATA_MAC=52:54:00:12:34:02
+E1000_MAC=52:54:00:12:34:03
+DATA_MACS="$DATA_MAC $E1000_MAC"
 
 # The Linux network interface with MAC $1, if any.
 netdev_with_mac() {
@@ -31,7 +33,8 @@ netdev_with_mac() {
 # Nothing of the module is left, and Linux has all its CPUs back.
 no_trace() {
     ! [ -e "$PROC" ] && ! [ -e /sys/module/gigahttpd ] && ! grep -q '^gigahttpd ' /proc/modules &&
-        [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ] && [ -n "$(netdev_with_mac $DATA_MAC)" ]
+        [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ] && [ -n "$(netdev_with_mac $DATA_MAC)" ] &&
+        [ -n "$(netdev_with_mac $E1000_MAC)" ]
 }
 field() { sed -n "s/^$1: //p" "$PROC/status"; }
 expect_field() {
@@ -39,3 +42,6 @@ expect_field() {
     [ "$got" = "$2" ] || { ktap_diag "$1: got '$got', want '$2'"; return 1; }
 }
 
+
+# Frames received so far by the data NIC with MAC $1.
+rx_packets() { awk -v mac="$1" '$2 == mac { print $4 }' "$PROC/nics"; }

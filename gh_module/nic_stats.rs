@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters of a data NIC, written only by the core that owns it and read by `/proc`
+//! without locks.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Per-NIC counters.
+#[derive(Default)]
+pub(crate) struct NicStats {
+    pub(crate) rx_packets: AtomicU64,
+    pub(crate) rx_bytes: AtomicU64,
+    pub(crate) rx_drops: AtomicU64,
+    pub(crate) tx_packets: AtomicU64,
+    pub(crate) tx_bytes: AtomicU64,
+    pub(crate) tx_drops: AtomicU64,
+}
+
+/// Adds to a counter that only the calling core writes: a plain load and store, no lock.
+pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(by),
+        Ordering::Relaxed,
+    );
+}

@@ -11,8 +11,10 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
+use crate::gh_net::iface::{IfaceCounters, Interface, Outcome};
+use crate::gh_net::wire::{ethernet, ipv4};
 use crate::nic::Driver;
-use crate::nic_stats::NicStats;
+use crate::nic_stats::{bump, NicStats};
 
 /// What a core is doing, as published in [`CoreShared::state`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -62,11 +64,20 @@ pub(crate) struct CoreShared {
     /// while it runs, taken back by Linux after it stopped.
     nic: AtomicPtr<Driver>,
     nic_stats: NicStats,
+    /// The data address the core answers for, and its NIC's MAC (set with the NIC).
+    ip: [u8; 4],
+    mac: UnsafeCell<[u8; 6]>,
 }
 
+// SAFETY: `mac` is written only by `give_nic`, before the core starts; everything else is
+// atomic or immutable.
+unsafe impl Sync for CoreShared {}
+
 impl CoreShared {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(ip: [u8; 4]) -> Self {
         Self {
+            ip,
+            mac: UnsafeCell::new([0; 6]),
             state: AtomicU32::new(CoreState::Booting as u32),
             stop: AtomicU32::new(0),
             hang: AtomicU32::new(0),
@@ -77,7 +88,8 @@ impl CoreShared {
     }
 
     /// Hands the core its NIC; call before the core starts.
-    pub(crate) fn give_nic(&self, nic: *mut Driver) {
+    pub(crate) fn give_nic(&mut self, nic: *mut Driver, mac: [u8; 6]) {
+        *self.mac.get_mut() = mac;
         self.nic.store(nic, Ordering::Release);
     }
 
@@ -314,13 +326,26 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     // SAFETY: Linux set the pointer before starting this core and does not touch the NIC
     // until the core has stopped; null means no NIC.
     let mut nic = unsafe { shared.nic.load(Ordering::Acquire).as_mut() };
+    let iface = Interface {
+        // SAFETY: written before the core started, not after.
+        mac: ethernet::Address(unsafe { *shared.mac.get() }),
+        ip: ipv4::Address(shared.ip),
+    };
+    let mut counters = IfaceCounters::default();
+    let mut reply = [0u8; 1536];
     shared
         .state
         .store(CoreState::Running as u32, Ordering::Release);
     while shared.stop.load(Ordering::Acquire) == 0 {
         shared.heartbeat.fetch_add(1, Ordering::Relaxed);
         if let Some(nic) = nic.as_deref_mut() {
-            nic.poll(&shared.nic_stats, &mut |_frame, _reply| {});
+            let before = counters;
+            nic.poll(&shared.nic_stats, &mut |frame, send| {
+                if let Outcome::Reply(len) = iface.handle(frame, &mut reply, &mut counters) {
+                    send(reply.get(..len).unwrap_or(&[]));
+                }
+            });
+            publish(&shared.nic_stats, &before, &counters);
         }
         if shared.hang.load(Ordering::Relaxed) != 0 {
             // What a stuck task looks like from outside: busy, no heartbeat, deaf to stop.
@@ -338,4 +363,29 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
         // (or an NMI, which returns here) wakes it.
         unsafe { core::arch::asm!("cli", "hlt", options(nomem, nostack)) };
     }
+}
+
+/// Adds what the interface did since `before` to the NIC's published counters.
+fn publish(stats: &NicStats, before: &IfaceCounters, now: &IfaceCounters) {
+    bump(
+        &stats.arp_replies,
+        now.arp_replies.wrapping_sub(before.arp_replies),
+    );
+    bump(
+        &stats.echo_replies,
+        now.echo_replies.wrapping_sub(before.echo_replies),
+    );
+    bump(
+        &stats.tcp_resets,
+        now.tcp_resets.wrapping_sub(before.tcp_resets),
+    );
+    let unanswered = |c: &IfaceCounters| {
+        c.ignored
+            .wrapping_add(c.malformed)
+            .wrapping_add(c.fragments)
+    };
+    bump(
+        &stats.rx_ignored,
+        unanswered(now).wrapping_sub(unanswered(before)),
+    );
 }

@@ -33,6 +33,11 @@ mod worker;
 #[path = "../gh_proc/src/lib.rs"]
 mod gh_proc;
 
+/// The network engine, shared with the host workspace.
+#[allow(unused_attributes, unreachable_pub, dead_code, unused_imports)]
+#[path = "../gh_net/src/lib.rs"]
+mod gh_net;
+
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use gh_proc::config;
@@ -178,6 +183,10 @@ impl ProcFile<Loaded> for NicsFile {
                     tx_packets: s.tx_packets.load(Relaxed),
                     tx_bytes: s.tx_bytes.load(Relaxed),
                     tx_drops: s.tx_drops.load(Relaxed),
+                    arp_replies: s.arp_replies.load(Relaxed),
+                    echo_replies: s.echo_replies.load(Relaxed),
+                    tcp_resets: s.tcp_resets.load(Relaxed),
+                    rx_ignored: s.rx_ignored.load(Relaxed),
                 })
             }),
         )
@@ -306,7 +315,7 @@ impl kernel::Module for GigaHttpd {
             return Err(EINVAL);
         }
         let nics = nic::take(params.nics.as_ref())?;
-        let cores = Cores::take(&gh_cpus, nics, mem_bytes)?;
+        let cores = Cores::take(&gh_cpus, nics, mem_bytes, params.ip.addr.0)?;
         let mut proc = ProcDir::new(
             kernel::c_str!("gigahttpd"),
             Loaded {

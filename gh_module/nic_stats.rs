@@ -14,6 +14,11 @@ pub(crate) struct NicStats {
     pub(crate) tx_packets: AtomicU64,
     pub(crate) tx_bytes: AtomicU64,
     pub(crate) tx_drops: AtomicU64,
+    pub(crate) arp_replies: AtomicU64,
+    pub(crate) echo_replies: AtomicU64,
+    pub(crate) tcp_resets: AtomicU64,
+    /// Frames the engine did not answer: for another host, not handled, or malformed.
+    pub(crate) rx_ignored: AtomicU64,
 }
 
 /// Adds to a counter that only the calling core writes: a plain load and store, no lock.

@@ -118,7 +118,12 @@ unsafe impl Sync for Cores {}
 impl Cores {
     /// Takes every CPU in `cpus` from Linux and starts GigaHttpd on it, with
     /// `mem_bytes` reserved for each; the i-th core drives the i-th NIC of `nics`.
-    pub(crate) fn take(cpus: &CpuSet, nics: KVec<DataNic>, mem_bytes: usize) -> Result<Self> {
+    pub(crate) fn take(
+        cpus: &CpuSet,
+        nics: KVec<DataNic>,
+        mem_bytes: usize,
+        ip: [u8; 4],
+    ) -> Result<Self> {
         if nics.len() > cpus.len() {
             pr_err!(
                 "{} data NICs but only {} GigaHttpd CPUs\n",
@@ -148,7 +153,7 @@ impl Cores {
                 apic_id,
                 offline: false,
                 started: false,
-                shared: KBox::new(CoreShared::new(), GFP_KERNEL)?,
+                shared: KBox::new(CoreShared::new(ip), GFP_KERNEL)?,
                 stack: Pages::new(STACK_ORDER)?,
                 pgd,
                 memory: CoreMemory::reserve(mem_bytes).inspect_err(|_| {
@@ -163,7 +168,7 @@ impl Cores {
             if let Some(nic) = nics.next() {
                 core.nic = Some((nic.addr, nic.mac));
                 core.nic_driver = KBox::into_raw(nic.driver);
-                core.shared.give_nic(core.nic_driver);
+                core.shared.give_nic(core.nic_driver, nic.mac);
             }
             cores.push(core, GFP_KERNEL)?;
         }

@@ -25,6 +25,14 @@ pub struct NicView {
     pub tx_bytes: u64,
     /// Frames not sent because the transmit ring was full.
     pub tx_drops: u64,
+    /// ARP requests for the data address answered.
+    pub arp_replies: u64,
+    /// ICMP echo requests answered.
+    pub echo_replies: u64,
+    /// TCP segments answered with a reset (no listener on their port).
+    pub tcp_resets: u64,
+    /// Frames not answered: for another host, of a kind not handled, or malformed.
+    pub rx_ignored: u64,
 }
 
 struct Mac<'a>(&'a [u8; 6]);
@@ -36,35 +44,49 @@ impl fmt::Display for Mac<'_> {
     }
 }
 
-/// Writes the `nics` file.
+/// The columns of the `nics` file, in order.
+const COLUMNS: [&str; 13] = [
+    "pci",
+    "mac",
+    "cpu",
+    "rx_packets",
+    "rx_bytes",
+    "rx_drops",
+    "tx_packets",
+    "tx_bytes",
+    "tx_drops",
+    "arp",
+    "echo",
+    "tcp_rst",
+    "rx_ignored",
+];
+
+/// Writes the `nics` file: a header line, then one line per NIC, columns separated by
+/// single spaces.
 pub fn render(w: &mut dyn fmt::Write, nics: &mut dyn Iterator<Item = NicView>) -> fmt::Result {
-    writeln!(
-        w,
-        "{:<12} {:<17} {:>4} {:>12} {:>14} {:>9} {:>12} {:>14} {:>9}",
-        "pci",
-        "mac",
-        "cpu",
-        "rx_packets",
-        "rx_bytes",
-        "rx_drops",
-        "tx_packets",
-        "tx_bytes",
-        "tx_drops"
-    )?;
+    let mut sep = "";
+    for column in COLUMNS {
+        write!(w, "{sep}{column}")?;
+        sep = " ";
+    }
+    w.write_char('\n')?;
     for n in nics {
-        writeln!(
-            w,
-            "{:<12} {:<17} {:>4} {:>12} {:>14} {:>9} {:>12} {:>14} {:>9}",
-            n.pci,
-            Mac(&n.mac),
-            n.cpu,
+        write!(w, "{} {} {}", n.pci, Mac(&n.mac), n.cpu)?;
+        for value in [
             n.rx_packets,
             n.rx_bytes,
             n.rx_drops,
             n.tx_packets,
             n.tx_bytes,
-            n.tx_drops
-        )?;
+            n.tx_drops,
+            n.arp_replies,
+            n.echo_replies,
+            n.tcp_resets,
+            n.rx_ignored,
+        ] {
+            write!(w, " {value}")?;
+        }
+        w.write_char('\n')?;
     }
     Ok(())
 }
@@ -85,6 +107,8 @@ mod tests {
             rx_bytes: 180,
             tx_packets: 2,
             tx_bytes: 120,
+            arp_replies: 1,
+            rx_ignored: 2,
             ..NicView::default()
         };
         let mut out = String::new();
@@ -103,7 +127,11 @@ mod tests {
                 "0",
                 "2",
                 "120",
-                "0"
+                "0",
+                "1",
+                "0",
+                "0",
+                "2"
             ]
         );
         let header: std::vec::Vec<&str> = lines.first().unwrap_or(&"").split_whitespace().collect();

@@ -109,6 +109,21 @@ test_unload() {
     done
 }
 
+# nics column $2 of the data NIC with MAC $1.
+nic_column() { awk -v mac="$1" -v col="$2" '$2 == mac { print $col }' "$PROC/nics"; }
+
+# The engine on each data NIC's core answers the host's traffic: ARP for the data
+# address, then a reset for the TCP connection attempt (nothing listens yet), and the
+# replies leave through the NIC.
+test_data_nics_answer() {
+    for mac in $DATA_MACS; do
+        i=0
+        while [ "$(nic_column "$mac" 12)" -eq 0 ] && [ $i -lt 15 ]; do sleep 1; i=$((i + 1)); done
+        [ "$(nic_column "$mac" 10)" -gt 0 ] && [ "$(nic_column "$mac" 12)" -gt 0 ] &&
+            [ "$(nic_column "$mac" 7)" -gt 0 ] || { ktap_diag "$(cat "$PROC/nics")"; return 1; }
+    done
+}
+
 # After rmmod the data NICs are Linux's again and carry Linux's own traffic.
 test_data_nics_returned() {
     for mac in $DATA_MACS; do
@@ -183,7 +198,7 @@ test_cycles() {
 }
 
 ktap_header
-ktap_plan 15
+ktap_plan 16
 ktap_result "module loads with default parameters" test_load_defaults
 ktap_result "status shows every field" test_status_fields
 ktap_result "taken CPUs are offline to Linux and cannot be onlined" test_cpus_offline
@@ -191,6 +206,7 @@ ktap_result "every taken core runs its main loop" test_cores_run
 ktap_result "each core's memory is reserved from Linux" test_memory_reserved
 ktap_result "the data NICs (virtio-net, e1000) are taken from Linux, one per core" test_data_nics_taken
 ktap_result "the data NICs receive the host's traffic" test_data_nics_receive
+ktap_result "the data NICs answer ARP and reset TCP to a closed port" test_data_nics_answer
 ktap_result "the management NIC keeps working" test_mgmt_nic_works
 ktap_result "rmmod removes everything and Linux runs tasks on every CPU again" test_unload
 ktap_result "the data NICs work in Linux again after rmmod" test_data_nics_returned

@@ -1,0 +1,162 @@
+//! Per-core counters of everything the engine dropped, rejected, parked, retransmitted or reset.
+//!
+//! One plain `#[repr(C)]` struct of `u64`s per core, written only by its own core and read by
+//! the `/proc` layer as a snapshot; names are stable so scripts can rely on them.
+
+macro_rules! counters {
+    ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
+        /// The counters of one GigaHttpd core.
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct Counters {
+            $( $(#[doc = $doc])* pub $name: u64, )*
+        }
+
+        impl Counters {
+            /// Number of counters.
+            pub const COUNT: usize = [$(stringify!($name)),*].len();
+
+            /// Calls `f` with each counter's name and value, in declaration order.
+            pub fn for_each(&self, f: &mut dyn FnMut(&'static str, u64)) {
+                $( f(stringify!($name), self.$name); )*
+            }
+
+            /// Adds another core's counters into these (for totals).
+            pub fn accumulate(&mut self, other: &Counters) {
+                $( self.$name = self.$name.wrapping_add(other.$name); )*
+            }
+        }
+    };
+}
+
+counters! {
+    /// Frames received from the NIC.
+    rx_frames,
+    /// Frames handed to the NIC.
+    tx_frames,
+    /// Frames shorter than an Ethernet header.
+    drop_eth_truncated,
+    /// Frames addressed to another station.
+    drop_eth_not_ours,
+    /// Frames of an EtherType GigaHttpd does not handle.
+    drop_eth_unknown_type,
+    /// ARP packets truncated or not Ethernet/IPv4.
+    drop_arp_malformed,
+    /// ARP requests for addresses that are not ours.
+    drop_arp_not_ours,
+    /// ARP replies sent.
+    arp_replies_sent,
+    /// ARP requests sent (gateway resolution).
+    arp_requests_sent,
+    /// IPv4 packets truncated or with inconsistent lengths.
+    drop_ipv4_malformed,
+    /// IPv4 headers whose checksum failed.
+    drop_ipv4_checksum,
+    /// IPv4 fragments (not reassembled).
+    drop_ipv4_fragment,
+    /// IPv4 packets for another address.
+    drop_ipv4_not_ours,
+    /// IPv4 packets of a protocol other than ICMP and TCP.
+    drop_ipv4_unknown_protocol,
+    /// ICMP messages malformed, with a bad checksum, or not echo requests.
+    drop_icmp,
+    /// ICMP echo replies sent.
+    icmp_echo_replies,
+    /// TCP segments malformed or with bad options.
+    drop_tcp_malformed,
+    /// TCP segments whose checksum failed.
+    drop_tcp_checksum,
+    /// TCP segments outside the receive window (answered with an ACK when required).
+    drop_tcp_out_of_window,
+    /// TCP segments to a port with no listener (answered with RST).
+    tcp_no_listener,
+    /// Connections opened (handshake completed).
+    tcp_opened,
+    /// Connections closed in an orderly way.
+    tcp_closed,
+    /// Connections reset by the peer.
+    tcp_resets_received,
+    /// RST segments sent.
+    tcp_resets_sent,
+    /// Challenge ACKs sent (RFC 5961).
+    tcp_challenge_acks,
+    /// Segments retransmitted after a timeout.
+    tcp_retransmits,
+    /// Connections dropped after too many retransmissions.
+    tcp_timeouts,
+    /// Zero-window probes sent.
+    tcp_window_probes,
+    /// SYN cookies sent because the half-open table was full.
+    tcp_syn_cookies_sent,
+    /// Connections opened from a valid SYN cookie.
+    tcp_syn_cookies_accepted,
+    /// ACKs that carried an invalid SYN cookie.
+    tcp_syn_cookies_rejected,
+    /// SYNs dropped because the connection pool was full and cookies could not help.
+    tcp_pool_full,
+    /// HTTP requests parsed completely.
+    http_requests,
+    /// HTTP requests rejected with a 4xx/5xx status by the parser.
+    http_rejected,
+    /// HTTP responses 304 Not Modified.
+    http_not_modified,
+    /// Requests parked because the TX ring was full.
+    qos_parked_tx,
+    /// Requests parked because the connection pool was empty.
+    qos_parked_pool,
+    /// Requests parked because the peer's window was closed.
+    qos_parked_window,
+    /// Requests refused with 503 because a wait list was over its bound.
+    qos_refused_503,
+    /// Connections reset because a wait list was over its bound.
+    qos_refused_rst,
+}
+
+/// Adds one to a counter without ever overflowing into a panic.
+pub fn bump(c: &mut u64) {
+    *c = c.wrapping_add(1);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_values_and_layout() {
+        let mut c = Counters::default();
+        bump(&mut c.drop_ipv4_fragment);
+        bump(&mut c.tcp_retransmits);
+        bump(&mut c.tcp_retransmits);
+        let mut seen = 0;
+        let mut sum = 0;
+        c.for_each(&mut |name, v| {
+            seen += 1;
+            sum += v;
+            if name == "tcp_retransmits" {
+                assert_eq!(v, 2);
+            }
+        });
+        assert_eq!(seen, Counters::COUNT);
+        assert_eq!(sum, 3);
+        assert_eq!(core::mem::size_of::<Counters>(), Counters::COUNT * 8);
+    }
+
+    #[test]
+    fn accumulate_and_wrap() {
+        let mut a = Counters {
+            rx_frames: u64::MAX,
+            ..Counters::default()
+        };
+        bump(&mut a.rx_frames);
+        assert_eq!(a.rx_frames, 0);
+        let b = Counters {
+            rx_frames: 5,
+            qos_refused_503: 1,
+            ..Counters::default()
+        };
+        a.accumulate(&b);
+        a.accumulate(&b);
+        assert_eq!((a.rx_frames, a.qos_refused_503), (10, 2));
+    }
+}

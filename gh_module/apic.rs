@@ -75,6 +75,11 @@ impl Apic {
         );
     }
 
+    /// Sends a non-maskable interrupt.
+    pub(crate) fn send_nmi(&self, apic_id: u32) {
+        self.icr(bindings::APIC_DM_NMI, apic_id);
+    }
+
     /// INIT, then two STARTUP IPIs: the CPU starts in real mode at `vector << 12`.
     pub(crate) fn start(&self, apic_id: u32, vector: u8) {
         self.send_init(apic_id);

@@ -52,13 +52,15 @@ impl CoreState {
 }
 
 /// The record a core shares with Linux: written by one side, read by the other.
-/// `state` must stay the first field: the fault handler writes it through GS.
+/// The exception stubs reach `state` and `nmis` through GS at fixed offsets.
 #[repr(C)]
 pub(crate) struct CoreShared {
     state: AtomicU32,
     stop: AtomicU32,
     /// Test hook: the core stops beating, as if a task it runs were stuck.
     hang: AtomicU32,
+    /// NMIs the core took (and returned from); counted by the NMI stub through GS.
+    nmis: AtomicU32,
     heartbeat: AtomicU64,
     /// The core's NIC, if it has one: set before the core starts, owned by the core
     /// while it runs, taken back by Linux after it stopped.
@@ -81,6 +83,7 @@ impl CoreShared {
             state: AtomicU32::new(CoreState::Booting as u32),
             stop: AtomicU32::new(0),
             hang: AtomicU32::new(0),
+            nmis: AtomicU32::new(0),
             heartbeat: AtomicU64::new(0),
             nic: AtomicPtr::new(core::ptr::null_mut()),
             nic_stats: NicStats::default(),
@@ -104,6 +107,10 @@ impl CoreShared {
 
     pub(crate) fn heartbeat(&self) -> u64 {
         self.heartbeat.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn nmis(&self) -> u32 {
+        self.nmis.load(Ordering::Relaxed)
     }
 
     /// Asks the core to leave its main loop and halt.
@@ -130,6 +137,10 @@ impl CoreShared {
             .store(CoreState::Booting as u32, Ordering::Release);
     }
 }
+
+// The offsets the exception stubs use.
+const _: () = assert!(core::mem::offset_of!(CoreShared, state) == 0);
+const _: () = assert!(core::mem::offset_of!(CoreShared, nmis) == 12);
 
 /// What the entry code needs to know about the core being started; written by Linux
 /// before each STARTUP IPI, one core at a time. Field offsets are used by the entry code.
@@ -237,6 +248,7 @@ pub(crate) fn entry_address() -> u64 {
 }
 
 // The entry and the exception stubs. AT&T syntax; offsets into `BootArgs` are 0, 8, 16, 24.
+// GS is set (to the core's `CoreShared`) before the IDT is loaded, so the stubs can use it.
 // The CS selector keeps the trampoline's 64-bit code descriptor, which equals entry 0x10
 // of `gh_gdt`, so an `iretq` reloading it finds the same segment.
 core::arch::global_asm!(
@@ -254,11 +266,6 @@ gh_core_entry:
     leaq gh_gdt(%rip), %rax
     movq %rax, 8(%rsp)
     lgdt 6(%rsp)
-    movw $4095, 6(%rsp)
-    leaq gh_idt(%rip), %rax
-    movq %rax, 8(%rsp)
-    lidt 6(%rsp)
-    addq $16, %rsp
     movl $0x18, %eax
     movl %eax, %ds
     movl %eax, %es
@@ -266,13 +273,18 @@ gh_core_entry:
     xorl %eax, %eax
     movl %eax, %fs
     movl %eax, %gs
-    movq gh_boot_args+8(%rip), %rax
-    movq %rax, %cr3
     movq gh_boot_args+16(%rip), %rax
     movq %rax, %rdx
     shrq $32, %rdx
     movl $0xc0000101, %ecx
     wrmsr
+    movw $4095, 6(%rsp)
+    leaq gh_idt(%rip), %rax
+    movq %rax, 8(%rsp)
+    lidt 6(%rsp)
+    addq $16, %rsp
+    movq gh_boot_args+8(%rip), %rax
+    movq %rax, %cr3
     movq gh_boot_args+24(%rip), %rax
     movl $0, (%rax)
     movq gh_boot_args+16(%rip), %rdi
@@ -292,6 +304,7 @@ gh_core_nmi:
     .balign 4
     .popsection
     endbr64
+    lock incl %gs:12
     iretq
     .size gh_core_nmi, . - gh_core_nmi
 

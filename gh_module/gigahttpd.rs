@@ -23,6 +23,7 @@ mod pages;
 mod param;
 mod pci;
 mod procfs;
+mod reboot;
 mod takeover;
 mod trampoline;
 mod virtio_net;
@@ -38,6 +39,11 @@ mod gh_proc;
 #[path = "../gh_net/src/lib.rs"]
 mod gh_net;
 
+/// The data store, shared with the host workspace (compiled in; not yet used by the cores).
+#[allow(unused_attributes, unreachable_pub, dead_code, unused_imports)]
+#[path = "../gh_store/src/lib.rs"]
+mod gh_store;
+
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use gh_proc::config;
@@ -49,6 +55,7 @@ use gh_proc::params::Params;
 use gh_proc::status::{State, Status};
 use param::gh_param;
 use procfs::{ProcDir, ProcFile, ProcWrite};
+use reboot::RebootGuard;
 use takeover::Cores;
 use worker::{Job, Worker};
 
@@ -157,6 +164,7 @@ impl ProcFile<Loaded> for CpusFile {
                 state: core.shared().state().name(),
                 heartbeat: core.shared().heartbeat(),
                 restarts: core.restarts(),
+                nmis: core.shared().nmis().into(),
             }),
         )
     }
@@ -254,6 +262,7 @@ impl ProcWrite<Loaded> for ControlFile {
             Command::StopCore(cpu) => loaded.cores.stop_core(cpu),
             Command::StartCore(cpu) => loaded.cores.start_core(cpu),
             Command::InjectHang(cpu) => loaded.cores.inject_hang(cpu),
+            Command::InjectNmi(cpu) => loaded.cores.inject_nmi(cpu),
         }
     }
 }
@@ -287,8 +296,10 @@ fn load_params() -> Result<Params> {
 }
 
 struct GigaHttpd {
-    // Dropped first: the worker stops before the data it watches goes away.
+    // Dropped in this order: the worker and the reboot notifier go before the data they
+    // use, which goes with `/proc/gigahttpd`.
     _worker: Worker,
+    _reboot: RebootGuard,
     _proc: ProcDir<Loaded>,
 }
 
@@ -333,9 +344,12 @@ impl kernel::Module for GigaHttpd {
         proc.add_writable::<ControlFile>()?;
         // SAFETY: the data lives in `proc`, which `GigaHttpd` drops after the worker.
         let worker = unsafe { Worker::start(proc.data())? };
+        // SAFETY: as above.
+        let reboot = unsafe { RebootGuard::register(&proc.data().cores)? };
         pr_info!("loaded, version {}, running on cpus {}\n", VERSION, gh_cpus);
         Ok(Self {
             _worker: worker,
+            _reboot: reboot,
             _proc: proc,
         })
     }

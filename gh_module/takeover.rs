@@ -315,6 +315,27 @@ impl Cores {
         Ok(())
     }
 
+    /// Sends an NMI to the core on `cpu` (test hook for its NMI handler).
+    pub(crate) fn inject_nmi(&self, cpu: u32) -> Result {
+        let core = self.find(cpu)?;
+        if core.shared.state() != CoreState::Running {
+            return Err(EINVAL);
+        }
+        self.apic.send_nmi(core.apic_id);
+        Ok(())
+    }
+
+    /// Resets every core with INIT, for a reboot: nothing of GigaHttpd runs afterwards.
+    /// The CPUs are not given back; Linux is going away.
+    pub(crate) fn halt_all(&self) {
+        let _ = self.exclusive(|| {
+            for core in self.cores.iter().filter(|c| c.started) {
+                self.reset(core);
+            }
+        });
+        pr_info!("reboot: GigaHttpd cores stopped\n");
+    }
+
     /// One watchdog pass at time `now_ms`: a running core whose heartbeat has not moved
     /// for `timeout_ms` is reported and restarted. Skipped while a control command runs.
     pub(crate) fn watchdog(&self, now_ms: u64, timeout_ms: u64) {

@@ -1,5 +1,5 @@
 #![no_std]
-//! GigaHttpd's network engine: Ethernet, ARP, IPv4, ICMP (TCP and HTTP/1.1 to come) for one core.
+//! GigaHttpd's network engine: Ethernet, ARP, IPv4, ICMP, TCP and HTTP/1.1 for one core.
 //!
 //! Nothing here allocates or knows the kernel. State lives in fixed pools carved from memory
 //! the caller hands in, and the outside world is reached only through the platform interface.
@@ -8,5 +8,9 @@
 
 pub mod checksum;
 pub mod counters;
+pub mod engine;
+pub mod http;
 pub mod iface;
+pub mod qos;
+pub mod tcp;
 pub mod wire;

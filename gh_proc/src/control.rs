@@ -12,6 +12,8 @@ pub enum Command {
     /// Test hook: make the core on this CPU spin without a heartbeat, as a stuck task
     /// would, so the watchdog's detection and restart can be exercised.
     InjectHang(u32),
+    /// Test hook: send an NMI to the core on this CPU; it must count it and go on.
+    InjectNmi(u32),
 }
 
 /// Why a command was refused.
@@ -33,7 +35,7 @@ impl fmt::Display for CommandError {
 }
 
 /// What `control` shows when read: the commands it accepts.
-pub const USAGE: &str = "stop-core CPU\nstart-core CPU\ninject-hang CPU\n";
+pub const USAGE: &str = "stop-core CPU\nstart-core CPU\ninject-hang CPU\ninject-nmi CPU\n";
 
 impl Command {
     /// Parses one command, such as `stop-core 2`; a trailing newline is ignored.
@@ -44,6 +46,7 @@ impl Command {
             "stop-core" => Command::StopCore,
             "start-core" => Command::StartCore,
             "inject-hang" => Command::InjectHang,
+            "inject-nmi" => Command::InjectNmi,
             _ => return Err(CommandError::Unknown),
         };
         let cpu = words.next().ok_or(CommandError::BadCpu)?;
@@ -66,6 +69,7 @@ mod tests {
             Ok(Command::StartCore(13))
         );
         assert_eq!(Command::parse("inject-hang 1"), Ok(Command::InjectHang(1)));
+        assert_eq!(Command::parse("inject-nmi 3"), Ok(Command::InjectNmi(3)));
     }
 
     #[test]

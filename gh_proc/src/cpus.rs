@@ -13,20 +13,22 @@ pub struct CoreView {
     pub heartbeat: u64,
     /// Times the watchdog restarted the core.
     pub restarts: u64,
+    /// NMIs the core took and returned from.
+    pub nmis: u64,
 }
 
 /// Writes the `cpus` file.
 pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = CoreView>) -> fmt::Result {
     writeln!(
         w,
-        "{:<5} {:<8} {:>20} {:>8}",
-        "cpu", "state", "heartbeat", "restarts"
+        "{:<5} {:<8} {:>20} {:>8} {:>6}",
+        "cpu", "state", "heartbeat", "restarts", "nmis"
     )?;
     for core in cores {
         writeln!(
             w,
-            "{:<5} {:<8} {:>20} {:>8}",
-            core.cpu, core.state, core.heartbeat, core.restarts
+            "{:<5} {:<8} {:>20} {:>8} {:>6}",
+            core.cpu, core.state, core.heartbeat, core.restarts, core.nmis
         )?;
     }
     Ok(())
@@ -46,21 +48,23 @@ mod tests {
                 state: "running",
                 heartbeat: 123_456,
                 restarts: 0,
+                nmis: 0,
             },
             CoreView {
                 cpu: 3,
                 state: "faulted",
                 heartbeat: 7,
                 restarts: 2,
+                nmis: 1,
             },
         ];
         let mut out = String::new();
         assert_eq!(render(&mut out, &mut cores.iter().copied()), Ok(()));
         assert_eq!(
             out,
-            "cpu   state               heartbeat restarts\n\
-             1     running                123456        0\n\
-             3     faulted                     7        2\n"
+            "cpu   state               heartbeat restarts   nmis\n\
+             1     running                123456        0      0\n\
+             3     faulted                     7        2      1\n"
         );
     }
 }

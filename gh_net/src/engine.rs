@@ -1,0 +1,659 @@
+//! The platform interface and the link/network half of the engine: Ethernet, ARP and IPv4
+//! in, ARP and ICMP echo answered on the spot, TCP segments validated and handed up.
+
+use super::counters::{bump, Counters};
+use super::wire::arp;
+use super::wire::ethernet::{self, Address as Mac, EtherType};
+use super::wire::icmp;
+use super::wire::ipv4::{self, Address as Ip, Protocol};
+use super::wire::tcp;
+use super::wire::Error;
+
+/// What the engine needs from the machine it runs on (a GigaHttpd core, or a test).
+pub trait Platform {
+    /// Milliseconds of a monotonic clock.
+    fn now_ms(&self) -> u64;
+    /// Unpredictable bits (for keys and initial sequence numbers).
+    fn random(&mut self) -> u64;
+    /// Queues one frame of `len` bytes that `build` writes into the TX buffer; false if the
+    /// TX ring is full (the frame is then not built).
+    fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool;
+}
+
+/// Addresses of one core's data interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetConfig {
+    /// Our hardware address.
+    pub mac: Mac,
+    /// Our IPv4 address.
+    pub ip: Ip,
+    /// The gateway, resolved with ARP and cached.
+    pub gateway: Option<Ip>,
+}
+
+/// A received frame that the TCP layer must see.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received<'a> {
+    /// Nothing more to do (answered, or dropped and counted).
+    Done,
+    /// A checksummed, well-formed TCP segment from `src`.
+    Tcp {
+        /// Peer address.
+        src: Ip,
+        /// Peer hardware address (for the reply).
+        src_mac: Mac,
+        /// The segment, in place in the frame.
+        segment: tcp::Repr<'a>,
+    },
+}
+
+/// Neighbours remembered (peers on the local link); others are reached via the gateway.
+const NEIGHBOURS: usize = 8;
+
+/// How often an unresolved gateway is asked for.
+const ARP_RETRY_MS: u64 = 1000;
+
+/// Link and network layers of one core.
+#[derive(Debug)]
+pub struct Network {
+    cfg: NetConfig,
+    gateway_mac: Option<Mac>,
+    last_arp_ms: Option<u64>,
+    ident: u16,
+    neighbours: [(Ip, Mac); NEIGHBOURS],
+    next_neighbour: usize,
+}
+
+impl Network {
+    /// A network layer for `cfg`.
+    pub fn new(cfg: NetConfig) -> Network {
+        Network {
+            cfg,
+            gateway_mac: None,
+            last_arp_ms: None,
+            ident: 0,
+            neighbours: [(Ip::UNSPECIFIED, Mac([0; 6])); NEIGHBOURS],
+            next_neighbour: 0,
+        }
+    }
+
+    /// The gateway's hardware address, once resolved.
+    pub fn gateway_mac(&self) -> Option<Mac> {
+        self.gateway_mac
+    }
+
+    /// Our addresses.
+    pub fn config(&self) -> &NetConfig {
+        &self.cfg
+    }
+
+    /// Remembers that `ip` answered from `mac` (replacing the oldest entry).
+    fn learn(&mut self, ip: Ip, mac: Mac) {
+        if !mac.is_unicast() || ip == Ip::UNSPECIFIED {
+            return;
+        }
+        if let Some(e) = self.neighbours.iter_mut().find(|e| e.0 == ip) {
+            e.1 = mac;
+            return;
+        }
+        if let Some(e) = self.neighbours.get_mut(self.next_neighbour) {
+            *e = (ip, mac);
+        }
+        self.next_neighbour = (self.next_neighbour + 1) % NEIGHBOURS;
+    }
+
+    /// Where frames for `ip` go: the neighbour itself if known, else the gateway.
+    pub fn next_hop(&self, ip: Ip) -> Option<Mac> {
+        self.neighbours
+            .iter()
+            .find(|e| e.0 == ip)
+            .map(|e| e.1)
+            .or(self.gateway_mac)
+    }
+
+    /// Builds and queues one TCP segment for `flow` with `payload` copied once into the
+    /// frame; false if the next hop is unknown or the TX ring is full.
+    pub fn send_tcp<P: Platform>(
+        &mut self,
+        p: &mut P,
+        flow: &super::tcp::Flow,
+        seg: &super::tcp::Segment,
+        payload: &[u8],
+        ctr: &mut Counters,
+    ) -> bool {
+        let Some(dst_mac) = self.next_hop(flow.remote_ip) else {
+            return false;
+        };
+        let repr = tcp::Repr {
+            src_port: flow.local_port,
+            dst_port: flow.remote_port,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            window: seg.window,
+            options: tcp::Options {
+                mss: seg.mss,
+                ..tcp::Options::default()
+            },
+            payload,
+        };
+        let Ok(tcp_len) = u16::try_from(repr.buffer_len()) else {
+            return false;
+        };
+        let eth = ethernet::Repr {
+            src: self.cfg.mac,
+            dst: dst_mac,
+            ethertype: EtherType::Ipv4,
+        };
+        let ip = ipv4::Repr {
+            src: self.cfg.ip,
+            dst: flow.remote_ip,
+            protocol: Protocol::Tcp,
+            payload_len: tcp_len,
+            ttl: ipv4::DEFAULT_TTL,
+        };
+        self.ident = self.ident.wrapping_add(1);
+        let ident = self.ident;
+        let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + usize::from(tcp_len);
+        let sent = p.transmit(len, &mut |buf| {
+            let _ = eth.emit(buf);
+            if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN..) {
+                let _ = ip.emit(rest, ident);
+            }
+            if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN + ipv4::HEADER_LEN..) {
+                let _ = repr.emit(rest, ip.src, ip.dst);
+            }
+        });
+        if sent {
+            bump(&mut ctr.tx_frames);
+        }
+        sent
+    }
+
+    /// Periodic work: asks for the gateway's address until it is known.
+    pub fn poll<P: Platform>(&mut self, p: &mut P, ctr: &mut Counters) {
+        let Some(gw) = self.cfg.gateway else {
+            return;
+        };
+        if self.gateway_mac.is_some() {
+            return;
+        }
+        let now = p.now_ms();
+        if self
+            .last_arp_ms
+            .is_some_and(|t| now.saturating_sub(t) < ARP_RETRY_MS)
+        {
+            return;
+        }
+        let req = arp::Repr {
+            operation: arp::Operation::Request,
+            source_hw: self.cfg.mac,
+            source_ip: self.cfg.ip,
+            target_hw: Mac([0; 6]),
+            target_ip: gw,
+        };
+        if self.send_arp(p, Mac::BROADCAST, &req, ctr) {
+            bump(&mut ctr.arp_requests_sent);
+            self.last_arp_ms = Some(now);
+        }
+    }
+
+    fn send_arp<P: Platform>(
+        &self,
+        p: &mut P,
+        dst: Mac,
+        repr: &arp::Repr,
+        ctr: &mut Counters,
+    ) -> bool {
+        let eth = ethernet::Repr {
+            src: self.cfg.mac,
+            dst,
+            ethertype: EtherType::Arp,
+        };
+        let len = ethernet::HEADER_LEN + arp::PACKET_LEN;
+        let sent = p.transmit(len, &mut |buf| {
+            let _ = eth.emit(buf);
+            if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN..) {
+                let _ = repr.emit(rest);
+            }
+        });
+        if sent {
+            bump(&mut ctr.tx_frames);
+        }
+        sent
+    }
+
+    /// Handles one received frame.
+    pub fn receive<'a, P: Platform>(
+        &mut self,
+        frame: &'a [u8],
+        p: &mut P,
+        ctr: &mut Counters,
+    ) -> Received<'a> {
+        bump(&mut ctr.rx_frames);
+        let Ok(f) = ethernet::Frame::new_checked(frame) else {
+            bump(&mut ctr.drop_eth_truncated);
+            return Received::Done;
+        };
+        let dst = f.dst();
+        if dst != self.cfg.mac && !dst.is_broadcast() {
+            bump(&mut ctr.drop_eth_not_ours);
+            return Received::Done;
+        }
+        let src_mac = f.src();
+        let payload = frame.get(ethernet::HEADER_LEN..).unwrap_or(&[]);
+        match f.ethertype() {
+            EtherType::Arp => {
+                self.receive_arp(payload, p, ctr);
+                Received::Done
+            }
+            EtherType::Ipv4 if dst == self.cfg.mac => self.receive_ipv4(payload, src_mac, p, ctr),
+            EtherType::Ipv4 => {
+                bump(&mut ctr.drop_eth_not_ours);
+                Received::Done
+            }
+            EtherType::Unknown(_) => {
+                bump(&mut ctr.drop_eth_unknown_type);
+                Received::Done
+            }
+        }
+    }
+
+    fn receive_arp<P: Platform>(&mut self, payload: &[u8], p: &mut P, ctr: &mut Counters) {
+        let Ok(repr) = arp::Packet::new_checked(payload).and_then(|a| arp::Repr::parse(&a)) else {
+            bump(&mut ctr.drop_arp_malformed);
+            return;
+        };
+        if Some(repr.source_ip) == self.cfg.gateway && repr.source_hw.is_unicast() {
+            self.gateway_mac = Some(repr.source_hw);
+        } else if repr.target_ip == self.cfg.ip {
+            self.learn(repr.source_ip, repr.source_hw);
+        }
+        if repr.target_ip != self.cfg.ip {
+            bump(&mut ctr.drop_arp_not_ours);
+            return;
+        }
+        if repr.operation == arp::Operation::Request {
+            let reply = repr.reply_from(self.cfg.mac);
+            if self.send_arp(p, repr.source_hw, &reply, ctr) {
+                bump(&mut ctr.arp_replies_sent);
+            }
+        }
+    }
+
+    fn receive_ipv4<'a, P: Platform>(
+        &mut self,
+        payload: &'a [u8],
+        src_mac: Mac,
+        p: &mut P,
+        ctr: &mut Counters,
+    ) -> Received<'a> {
+        let packet = match ipv4::Packet::new_checked(payload) {
+            Ok(packet) => packet,
+            Err(_) => {
+                bump(&mut ctr.drop_ipv4_malformed);
+                return Received::Done;
+            }
+        };
+        let repr = match ipv4::Repr::parse(&packet) {
+            Ok(r) => r,
+            Err(Error::Checksum) => {
+                bump(&mut ctr.drop_ipv4_checksum);
+                return Received::Done;
+            }
+            Err(Error::Fragment) => {
+                bump(&mut ctr.drop_ipv4_fragment);
+                return Received::Done;
+            }
+            Err(_) => {
+                bump(&mut ctr.drop_ipv4_malformed);
+                return Received::Done;
+            }
+        };
+        if repr.dst != self.cfg.ip || repr.src.is_multicast_or_broadcast() {
+            bump(&mut ctr.drop_ipv4_not_ours);
+            return Received::Done;
+        }
+        let body = payload
+            .get(packet.header_len()..usize::from(packet.total_len()))
+            .unwrap_or(&[]);
+        match repr.protocol {
+            Protocol::Icmp => {
+                self.receive_icmp(body, &repr, src_mac, p, ctr);
+                Received::Done
+            }
+            Protocol::Tcp => {
+                let parsed = tcp::Packet::new_checked(body)
+                    .and_then(|t| tcp::Repr::parse(&t, repr.src, repr.dst));
+                match parsed {
+                    Ok(segment) => {
+                        // Replies go back the way the segment came.
+                        if Some(repr.src) != self.cfg.gateway {
+                            self.learn(repr.src, src_mac);
+                        }
+                        Received::Tcp {
+                            src: repr.src,
+                            src_mac,
+                            segment,
+                        }
+                    }
+                    Err(Error::Checksum) => {
+                        bump(&mut ctr.drop_tcp_checksum);
+                        Received::Done
+                    }
+                    Err(_) => {
+                        bump(&mut ctr.drop_tcp_malformed);
+                        Received::Done
+                    }
+                }
+            }
+            Protocol::Unknown(_) => {
+                bump(&mut ctr.drop_ipv4_unknown_protocol);
+                Received::Done
+            }
+        }
+    }
+
+    fn receive_icmp<P: Platform>(
+        &mut self,
+        body: &[u8],
+        ip: &ipv4::Repr,
+        src_mac: Mac,
+        p: &mut P,
+        ctr: &mut Counters,
+    ) {
+        let parsed = icmp::Packet::new_checked(body).and_then(|m| icmp::Repr::parse(&m));
+        let Some(reply) = parsed.ok().and_then(|r| r.reply()) else {
+            bump(&mut ctr.drop_icmp);
+            return;
+        };
+        let Ok(icmp_len) = u16::try_from(reply.buffer_len()) else {
+            bump(&mut ctr.drop_icmp);
+            return;
+        };
+        let eth = ethernet::Repr {
+            src: self.cfg.mac,
+            dst: src_mac,
+            ethertype: EtherType::Ipv4,
+        };
+        let ip_out = ipv4::Repr {
+            src: self.cfg.ip,
+            dst: ip.src,
+            protocol: Protocol::Icmp,
+            payload_len: icmp_len,
+            ttl: ipv4::DEFAULT_TTL,
+        };
+        self.ident = self.ident.wrapping_add(1);
+        let ident = self.ident;
+        let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + usize::from(icmp_len);
+        let sent = p.transmit(len, &mut |buf| {
+            let _ = eth.emit(buf);
+            if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN..) {
+                let _ = ip_out.emit(rest, ident);
+            }
+            if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN + ipv4::HEADER_LEN..) {
+                let _ = reply.emit(rest);
+            }
+        });
+        if sent {
+            bump(&mut ctr.tx_frames);
+            bump(&mut ctr.icmp_echo_replies);
+        } else {
+            // A ping reply is not worth parking: with the TX ring full it is dropped.
+            bump(&mut ctr.drop_icmp);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    const OUR_MAC: Mac = Mac([2, 0, 0, 0, 0, 1]);
+    const PEER_MAC: Mac = Mac([2, 0, 0, 0, 0, 9]);
+    const OUR_IP: Ip = Ip([10, 1, 0, 1]);
+    const PEER_IP: Ip = Ip([10, 1, 0, 9]);
+    const GW: Ip = Ip([10, 1, 0, 254]);
+
+    #[derive(Default)]
+    struct TestPlatform {
+        now: u64,
+        sent: Vec<Vec<u8>>,
+        full: bool,
+    }
+
+    impl Platform for TestPlatform {
+        fn now_ms(&self) -> u64 {
+            self.now
+        }
+        fn random(&mut self) -> u64 {
+            4
+        }
+        fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
+            if self.full {
+                return false;
+            }
+            let mut buf = vec![0u8; len];
+            build(&mut buf);
+            self.sent.push(buf);
+            true
+        }
+    }
+
+    fn net() -> Network {
+        Network::new(NetConfig {
+            mac: OUR_MAC,
+            ip: OUR_IP,
+            gateway: Some(GW),
+        })
+    }
+
+    fn frame(dst: Mac, ethertype: EtherType, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + payload.len()];
+        ethernet::Repr {
+            src: PEER_MAC,
+            dst,
+            ethertype,
+        }
+        .emit(&mut f)
+        .unwrap();
+        f[14..].copy_from_slice(payload);
+        f
+    }
+
+    fn arp_frame(op: arp::Operation, src_ip: Ip, target: Ip) -> Vec<u8> {
+        let mut a = [0u8; 28];
+        arp::Repr {
+            operation: op,
+            source_hw: PEER_MAC,
+            source_ip: src_ip,
+            target_hw: Mac([0; 6]),
+            target_ip: target,
+        }
+        .emit(&mut a)
+        .unwrap();
+        frame(Mac::BROADCAST, EtherType::Arp, &a)
+    }
+
+    fn ip_frame(protocol: Protocol, dst: Ip, body: &[u8]) -> Vec<u8> {
+        let mut ip = vec![0u8; 20 + body.len()];
+        ipv4::Repr {
+            src: PEER_IP,
+            dst,
+            protocol,
+            payload_len: body.len() as u16,
+            ttl: 64,
+        }
+        .emit(&mut ip, 1)
+        .unwrap();
+        ip[20..].copy_from_slice(body);
+        frame(OUR_MAC, EtherType::Ipv4, &ip)
+    }
+
+    fn ping() -> Vec<u8> {
+        let mut m = [0u8; 12];
+        icmp::Repr::EchoRequest {
+            ident: 7,
+            seq: 3,
+            data: b"ping",
+        }
+        .emit(&mut m)
+        .unwrap();
+        ip_frame(Protocol::Icmp, OUR_IP, &m)
+    }
+
+    #[test]
+    fn answers_arp_for_our_address_only() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let f = arp_frame(arp::Operation::Request, PEER_IP, OUR_IP);
+        assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done);
+        let out = &p.sent[0];
+        let eth = ethernet::Frame::new_checked(&out[..]).unwrap();
+        assert_eq!((eth.dst(), eth.src()), (PEER_MAC, OUR_MAC));
+        let r = arp::Repr::parse(&arp::Packet::new_checked(&out[14..]).unwrap()).unwrap();
+        assert_eq!(r.operation, arp::Operation::Reply);
+        assert_eq!((r.source_hw, r.source_ip), (OUR_MAC, OUR_IP));
+        assert_eq!((r.target_hw, r.target_ip), (PEER_MAC, PEER_IP));
+        let f = arp_frame(arp::Operation::Request, PEER_IP, Ip([10, 1, 0, 2]));
+        n.receive(&f, &mut p, &mut c);
+        assert_eq!(p.sent.len(), 1);
+        assert_eq!((c.arp_replies_sent, c.drop_arp_not_ours), (1, 1));
+        n.receive(&f[..30], &mut p, &mut c);
+        assert_eq!(c.drop_arp_malformed, 1);
+    }
+
+    #[test]
+    fn resolves_and_caches_the_gateway() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        n.poll(&mut p, &mut c);
+        n.poll(&mut p, &mut c);
+        assert_eq!(p.sent.len(), 1, "rate limited");
+        let r = arp::Repr::parse(&arp::Packet::new_checked(&p.sent[0][14..]).unwrap()).unwrap();
+        assert_eq!((r.operation, r.target_ip), (arp::Operation::Request, GW));
+        p.now = 1000;
+        n.poll(&mut p, &mut c);
+        assert_eq!(c.arp_requests_sent, 2);
+        n.receive(
+            &arp_frame(arp::Operation::Reply, GW, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.gateway_mac(), Some(PEER_MAC));
+        p.now = 5000;
+        n.poll(&mut p, &mut c);
+        assert_eq!(c.arp_requests_sent, 2, "cached");
+    }
+
+    #[test]
+    fn answers_ping() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        assert_eq!(n.receive(&ping(), &mut p, &mut c), Received::Done);
+        let out = &p.sent[0];
+        let ip = ipv4::Packet::new_checked(&out[14..]).unwrap();
+        let r = ipv4::Repr::parse(&ip).unwrap();
+        assert_eq!(
+            (r.src, r.dst, r.protocol),
+            (OUR_IP, PEER_IP, Protocol::Icmp)
+        );
+        let m = icmp::Packet::new_checked(ip.payload()).unwrap();
+        assert_eq!(
+            icmp::Repr::parse(&m),
+            Ok(icmp::Repr::EchoReply {
+                ident: 7,
+                seq: 3,
+                data: b"ping"
+            })
+        );
+        assert_eq!(c.icmp_echo_replies, 1);
+        p.full = true;
+        n.receive(&ping(), &mut p, &mut c);
+        assert_eq!(c.drop_icmp, 1);
+    }
+
+    #[test]
+    fn hands_tcp_up() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let seg = tcp::Repr {
+            src_port: 40000,
+            dst_port: 80,
+            seq: tcp::SeqNumber(1),
+            ack: None,
+            flags: tcp::Flags::SYN,
+            window: 100,
+            options: tcp::Options::default(),
+            payload: &[],
+        };
+        let mut body = [0u8; 20];
+        seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
+        let f = ip_frame(Protocol::Tcp, OUR_IP, &body);
+        assert_eq!(
+            n.receive(&f, &mut p, &mut c),
+            Received::Tcp {
+                src: PEER_IP,
+                src_mac: PEER_MAC,
+                segment: seg
+            }
+        );
+        let mut bad = f.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(n.receive(&bad, &mut p, &mut c), Received::Done);
+        assert_eq!(c.drop_tcp_checksum, 1);
+    }
+
+    #[test]
+    fn drops_are_counted_by_reason() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        n.receive(&[0u8; 10], &mut p, &mut c);
+        n.receive(
+            &frame(Mac([2, 0, 0, 0, 0, 7]), EtherType::Ipv4, &[0; 20]),
+            &mut p,
+            &mut c,
+        );
+        n.receive(
+            &frame(OUR_MAC, EtherType::Unknown(0x86dd), &[0; 40]),
+            &mut p,
+            &mut c,
+        );
+        n.receive(
+            &frame(OUR_MAC, EtherType::Ipv4, &[0x45, 0, 0]),
+            &mut p,
+            &mut c,
+        );
+        n.receive(
+            &ip_frame(Protocol::Unknown(17), OUR_IP, &[0; 8]),
+            &mut p,
+            &mut c,
+        );
+        n.receive(
+            &ip_frame(Protocol::Icmp, Ip([10, 1, 0, 3]), &[0; 8]),
+            &mut p,
+            &mut c,
+        );
+        let mut frag = ping();
+        frag[14 + 6] = 0x20; // more fragments
+        let sum_at = 14 + 10;
+        frag[sum_at] = 0;
+        frag[sum_at + 1] = 0;
+        let s = super::super::checksum::of(&frag[14..34]);
+        frag[sum_at..sum_at + 2].copy_from_slice(&s.to_be_bytes());
+        n.receive(&frag, &mut p, &mut c);
+        let mut bad_sum = ping();
+        bad_sum[14 + 8] = 1;
+        n.receive(&bad_sum, &mut p, &mut c);
+        assert_eq!(c.drop_eth_truncated, 1);
+        assert_eq!(c.drop_eth_not_ours, 1);
+        assert_eq!(c.drop_eth_unknown_type, 1);
+        assert_eq!(c.drop_ipv4_malformed, 1);
+        assert_eq!(c.drop_ipv4_unknown_protocol, 1);
+        assert_eq!(c.drop_ipv4_not_ours, 1);
+        assert_eq!(c.drop_ipv4_fragment, 1);
+        assert_eq!(c.drop_ipv4_checksum, 1);
+        assert_eq!(c.rx_frames, 8);
+        assert!(p.sent.is_empty());
+    }
+}

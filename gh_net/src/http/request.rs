@@ -1,0 +1,1000 @@
+//! Incremental, in-place HTTP/1.1 request parser (RFC 9112).
+//!
+//! Bytes are never copied or buffered: the parser walks each received segment once and
+//! reports slices of it as [`Event`]s (target, selected header values, body). Between
+//! segments only [`Parser`] survives, a few bytes of state-machine position and counters,
+//! so a request split over many segments costs the connection nothing more.
+//!
+//! Strict on purpose, because a front proxy and GigaHttpd must never disagree about where a
+//! request ends: bare CR or LF, obs-fold, whitespace before a colon, duplicate
+//! Content-Length, and Content-Length with Transfer-Encoding are all 400.
+
+use super::{Method, Status};
+
+/// Size limits; each overrun has its own status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest request target (414 beyond).
+    pub max_target: u16,
+    /// Longest request head, request line and header fields together (431 beyond).
+    pub max_head: u16,
+    /// Largest Content-Length accepted (413 beyond).
+    pub max_body: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_target: 2048,
+            max_head: 8192,
+            max_body: 1 << 20,
+        }
+    }
+}
+
+/// Header fields whose values the application sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    /// `Host`.
+    Host,
+    /// `If-None-Match`: compared with the ETag to answer 304.
+    IfNoneMatch,
+}
+
+/// What the parser found in a request head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    /// Method.
+    pub method: Method,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    /// Body length (0 without Content-Length).
+    pub content_length: u64,
+    /// True if the connection stays open after the response.
+    pub keep_alive: bool,
+}
+
+/// A piece of a request, reported as soon as it is seen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The method (always first).
+    Method(Method),
+    /// A piece of the request target; a split target comes in several pieces.
+    Target(&'a [u8]),
+    /// A piece of a selected header's value, outer whitespace removed and inner whitespace
+    /// given as spaces.
+    Header(Header, &'a [u8]),
+    /// The head is complete and valid.
+    Head(RequestHead),
+    /// A piece of the body.
+    Body(&'a [u8]),
+}
+
+/// How far one call to [`Parser::feed`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of the input used. Less than the input only when a request completed: the
+    /// rest belongs to the next (pipelined) request.
+    pub consumed: usize,
+    /// True if a whole request (head and body) has been parsed; the parser is ready for
+    /// the next one.
+    pub complete: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum State {
+    Start,
+    StartLf,
+    Method,
+    TargetStart,
+    Target,
+    Version,
+    VersionLf,
+    HeaderStart,
+    HeaderName,
+    ValueStart,
+    Value,
+    HeaderLf,
+    HeadEndLf,
+    Body,
+    Failed,
+}
+
+/// Which header field is being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Field {
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    Host,
+    IfNoneMatch,
+    Other,
+}
+
+/// Lower-case names of the fields the parser acts on, indexed by `Field`.
+const NAMES: [&[u8]; 5] = [
+    b"content-length",
+    b"transfer-encoding",
+    b"connection",
+    b"host",
+    b"if-none-match",
+];
+const FIELDS: [Field; 5] = [
+    Field::ContentLength,
+    Field::TransferEncoding,
+    Field::Connection,
+    Field::Host,
+    Field::IfNoneMatch,
+];
+
+/// `Connection` tokens the parser acts on.
+const TOKENS: [&[u8]; 2] = [b"close", b"keep-alive"];
+
+mod flag {
+    pub const CONTENT_LENGTH: u8 = 1;
+    pub const TRANSFER_ENCODING: u8 = 2;
+    pub const CLOSE: u8 = 4;
+    pub const KEEP_ALIVE: u8 = 8;
+    pub const HOST: u8 = 16;
+    /// Whitespace followed the current Content-Length digits.
+    pub const CL_WS: u8 = 32;
+}
+
+/// Methods recognised but not served: 405 rather than 501.
+const KNOWN_UNSERVED: [&[u8]; 6] = [
+    b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT",
+];
+
+/// The state of a request being parsed: all that survives between segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parser {
+    /// Method bytes, then Content-Length, then body bytes left, then the failure status.
+    acc: u64,
+    /// Bytes of the head so far.
+    head_len: u16,
+    /// Bytes of the target, or of the current header line, so far.
+    line_len: u16,
+    state: State,
+    field: Field,
+    /// Position in the version string, header name or `Connection` token being matched.
+    pos: u8,
+    /// Candidate names or tokens still matching, one bit each.
+    mask: u8,
+    /// Whitespace held back inside a header value until a visible byte follows it.
+    ws: u8,
+    flags: u8,
+    method: u8,
+    minor: u8,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What one byte did, for the span bookkeeping in `feed`.
+enum Step {
+    /// The byte is structure, or was consumed silently.
+    Skip,
+    /// The byte belongs to a slice reported to the application.
+    Content(Span),
+    /// The byte ended a valid head.
+    HeadDone,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Span {
+    Target,
+    Header(Header),
+}
+
+fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// Bytes allowed in a field value besides SP and HTAB: VCHAR and obs-text.
+fn is_field_vchar(c: u8) -> bool {
+    (0x21..=0x7e).contains(&c) || c >= 0x80
+}
+
+const SPACES: [u8; 16] = [b' '; 16];
+
+impl Parser {
+    /// A parser waiting for the first byte of a request.
+    pub const fn new() -> Parser {
+        Parser {
+            acc: 0,
+            head_len: 0,
+            line_len: 0,
+            state: State::Start,
+            field: Field::Other,
+            pos: 0,
+            mask: 0,
+            ws: 0,
+            flags: 0,
+            method: 0,
+            minor: 0,
+        }
+    }
+
+    /// True if no byte of a request has been seen: an idle keep-alive connection.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Start && self.head_len == 0
+    }
+
+    /// True while the body is being received.
+    pub fn in_body(&self) -> bool {
+        self.state == State::Body
+    }
+
+    /// Parses `input`, reporting pieces to `on`. Stops after a complete request.
+    ///
+    /// On error the request is unusable and the connection must be closed after the
+    /// error response; the parser keeps returning the same status.
+    pub fn feed<F: FnMut(Event<'_>)>(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+        on: &mut F,
+    ) -> Result<Progress, Status> {
+        if self.state == State::Failed {
+            return Err(self.failed_status());
+        }
+        let mut i = 0;
+        let mut span: Option<(usize, Span)> = None;
+        while i < input.len() {
+            if self.state == State::Body {
+                let left = input.len() - i;
+                let n = usize::try_from(self.acc).map_or(left, |a| a.min(left));
+                on(Event::Body(input.get(i..i + n).unwrap_or(&[])));
+                i += n;
+                self.acc -= n as u64;
+                if self.acc == 0 {
+                    *self = Parser::new();
+                    return Ok(Progress {
+                        consumed: i,
+                        complete: true,
+                    });
+                }
+                continue;
+            }
+            let c = input.get(i).copied().unwrap_or(0);
+            let step = match self.step(c, limits, on) {
+                Ok(s) => s,
+                Err(status) => {
+                    self.state = State::Failed;
+                    self.acc = u64::from(status.0);
+                    return Err(status);
+                }
+            };
+            match step {
+                Step::Content(kind) => {
+                    if span.is_none() {
+                        self.emit_held_spaces(kind, on);
+                        span = Some((i, kind));
+                    }
+                }
+                Step::Skip | Step::HeadDone => {
+                    if let Some((start, kind)) = span.take() {
+                        emit_span(input.get(start..i).unwrap_or(&[]), kind, on);
+                    }
+                }
+            }
+            i += 1;
+            if let Step::HeadDone = step {
+                if self.acc == 0 {
+                    *self = Parser::new();
+                    return Ok(Progress {
+                        consumed: i,
+                        complete: true,
+                    });
+                }
+                self.state = State::Body;
+            }
+        }
+        if let Some((start, kind)) = span {
+            emit_span(input.get(start..).unwrap_or(&[]), kind, on);
+        }
+        Ok(Progress {
+            consumed: input.len(),
+            complete: false,
+        })
+    }
+
+    fn failed_status(&self) -> Status {
+        Status(u16::try_from(self.acc).unwrap_or(400))
+    }
+
+    fn emit_held_spaces<F: FnMut(Event<'_>)>(&mut self, kind: Span, on: &mut F) {
+        let mut n = usize::from(self.ws);
+        self.ws = 0;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            emit_span(SPACES.get(..k).unwrap_or(&[]), kind, on);
+            n -= k;
+        }
+    }
+
+    /// Advances the state machine by one byte of the head.
+    fn step<F: FnMut(Event<'_>)>(
+        &mut self,
+        c: u8,
+        limits: &Limits,
+        on: &mut F,
+    ) -> Result<Step, Status> {
+        self.head_len = self.head_len.saturating_add(1);
+        if self.head_len > limits.max_head {
+            return Err(Status::HEADER_FIELDS_TOO_LARGE);
+        }
+        match self.state {
+            State::Start => match c {
+                // Empty lines before a request are tolerated (RFC 9112 section 2.2).
+                b'\r' => self.state = State::StartLf,
+                c if is_tchar(c) => {
+                    self.state = State::Method;
+                    self.acc = u64::from(c);
+                    self.pos = 1;
+                }
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::StartLf => match c {
+                b'\n' => self.state = State::Start,
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::Method => match c {
+                b' ' => {
+                    let method = self.classify_method()?;
+                    self.method = method as u8;
+                    on(Event::Method(method));
+                    self.state = State::TargetStart;
+                }
+                c if is_tchar(c) => {
+                    // Up to 8 bytes are kept; a longer token is no method we know.
+                    self.pos = self.pos.saturating_add(1);
+                    self.acc = (self.acc << 8) | u64::from(c);
+                }
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::TargetStart | State::Target => match c {
+                b' ' if self.state == State::Target => {
+                    self.state = State::Version;
+                    self.pos = 0;
+                }
+                0x21..=0x7e => {
+                    self.state = State::Target;
+                    self.line_len = self.line_len.saturating_add(1);
+                    if self.line_len > limits.max_target {
+                        return Err(Status::URI_TOO_LONG);
+                    }
+                    return Ok(Step::Content(Span::Target));
+                }
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::Version => self.version_byte(c)?,
+            State::VersionLf => match c {
+                b'\n' => self.state = State::HeaderStart,
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::HeaderStart => match c {
+                b'\r' => self.state = State::HeadEndLf,
+                c if is_tchar(c) => {
+                    self.state = State::HeaderName;
+                    self.mask = (1 << NAMES.len()) - 1;
+                    self.pos = 0;
+                    self.match_name(c);
+                }
+                // Leading whitespace is obs-fold (or junk after the request line).
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::HeaderName => match c {
+                b':' => self.begin_value()?,
+                c if is_tchar(c) => self.match_name(c),
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::ValueStart => match c {
+                b' ' | b'\t' => {}
+                b'\r' => self.end_value()?,
+                c if is_field_vchar(c) => {
+                    self.state = State::Value;
+                    return self.value_byte(c);
+                }
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::Value => match c {
+                b' ' | b'\t' => {
+                    self.ws = self.ws.saturating_add(1);
+                    self.value_space();
+                }
+                b'\r' => self.end_value()?,
+                c if is_field_vchar(c) => return self.value_byte(c),
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::HeaderLf => match c {
+                b'\n' => self.state = State::HeaderStart,
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::HeadEndLf => match c {
+                b'\n' => {
+                    let head = self.finish_head(limits)?;
+                    on(Event::Head(head));
+                    return Ok(Step::HeadDone);
+                }
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::Body | State::Failed => return Err(Status::BAD_REQUEST),
+        }
+        Ok(Step::Skip)
+    }
+
+    fn classify_method(&self) -> Result<Method, Status> {
+        let len = usize::from(self.pos);
+        let bytes = self.acc.to_be_bytes();
+        let name = match 8usize.checked_sub(len) {
+            Some(start) => bytes.get(start..).unwrap_or(&[]),
+            None => return Err(Status::NOT_IMPLEMENTED),
+        };
+        match name {
+            b"GET" => Ok(Method::Get),
+            b"HEAD" => Ok(Method::Head),
+            b"POST" => Ok(Method::Post),
+            n if KNOWN_UNSERVED.contains(&n) => Err(Status::METHOD_NOT_ALLOWED),
+            _ => Err(Status::NOT_IMPLEMENTED),
+        }
+    }
+
+    /// `HTTP/1.1` then CR: position 0..=7 are the version, 8 the CR.
+    fn version_byte(&mut self, c: u8) -> Result<(), Status> {
+        let expected = b"HTTP/";
+        match self.pos {
+            0..=4 => {
+                if expected.get(usize::from(self.pos)) != Some(&c) {
+                    return Err(Status::BAD_REQUEST);
+                }
+            }
+            5 | 7 if c.is_ascii_digit() => {
+                // Major digit kept in `minor` until the minor digit replaces it.
+                if self.pos == 5 {
+                    self.minor = (c - b'0') << 4;
+                } else {
+                    self.minor |= c - b'0';
+                }
+            }
+            6 if c == b'.' => {}
+            8 if c == b'\r' => {
+                let (major, minor) = (self.minor >> 4, self.minor & 0x0f);
+                if major != 1 || minor > 1 {
+                    return Err(Status::VERSION_NOT_SUPPORTED);
+                }
+                self.minor = minor;
+                self.state = State::VersionLf;
+            }
+            _ => return Err(Status::BAD_REQUEST),
+        }
+        self.pos = self.pos.saturating_add(1);
+        Ok(())
+    }
+
+    fn match_name(&mut self, c: u8) {
+        let lower = c.to_ascii_lowercase();
+        for (bit, name) in NAMES.iter().enumerate() {
+            if name.get(usize::from(self.pos)) != Some(&lower) {
+                self.mask &= !(1u8 << bit);
+            }
+        }
+        self.pos = self.pos.saturating_add(1);
+    }
+
+    fn begin_value(&mut self) -> Result<(), Status> {
+        self.field = Field::Other;
+        for (bit, name) in NAMES.iter().enumerate() {
+            if self.mask & (1 << bit) != 0 && name.len() == usize::from(self.pos) {
+                self.field = FIELDS.get(bit).copied().unwrap_or(Field::Other);
+            }
+        }
+        match self.field {
+            Field::ContentLength => {
+                if self.flags & flag::CONTENT_LENGTH != 0 {
+                    return Err(Status::BAD_REQUEST);
+                }
+                self.flags |= flag::CONTENT_LENGTH;
+                self.acc = 0;
+            }
+            Field::TransferEncoding => self.flags |= flag::TRANSFER_ENCODING,
+            Field::Host => {
+                if self.flags & flag::HOST != 0 {
+                    return Err(Status::BAD_REQUEST);
+                }
+                self.flags |= flag::HOST;
+            }
+            Field::Connection => self.start_token(),
+            Field::IfNoneMatch | Field::Other => {}
+        }
+        self.state = State::ValueStart;
+        self.ws = 0;
+        self.pos = 0;
+        // `line_len` counts only the target; header lines are bounded by `max_head`.
+        Ok(())
+    }
+
+    fn start_token(&mut self) {
+        self.mask = (1 << TOKENS.len()) - 1;
+        self.pos = 0;
+    }
+
+    fn end_token(&mut self) {
+        for (bit, token) in TOKENS.iter().enumerate() {
+            if self.mask & (1 << bit) != 0 && token.len() == usize::from(self.pos) {
+                self.flags |= if bit == 0 {
+                    flag::CLOSE
+                } else {
+                    flag::KEEP_ALIVE
+                };
+            }
+        }
+        self.start_token();
+    }
+
+    fn value_space(&mut self) {
+        match self.field {
+            Field::Connection => self.end_token(),
+            Field::ContentLength => self.flags |= flag::CL_WS,
+            _ => {}
+        }
+    }
+
+    fn value_byte(&mut self, c: u8) -> Result<Step, Status> {
+        match self.field {
+            Field::ContentLength => {
+                if !c.is_ascii_digit() || self.flags & flag::CL_WS != 0 {
+                    return Err(Status::BAD_REQUEST);
+                }
+                self.acc = self
+                    .acc
+                    .checked_mul(10)
+                    .and_then(|a| a.checked_add(u64::from(c - b'0')))
+                    .ok_or(Status::CONTENT_TOO_LARGE)?;
+            }
+            Field::Connection => {
+                if c == b',' {
+                    self.end_token();
+                } else {
+                    let lower = c.to_ascii_lowercase();
+                    for (bit, token) in TOKENS.iter().enumerate() {
+                        if token.get(usize::from(self.pos)) != Some(&lower) {
+                            self.mask &= !(1u8 << bit);
+                        }
+                    }
+                    self.pos = self.pos.saturating_add(1);
+                }
+            }
+            Field::Host => return Ok(Step::Content(Span::Header(Header::Host))),
+            Field::IfNoneMatch => return Ok(Step::Content(Span::Header(Header::IfNoneMatch))),
+            Field::TransferEncoding | Field::Other => {}
+        }
+        // Held whitespace is only reported for fields given to the application.
+        self.ws = 0;
+        Ok(Step::Skip)
+    }
+
+    fn end_value(&mut self) -> Result<(), Status> {
+        match self.field {
+            Field::ContentLength if self.state == State::ValueStart => {
+                return Err(Status::BAD_REQUEST);
+            }
+            Field::Connection => self.end_token(),
+            _ => {}
+        }
+        self.flags &= !flag::CL_WS;
+        self.ws = 0;
+        self.state = State::HeaderLf;
+        Ok(())
+    }
+
+    fn finish_head(&mut self, limits: &Limits) -> Result<RequestHead, Status> {
+        let has_cl = self.flags & flag::CONTENT_LENGTH != 0;
+        if self.flags & flag::TRANSFER_ENCODING != 0 {
+            return Err(if has_cl {
+                Status::BAD_REQUEST
+            } else {
+                Status::NOT_IMPLEMENTED
+            });
+        }
+        if self.minor == 1 && self.flags & flag::HOST == 0 {
+            return Err(Status::BAD_REQUEST);
+        }
+        let method = match self.method {
+            m if m == Method::Head as u8 => Method::Head,
+            m if m == Method::Post as u8 => Method::Post,
+            _ => Method::Get,
+        };
+        if method == Method::Post && !has_cl {
+            return Err(Status::LENGTH_REQUIRED);
+        }
+        let content_length = if has_cl { self.acc } else { 0 };
+        if content_length > limits.max_body {
+            return Err(Status::CONTENT_TOO_LARGE);
+        }
+        self.acc = content_length;
+        let keep_alive = self.flags & flag::CLOSE == 0
+            && (self.minor == 1 || self.flags & flag::KEEP_ALIVE != 0);
+        Ok(RequestHead {
+            method,
+            minor_version: self.minor,
+            content_length,
+            keep_alive,
+        })
+    }
+}
+
+fn emit_span<F: FnMut(Event<'_>)>(bytes: &[u8], kind: Span, on: &mut F) {
+    if bytes.is_empty() {
+        return;
+    }
+    match kind {
+        Span::Target => on(Event::Target(bytes)),
+        Span::Header(h) => on(Event::Header(h, bytes)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// A request as the application saw it, pieces joined.
+    #[derive(Debug, Default, PartialEq, Eq, Clone)]
+    struct Seen {
+        method: Option<Method>,
+        target: Vec<u8>,
+        host: Vec<u8>,
+        inm: Vec<u8>,
+        head: Option<RequestHead>,
+        body: Vec<u8>,
+    }
+
+    fn record(seen: &mut Seen, e: Event<'_>) {
+        match e {
+            Event::Method(m) => seen.method = Some(m),
+            Event::Target(t) => seen.target.extend_from_slice(t),
+            Event::Header(Header::Host, v) => seen.host.extend_from_slice(v),
+            Event::Header(Header::IfNoneMatch, v) => seen.inm.extend_from_slice(v),
+            Event::Head(h) => seen.head = Some(h),
+            Event::Body(b) => seen.body.extend_from_slice(b),
+        }
+    }
+
+    /// Feeds `input` in pieces of `chunk` bytes; returns the first request and bytes used.
+    fn parse_chunked(input: &[u8], chunk: usize, limits: &Limits) -> Result<(Seen, usize), Status> {
+        let mut p = Parser::new();
+        let mut seen = Seen::default();
+        let mut used = 0;
+        for piece in input.chunks(chunk.max(1)) {
+            let pr = p.feed(piece, limits, &mut |e| record(&mut seen, e))?;
+            used += pr.consumed;
+            if pr.complete {
+                return Ok((seen, used));
+            }
+        }
+        Err(Status(0)) // incomplete
+    }
+
+    /// Parses `input` whole, byte by byte, and split at every position; all must agree.
+    fn parse(input: &[u8]) -> Result<(Seen, usize), Status> {
+        parse_with(input, &Limits::default())
+    }
+
+    fn parse_with(input: &[u8], limits: &Limits) -> Result<(Seen, usize), Status> {
+        let whole = parse_chunked(input, input.len(), limits);
+        assert_eq!(parse_chunked(input, 1, limits), whole, "byte by byte");
+        for cut in 1..input.len() {
+            let mut p = Parser::new();
+            let mut seen = Seen::default();
+            let mut r = p.feed(&input[..cut], limits, &mut |e| record(&mut seen, e));
+            if let Ok(pr) = r {
+                if !pr.complete {
+                    r = p
+                        .feed(&input[cut..], limits, &mut |e| record(&mut seen, e))
+                        .map(|q| Progress {
+                            consumed: q.consumed + cut,
+                            complete: q.complete,
+                        });
+                }
+            }
+            let split = match r {
+                Ok(pr) if pr.complete => Ok((seen, pr.consumed)),
+                Ok(_) => Err(Status(0)),
+                Err(s) => Err(s),
+            };
+            assert_eq!(split, whole, "split at {cut}");
+        }
+        whole
+    }
+
+    fn status(input: &[u8]) -> u16 {
+        parse(input).err().map_or(0, |s| s.0)
+    }
+
+    #[test]
+    fn simple_get() {
+        let req = b"GET /3:1f HTTP/1.1\r\nHost: example\r\nIf-None-Match: \"abc\"\r\n\r\n";
+        let (seen, used) = parse(req).unwrap();
+        assert_eq!(used, req.len());
+        assert_eq!(seen.method, Some(Method::Get));
+        assert_eq!(seen.target, b"/3:1f");
+        assert_eq!(seen.host, b"example");
+        assert_eq!(seen.inm, b"\"abc\"");
+        assert_eq!(
+            seen.head,
+            Some(RequestHead {
+                method: Method::Get,
+                minor_version: 1,
+                content_length: 0,
+                keep_alive: true
+            })
+        );
+    }
+
+    #[test]
+    fn head_and_http10() {
+        let (seen, _) = parse(b"HEAD / HTTP/1.0\r\n\r\n").unwrap();
+        let head = seen.head.unwrap();
+        assert_eq!(head.method, Method::Head);
+        assert_eq!(head.minor_version, 0);
+        assert!(!head.keep_alive);
+        let (seen, _) = parse(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").unwrap();
+        assert!(seen.head.unwrap().keep_alive);
+    }
+
+    #[test]
+    fn connection_tokens() {
+        let keep = |v: &str| {
+            let req = std::format!("GET / HTTP/1.1\r\nHost: h\r\nConnection: {v}\r\n\r\n");
+            parse(req.as_bytes()).unwrap().0.head.unwrap().keep_alive
+        };
+        assert!(!keep("close"));
+        assert!(!keep("CLOSE"));
+        assert!(!keep("upgrade, close"));
+        assert!(!keep("keep-alive,close"));
+        assert!(keep("closed"));
+        assert!(keep("keep-alive"));
+        assert!(keep("clos"));
+        assert!(keep(""));
+    }
+
+    #[test]
+    fn post_body_streamed() {
+        let req = b"POST /P5 HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world";
+        let (seen, used) = parse(req).unwrap();
+        assert_eq!(used, req.len());
+        assert_eq!(seen.method, Some(Method::Post));
+        assert_eq!(seen.body, b"hello world");
+        assert_eq!(seen.head.unwrap().content_length, 11);
+    }
+
+    #[test]
+    fn pipelined_requests() {
+        let reqs = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nokGET /c HTTP/1.1\r\nHost: h\r\n\r\n";
+        let mut p = Parser::new();
+        let limits = Limits::default();
+        let mut rest = &reqs[..];
+        let mut targets = Vec::new();
+        while !rest.is_empty() {
+            let mut seen = Seen::default();
+            let pr = p
+                .feed(rest, &limits, &mut |e| record(&mut seen, e))
+                .unwrap();
+            assert!(pr.complete);
+            assert!(p.is_idle());
+            targets.push(seen.target);
+            rest = &rest[pr.consumed..];
+        }
+        assert_eq!(targets, [b"/a".to_vec(), b"/b".to_vec(), b"/c".to_vec()]);
+    }
+
+    #[test]
+    fn leading_empty_lines_tolerated() {
+        let (seen, _) = parse(b"\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+        assert_eq!(seen.target, b"/");
+    }
+
+    #[test]
+    fn header_value_whitespace() {
+        let (seen, _) =
+            parse(b"GET / HTTP/1.1\r\nHost:  a \t b  \r\nIf-None-Match:\t\"x\", W/\"y\" \r\n\r\n")
+                .unwrap();
+        assert_eq!(seen.host, b"a   b");
+        assert_eq!(seen.inm, b"\"x\", W/\"y\"");
+    }
+
+    #[test]
+    fn unknown_headers_ignored_but_checked() {
+        let (seen, _) = parse(b"GET / HTTP/1.1\r\nhOsT: h\r\nX-Content-Length: zz\r\nContent-Lengthy: 5\r\nAccept: */*\r\n\r\n").unwrap();
+        assert_eq!(seen.head.unwrap().content_length, 0);
+        assert_eq!(seen.host, b"h");
+    }
+
+    #[test]
+    fn method_statuses() {
+        assert_eq!(status(b"PUT / HTTP/1.1\r\n\r\n"), 405);
+        assert_eq!(status(b"DELETE / HTTP/1.1\r\n\r\n"), 405);
+        assert_eq!(status(b"BREW / HTTP/1.1\r\n\r\n"), 501);
+        assert_eq!(status(b"VERYLONGMETHOD / HTTP/1.1\r\n\r\n"), 501);
+        assert_eq!(status(b"get / HTTP/1.1\r\n\r\n"), 501);
+        assert_eq!(status(b"G(T / HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b" GET / HTTP/1.1\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn request_line_syntax() {
+        for bad in [
+            &b"GET  / HTTP/1.1\r\n\r\n"[..],
+            b"GET / HTTP/1.1 \r\n\r\n",
+            b"GET /\x01 HTTP/1.1\r\n\r\n",
+            b"GET / http/1.1\r\n\r\n",
+            b"GET / HTTP/1.x\r\n\r\n",
+            b"GET / HTTP/11\r\n\r\n",
+            b"GET / HTTP/1.1\n\r\n",
+            b"GET / HTTP/1.1\rX\n\r\n",
+            b"\nGET / HTTP/1.1\r\n\r\n",
+            b"\rGET / HTTP/1.1\r\n\r\n",
+            b"GET /\xff HTTP/1.1\r\n\r\n",
+        ] {
+            assert_eq!(
+                status(bad),
+                400,
+                "{:?}",
+                std::string::String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(status(b"GET / HTTP/2.0\r\n\r\n"), 505);
+        assert_eq!(status(b"GET / HTTP/1.2\r\n\r\n"), 505);
+        assert_eq!(status(b"GET / HTTP/0.9\r\n\r\n"), 505);
+        assert_eq!(status(b"GET / HTTP/1.1\r\n\r\n"), 400, "1.1 needs Host");
+        assert!(parse(b"GET / HTTP/1.0\r\n\r\n").is_ok(), "1.0 does not");
+    }
+
+    #[test]
+    fn smuggling_shapes() {
+        let h = "GET / HTTP/1.1\r\nHost: h\r\n";
+        for (extra, code) in [
+            ("Content-Length: 1\r\nContent-Length: 1\r\n", 400),
+            ("Content-Length: 1\r\nContent-Length: 2\r\n", 400),
+            ("Content-Length: 1, 1\r\n", 400),
+            ("Content-Length: 1 2\r\n", 400),
+            ("Content-Length: +1\r\n", 400),
+            ("Content-Length: -1\r\n", 400),
+            ("Content-Length: \r\n", 400),
+            ("Content-Length: 0x10\r\n", 400),
+            ("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", 400),
+            ("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", 400),
+            ("Transfer-Encoding: chunked\r\n", 501),
+            ("X: a\r\n b\r\n", 400),
+            ("X: a\r\n\tb\r\n", 400),
+            ("Content-Length : 1\r\n", 400),
+            ("X\t: 1\r\n", 400),
+            (": 1\r\n", 400),
+            ("X: a\rb\r\n", 400),
+            ("X: a\nY: b\r\n", 400),
+            ("X: a\x00b\r\n", 400),
+            ("X: a\x7fb\r\n", 400),
+            ("Host: again\r\n", 400),
+            ("X-(y): 1\r\n", 400),
+        ] {
+            let req = std::format!("{h}{extra}\r\n");
+            assert_eq!(status(req.as_bytes()), code, "{extra:?}");
+        }
+    }
+
+    #[test]
+    fn obs_text_allowed_in_values() {
+        assert!(parse(b"GET / HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9\r\n\r\n").is_ok());
+    }
+
+    #[test]
+    fn length_limits() {
+        let limits = Limits {
+            max_target: 8,
+            max_head: 64,
+            max_body: 4,
+        };
+        assert!(parse_with(b"GET /2345678 HTTP/1.0\r\n\r\n", &limits).is_ok());
+        assert_eq!(
+            parse_with(b"GET /23456789 HTTP/1.0\r\n\r\n", &limits),
+            Err(Status::URI_TOO_LONG)
+        );
+        assert_eq!(
+            parse_with(
+                b"GET / HTTP/1.0\r\nX: 01234567890123456789012345678901234567890123456789\r\n\r\n",
+                &limits
+            ),
+            Err(Status::HEADER_FIELDS_TOO_LARGE)
+        );
+        assert_eq!(
+            parse_with(
+                b"POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello",
+                &limits
+            ),
+            Err(Status::CONTENT_TOO_LARGE)
+        );
+        assert_eq!(
+            status(b"POST / HTTP/1.0\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+            413
+        );
+        assert_eq!(status(b"POST / HTTP/1.0\r\n\r\n"), 411);
+        // The head limit is exact: 64 bytes pass, 65 do not.
+        let ok = b"GET / HTTP/1.0\r\nX: 01234567890123456789012345678901234567890\r\n\r\n";
+        assert_eq!(ok.len(), 64);
+        assert!(parse_with(ok, &limits).is_ok());
+        let over = b"GET / HTTP/1.0\r\nX: 012345678901234567890123456789012345678901\r\n\r\n";
+        assert_eq!(
+            parse_with(over, &limits),
+            Err(Status::HEADER_FIELDS_TOO_LARGE)
+        );
+    }
+
+    #[test]
+    fn failure_is_sticky() {
+        let mut p = Parser::new();
+        let l = Limits::default();
+        assert_eq!(
+            p.feed(b"PUT ", &l, &mut |_| {}),
+            Err(Status::METHOD_NOT_ALLOWED)
+        );
+        assert_eq!(
+            p.feed(b"GET / HTTP/1.0\r\n\r\n", &l, &mut |_| {}),
+            Err(Status::METHOD_NOT_ALLOWED)
+        );
+    }
+
+    #[test]
+    fn partial_request_stays_incomplete() {
+        let req = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+        for cut in 0..req.len() {
+            let mut p = Parser::new();
+            let pr = p
+                .feed(&req[..cut], &Limits::default(), &mut |_| {})
+                .unwrap();
+            assert_eq!(
+                pr,
+                Progress {
+                    consumed: cut,
+                    complete: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn state_is_small() {
+        std::println!(
+            "http::request::Parser: {} bytes",
+            core::mem::size_of::<Parser>()
+        );
+        assert!(core::mem::size_of::<Parser>() <= 24);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        // A deterministic pseudo-random walk over inputs made of HTTP-ish bytes.
+        let alphabet = b"GETPOSH /:\r\n\t,1aW\"*Content-Length: Host\x00\xff";
+        let mut x: u32 = 12345;
+        for _ in 0..2000 {
+            let mut buf = [0u8; 48];
+            for b in buf.iter_mut() {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                *b = alphabet[(x >> 16) as usize % alphabet.len()];
+            }
+            let mut p = Parser::new();
+            let _ = p.feed(&buf, &Limits::default(), &mut |_| {});
+        }
+    }
+}

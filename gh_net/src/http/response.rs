@@ -1,0 +1,288 @@
+//! Writes response heads into a caller buffer (the TX frame), no formatting machinery.
+
+use super::date;
+use super::Status;
+
+/// What a response head says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseHead<'a> {
+    /// Status code.
+    pub status: Status,
+    /// Unix seconds for the `Date` header.
+    pub date: u64,
+    /// Body length; sent for every status except 304.
+    pub content_length: u64,
+    /// `Content-Type`, if any.
+    pub content_type: Option<&'a str>,
+    /// `ETag` including its quotes, if any.
+    pub etag: Option<&'a [u8]>,
+    /// Whether the connection stays open.
+    pub keep_alive: bool,
+    /// 0 if the request was HTTP/1.0: keep-alive must then be announced.
+    pub minor_version: u8,
+}
+
+/// The output buffer is too small for the head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferTooSmall;
+
+/// Appends bytes to a fixed buffer.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
+        let end = self.len.checked_add(bytes.len()).ok_or(BufferTooSmall)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(BufferTooSmall)?
+            .copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    fn put_decimal(&mut self, mut v: u64) -> Result<(), BufferTooSmall> {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            if let Some(d) = digits.get_mut(start) {
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 || start == 0 {
+                break;
+            }
+        }
+        self.put(digits.get(start..).unwrap_or(&[]))
+    }
+}
+
+/// Writes the status line and headers, ending with the empty line; returns the length.
+pub fn write_head(buf: &mut [u8], head: &ResponseHead<'_>) -> Result<usize, BufferTooSmall> {
+    let mut c = Cursor { buf, len: 0 };
+    c.put(b"HTTP/1.1 ")?;
+    c.put_decimal(u64::from(head.status.0))?;
+    c.put(b" ")?;
+    c.put(head.status.reason().as_bytes())?;
+    c.put(b"\r\nDate: ")?;
+    c.put(&date::format(head.date))?;
+    c.put(b"\r\nServer: GigaHttpd\r\n")?;
+    if !head.status.has_no_body() {
+        c.put(b"Content-Length: ")?;
+        c.put_decimal(head.content_length)?;
+        c.put(b"\r\n")?;
+    }
+    if let Some(t) = head.content_type {
+        c.put(b"Content-Type: ")?;
+        c.put(t.as_bytes())?;
+        c.put(b"\r\n")?;
+    }
+    if let Some(e) = head.etag {
+        c.put(b"ETag: ")?;
+        c.put(e)?;
+        c.put(b"\r\n")?;
+    }
+    if !head.keep_alive {
+        c.put(b"Connection: close\r\n")?;
+    } else if head.minor_version == 0 {
+        c.put(b"Connection: keep-alive\r\n")?;
+    }
+    c.put(b"\r\n")?;
+    Ok(c.len)
+}
+
+/// True if an `If-None-Match` value matches `etag` (weak comparison, RFC 9110 section 13.1.2).
+///
+/// `value` is the whole field value: `*` or a comma-separated list of entity tags.
+pub fn if_none_match_matches(value: &[u8], etag: &[u8]) -> bool {
+    let strip_weak = |t: &[u8]| -> usize {
+        if t.starts_with(b"W/") {
+            2
+        } else {
+            0
+        }
+    };
+    let ours = etag.get(strip_weak(etag)..).unwrap_or(&[]);
+    value.split(|&b| b == b',').any(|item| {
+        let item = item.trim_ascii();
+        item == b"*" || item.get(strip_weak(item)..) == Some(ours)
+    })
+}
+
+/// An incremental [`if_none_match_matches`] for a value that arrives in pieces: it keeps
+/// only a position in the ETag and a few flags, never the value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EtagMatcher {
+    /// Bytes of the current list item matched so far; `u16::MAX` once it cannot match.
+    pos: u16,
+    /// A `W/` prefix is being skipped (0, 1 or 2 bytes seen).
+    weak: u8,
+    matched: bool,
+    star: bool,
+    started: bool,
+}
+
+impl EtagMatcher {
+    /// Feeds the next piece of the field value (spaces in it separate nothing but are skipped).
+    pub fn feed(&mut self, piece: &[u8], etag: &[u8]) {
+        let ours = etag.strip_prefix(b"W/").unwrap_or(etag);
+        for &b in piece {
+            match b {
+                b',' => self.end_item(ours),
+                b' ' | b'\t' => {}
+                _ => {
+                    self.started = true;
+                    if self.pos == 0 && self.weak == 0 && b == b'W' {
+                        self.weak = 1;
+                        continue;
+                    }
+                    if self.weak == 1 {
+                        self.weak = 2;
+                        if b == b'/' {
+                            continue;
+                        }
+                        // Not a weak prefix after all: the `W` was the item's first byte.
+                        self.step(b'W', ours);
+                    }
+                    if b == b'*' && self.pos == 0 && self.weak == 0 {
+                        self.star = true;
+                        self.pos = u16::MAX;
+                        continue;
+                    }
+                    self.step(b, ours);
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, b: u8, ours: &[u8]) {
+        self.star = false;
+        if self.pos != u16::MAX && ours.get(usize::from(self.pos)) == Some(&b) {
+            self.pos = self.pos.saturating_add(1);
+        } else {
+            self.pos = u16::MAX;
+        }
+    }
+
+    fn end_item(&mut self, ours: &[u8]) {
+        if self.star || (self.started && usize::from(self.pos) == ours.len()) {
+            self.matched = true;
+        }
+        *self = EtagMatcher {
+            matched: self.matched,
+            ..EtagMatcher::default()
+        };
+    }
+
+    /// True if the value seen so far (as a whole) matches.
+    pub fn finish(mut self, etag: &[u8]) -> bool {
+        self.end_item(etag.strip_prefix(b"W/").unwrap_or(etag));
+        self.matched
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn head() -> ResponseHead<'static> {
+        ResponseHead {
+            status: Status::OK,
+            date: 784_111_777,
+            content_length: 1234,
+            content_type: Some("text/html"),
+            etag: Some(b"\"3:1f-7\""),
+            keep_alive: true,
+            minor_version: 1,
+        }
+    }
+
+    #[test]
+    fn full_head() {
+        let mut buf = [0u8; 256];
+        let n = write_head(&mut buf, &head()).unwrap();
+        assert_eq!(
+            &buf[..n],
+            &b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: GigaHttpd\r\nContent-Length: 1234\r\nContent-Type: text/html\r\nETag: \"3:1f-7\"\r\n\r\n"[..]
+        );
+    }
+
+    #[test]
+    fn not_modified_close_and_http10() {
+        let mut buf = [0u8; 256];
+        let h = ResponseHead {
+            status: Status::NOT_MODIFIED,
+            content_type: None,
+            keep_alive: false,
+            ..head()
+        };
+        let n = write_head(&mut buf, &h).unwrap();
+        let text = core::str::from_utf8(&buf[..n]).unwrap();
+        assert!(text.starts_with("HTTP/1.1 304 Not Modified\r\n"));
+        assert!(!text.contains("Content-Length"));
+        assert!(text.ends_with("ETag: \"3:1f-7\"\r\nConnection: close\r\n\r\n"));
+        let h = ResponseHead {
+            minor_version: 0,
+            content_length: 0,
+            etag: None,
+            content_type: None,
+            ..head()
+        };
+        let n = write_head(&mut buf, &h).unwrap();
+        let text = core::str::from_utf8(&buf[..n]).unwrap();
+        assert!(text.ends_with("Content-Length: 0\r\nConnection: keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn every_short_buffer_fails_cleanly() {
+        let mut big = [0u8; 256];
+        let n = write_head(&mut big, &head()).unwrap();
+        for len in 0..n {
+            let mut buf = [0u8; 256];
+            assert_eq!(write_head(&mut buf[..len], &head()), Err(BufferTooSmall));
+        }
+    }
+
+    #[test]
+    fn large_content_length() {
+        let mut buf = [0u8; 256];
+        let h = ResponseHead {
+            content_length: u64::MAX,
+            ..head()
+        };
+        let n = write_head(&mut buf, &h).unwrap();
+        assert!(core::str::from_utf8(&buf[..n])
+            .unwrap()
+            .contains("Content-Length: 18446744073709551615\r\n"));
+    }
+
+    #[test]
+    fn if_none_match_whole_and_incremental() {
+        let etag = b"\"v1\"";
+        for (value, expect) in [
+            (&b"\"v1\""[..], true),
+            (b"W/\"v1\"", true),
+            (b"\"v0\", \"v1\"", true),
+            (b"*", true),
+            (b"\"v1", false),
+            (b"\"v10\"", false),
+            (b"\"v0\"", false),
+            (b"", false),
+            (b"**", false),
+            (b"Wx\"v1\"", false),
+        ] {
+            assert_eq!(if_none_match_matches(value, etag), expect, "{value:?}");
+            for cut in 0..=value.len() {
+                let mut m = EtagMatcher::default();
+                m.feed(&value[..cut], etag);
+                m.feed(&value[cut..], etag);
+                assert_eq!(m.finish(etag), expect, "{value:?} cut {cut}");
+            }
+        }
+        assert!(if_none_match_matches(b"\"v1\"", b"W/\"v1\""));
+    }
+}

@@ -1,0 +1,782 @@
+//! One connection's state machine (RFC 9293 section 3.10, server side) in one small slot.
+
+use super::super::counters::{bump, Counters};
+use super::super::wire::ipv4::Address;
+use super::super::wire::tcp::{Flags, Repr, SeqNumber};
+use super::rto::RttEstimator;
+use super::{Config, Flow, Source};
+
+/// Connection states a server passes through (LISTEN is the listener table, CLOSED a free slot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// Free slot.
+    Closed,
+    /// SYN received, SYN-ACK sent or about to be.
+    SynReceived,
+    /// Handshake done.
+    Established,
+    /// Our FIN sent or queued, peer still open.
+    FinWait1,
+    /// Our FIN acknowledged, waiting for the peer's.
+    FinWait2,
+    /// Both FINs crossed; ours not yet acknowledged.
+    Closing,
+    /// Both sides closed; lingering to absorb retransmissions.
+    TimeWait,
+    /// Peer closed first; we may still send.
+    CloseWait,
+    /// Peer closed, our FIN sent, waiting for its ACK.
+    LastAck,
+}
+
+mod flag {
+    /// An ACK must go out at the next output.
+    pub const ACK_NOW: u8 = 1;
+    /// The application closed: FIN follows the data.
+    pub const FIN_QUEUED: u8 = 2;
+    /// `handle` names a response.
+    pub const HAS_RESP: u8 = 4;
+    /// An RTT measurement is running (`rtt_seq`, `rtt_start`).
+    pub const TIMING: u8 = 8;
+    /// Reset the connection at the next output.
+    pub const RST_NOW: u8 = 16;
+    /// Send a zero-window probe at the next output.
+    pub const PROBE_NOW: u8 = 32;
+    /// Timer kind, two bits.
+    pub const TIMER_SHIFT: u8 = 6;
+    pub const TIMER_MASK: u8 = 3 << TIMER_SHIFT;
+}
+
+/// What the single timer of a connection is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timer {
+    Off = 0,
+    Retransmit = 1,
+    Persist = 2,
+    /// Idle, FIN-WAIT-2 or TIME-WAIT expiry, depending on the state.
+    Linger = 3,
+}
+
+/// A segment for the transmit path to build: header fields plus, for data, a reference
+/// into the response instead of bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Sequence number.
+    pub seq: SeqNumber,
+    /// Acknowledgment number (ACK flag) if any.
+    pub ack: Option<SeqNumber>,
+    /// Flags other than ACK.
+    pub flags: Flags,
+    /// Window to advertise.
+    pub window: u16,
+    /// MSS option (SYN-ACK only).
+    pub mss: Option<u16>,
+    /// Response handle, offset within it and length of the data, if any.
+    pub data: Option<(u32, u32, u16)>,
+}
+
+impl Segment {
+    /// Data length.
+    pub fn data_len(&self) -> u16 {
+        self.data.map_or(0, |d| d.2)
+    }
+}
+
+/// The result of processing input or a timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The slot stays in use.
+    Keep,
+    /// The connection is gone; the slot must be freed.
+    Free,
+}
+
+/// Transmit path of segments; `false` means the TX ring is full and the connection must
+/// wait (it keeps its state and retries at its next output).
+pub trait Tx {
+    /// Builds and queues one segment for `flow`.
+    fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool;
+}
+
+/// What a segment brought for the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Input<'a> {
+    /// Whether the slot stays in use.
+    pub verdict: Verdict,
+    /// A segment to send at once outside any connection state (RST to a bad handshake ACK).
+    pub reply: Option<Segment>,
+    /// New in-order bytes, in place in the received frame.
+    pub data: &'a [u8],
+    /// The peer's FIN follows `data`.
+    pub fin: bool,
+}
+
+impl Input<'_> {
+    fn keep() -> Self {
+        Input {
+            verdict: Verdict::Keep,
+            reply: None,
+            data: &[],
+            fin: false,
+        }
+    }
+}
+
+/// The TX ring is full; output stopped without losing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxFull;
+
+/// A connection: everything GigaHttpd keeps per TCP connection (the local address is
+/// the core's, passed in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tcb {
+    remote_ip: u32,
+    snd_una: SeqNumber,
+    snd_nxt: SeqNumber,
+    /// Highest sequence number sent (snd_nxt goes back on retransmission).
+    snd_max: SeqNumber,
+    rcv_nxt: SeqNumber,
+    rtt_seq: SeqNumber,
+    /// Start of the current response in sequence space.
+    resp_seq: SeqNumber,
+    /// The current response's handle (valid with `HAS_RESP`).
+    handle: u32,
+    /// Timer expiry, milliseconds of the platform clock modulo 2^32.
+    deadline: u32,
+    /// Timing-wheel links (slot index + 1, 0 for none), owned by the wheel: a linked slot
+    /// is changed through its methods, never overwritten whole.
+    pub(super) next: u32,
+    /// See `next`.
+    pub(super) prev: u32,
+    remote_port: u16,
+    local_port: u16,
+    snd_wnd: u16,
+    mss: u16,
+    rtt_start: u16,
+    /// One word for the application (GigaHttpd: low bits of the response's Date).
+    pub app: u16,
+    rtt: RttEstimator,
+    state: State,
+    flags: u8,
+    backoff: u8,
+    /// Wait lists this slot is parked on, one bit each (owned by the listener).
+    pub(super) waits: u8,
+}
+
+/// True if `a` is at or after `b` on the wrapping millisecond clock.
+fn time_reached(now: u32, deadline: u32) -> bool {
+    (now.wrapping_sub(deadline) as i32) >= 0
+}
+
+impl Default for Tcb {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl Tcb {
+    /// A free slot.
+    pub const EMPTY: Tcb = Tcb {
+        remote_ip: 0,
+        snd_una: SeqNumber(0),
+        snd_nxt: SeqNumber(0),
+        snd_max: SeqNumber(0),
+        rcv_nxt: SeqNumber(0),
+        rtt_seq: SeqNumber(0),
+        resp_seq: SeqNumber(0),
+        handle: 0,
+        deadline: 0,
+        next: 0,
+        prev: 0,
+        remote_port: 0,
+        local_port: 0,
+        snd_wnd: 0,
+        mss: 0,
+        rtt_start: 0,
+        app: 0,
+        rtt: RttEstimator::new(),
+        state: State::Closed,
+        flags: 0,
+        backoff: 0,
+        waits: 0,
+    };
+
+    /// Passive open from a SYN: SYN-RECEIVED, the SYN-ACK goes out at the next output.
+    pub fn syn_received(flow: &Flow, syn: &Repr<'_>, iss: SeqNumber, cfg: &Config) -> Tcb {
+        let peer_mss = syn.options.mss.unwrap_or(536).max(64);
+        Tcb {
+            remote_ip: flow.remote_ip.to_u32(),
+            remote_port: flow.remote_port,
+            local_port: flow.local_port,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            rcv_nxt: syn.seq.wrapping_add(1),
+            resp_seq: iss.wrapping_add(1),
+            snd_wnd: syn.window,
+            mss: peer_mss.min(cfg.mss),
+            state: State::SynReceived,
+            ..Tcb::EMPTY
+        }
+    }
+
+    /// A connection completed by a valid SYN cookie in `ack` (ESTABLISHED at once).
+    pub fn from_cookie(flow: &Flow, ack: &Repr<'_>, mss: u16, cfg: &Config, now: u32) -> Tcb {
+        let iss = ack.ack.unwrap_or_default().wrapping_add(u32::MAX); // ack - 1
+        let mut t = Tcb {
+            remote_ip: flow.remote_ip.to_u32(),
+            remote_port: flow.remote_port,
+            local_port: flow.local_port,
+            snd_una: iss.wrapping_add(1),
+            snd_nxt: iss.wrapping_add(1),
+            snd_max: iss.wrapping_add(1),
+            rcv_nxt: ack.seq,
+            resp_seq: iss.wrapping_add(1),
+            snd_wnd: ack.window,
+            mss: mss.min(cfg.mss),
+            state: State::Established,
+            ..Tcb::EMPTY
+        };
+        t.rearm(now, cfg, false, true, false);
+        t
+    }
+
+    /// Connection state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The flow, given our address.
+    pub fn flow(&self, local_ip: Address) -> Flow {
+        Flow {
+            remote_ip: Address(self.remote_ip.to_be_bytes()),
+            remote_port: self.remote_port,
+            local_ip,
+            local_port: self.local_port,
+        }
+    }
+
+    /// True if this slot belongs to the connection from `ip:port` to our `local_port`.
+    pub fn matches(&self, ip: Address, port: u16, local_port: u16) -> bool {
+        self.state != State::Closed
+            && self.remote_ip == ip.to_u32()
+            && self.remote_port == port
+            && self.local_port == local_port
+    }
+
+    /// Next sequence number expected from the peer.
+    pub fn rcv_nxt(&self) -> SeqNumber {
+        self.rcv_nxt
+    }
+
+    /// Oldest unacknowledged sequence number.
+    pub fn snd_una(&self) -> SeqNumber {
+        self.snd_una
+    }
+
+    /// Next sequence number to send.
+    pub fn snd_nxt(&self) -> SeqNumber {
+        self.snd_nxt
+    }
+
+    /// Peer's window.
+    pub fn snd_wnd(&self) -> u16 {
+        self.snd_wnd
+    }
+
+    /// Segment size used towards the peer.
+    pub fn mss(&self) -> u16 {
+        self.mss
+    }
+
+    /// When the timer fires, if it is running.
+    pub fn deadline(&self) -> Option<u32> {
+        (self.timer() != Timer::Off).then_some(self.deadline)
+    }
+
+    /// Smoothed RTT in ms (0 before a sample).
+    pub fn srtt_ms(&self) -> u32 {
+        self.rtt.srtt_ms()
+    }
+
+    fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+
+    fn timer(&self) -> Timer {
+        match (self.flags & flag::TIMER_MASK) >> flag::TIMER_SHIFT {
+            1 => Timer::Retransmit,
+            2 => Timer::Persist,
+            3 => Timer::Linger,
+            _ => Timer::Off,
+        }
+    }
+
+    fn set_timer(&mut self, t: Timer, deadline: u32) {
+        self.flags = (self.flags & !flag::TIMER_MASK) | ((t as u8) << flag::TIMER_SHIFT);
+        self.deadline = deadline;
+    }
+
+    /// Sequence number one past the response data.
+    fn data_end(&self, src: &impl Source) -> SeqNumber {
+        if self.has(flag::HAS_RESP) {
+            self.resp_seq.wrapping_add(src.len(self.handle))
+        } else {
+            self.resp_seq
+        }
+    }
+
+    fn rcv_wnd(&self, cfg: &Config) -> u32 {
+        u32::from(if self.state == State::SynReceived {
+            cfg.initial_window
+        } else {
+            cfg.window
+        })
+    }
+
+    /// True if the response has been sent and acknowledged in full: a new one may start.
+    pub fn can_send(&self, src: &impl Source) -> bool {
+        matches!(self.state, State::Established | State::CloseWait)
+            && !self.has(flag::FIN_QUEUED)
+            && self.snd_una == self.data_end(src)
+    }
+
+    /// Starts sending the response `handle` (its bytes come from the application at output).
+    /// Refused until the previous response is fully acknowledged.
+    pub fn send(&mut self, handle: u32, src: &impl Source) -> bool {
+        if !self.can_send(src) {
+            return false;
+        }
+        self.resp_seq = self.data_end(src);
+        self.handle = handle;
+        self.flags |= flag::HAS_RESP;
+        true
+    }
+
+    /// Closes our side: FIN after the response data.
+    pub fn close(&mut self) {
+        match self.state {
+            State::Established => self.state = State::FinWait1,
+            State::CloseWait => self.state = State::LastAck,
+            State::SynReceived => {
+                self.abort();
+                return;
+            }
+            _ => return,
+        }
+        self.flags |= flag::FIN_QUEUED;
+    }
+
+    /// Resets the connection at the next output.
+    pub fn abort(&mut self) {
+        self.flags |= flag::RST_NOW;
+    }
+
+    /// Processes one segment for this connection (RFC 9293 section 3.10.7.4, with the
+    /// RFC 5961 mitigations), except the acceptance of its data and FIN: those go to the
+    /// application first, and [`Tcb::consume`] then acknowledges what it took.
+    pub fn on_segment<'a>(
+        &mut self,
+        seg: &Repr<'a>,
+        now: u32,
+        cfg: &Config,
+        src: &impl Source,
+        ctr: &mut Counters,
+    ) -> Input<'a> {
+        let keep = Input::keep();
+        let seg_len = seg.seq_len();
+        let rcv_wnd = self.rcv_wnd(cfg);
+
+        // A retransmitted SYN means our SYN-ACK was lost: send it again.
+        if self.state == State::SynReceived
+            && seg.flags.contains(Flags::SYN)
+            && !seg.flags.contains(Flags::RST)
+            && seg.seq.wrapping_add(1) == self.rcv_nxt
+        {
+            self.snd_nxt = self.snd_una;
+            return keep;
+        }
+
+        let acceptable = if seg_len == 0 {
+            if rcv_wnd == 0 {
+                seg.seq == self.rcv_nxt
+            } else {
+                seg.seq.in_window(self.rcv_nxt, rcv_wnd)
+            }
+        } else {
+            rcv_wnd > 0
+                && (seg.seq.in_window(self.rcv_nxt, rcv_wnd)
+                    || seg
+                        .seq
+                        .wrapping_add(seg_len - 1)
+                        .in_window(self.rcv_nxt, rcv_wnd))
+        };
+        if !acceptable {
+            if !seg.flags.contains(Flags::RST) {
+                bump(&mut ctr.drop_tcp_out_of_window);
+                self.flags |= flag::ACK_NOW;
+            }
+            return keep;
+        }
+
+        if seg.flags.contains(Flags::RST) {
+            // RFC 5961 section 3: only an exact RST resets; an in-window one is challenged.
+            if seg.seq == self.rcv_nxt {
+                bump(&mut ctr.tcp_resets_received);
+                self.state = State::Closed;
+                return Input {
+                    verdict: Verdict::Free,
+                    ..keep
+                };
+            }
+            bump(&mut ctr.tcp_challenge_acks);
+            self.flags |= flag::ACK_NOW;
+            return keep;
+        }
+
+        if seg.flags.contains(Flags::SYN) {
+            // RFC 5961 section 4: a SYN in a synchronized state gets a challenge ACK.
+            bump(&mut ctr.tcp_challenge_acks);
+            self.flags |= flag::ACK_NOW;
+            return keep;
+        }
+
+        let Some(ack) = seg.ack else {
+            return keep;
+        };
+
+        if self.state == State::SynReceived {
+            if self.snd_una.lt(ack) && ack.le(self.snd_max) {
+                self.state = State::Established;
+                bump(&mut ctr.tcp_opened);
+            } else {
+                bump(&mut ctr.tcp_resets_sent);
+                let rst = Segment {
+                    seq: ack,
+                    ack: None,
+                    flags: Flags::RST,
+                    window: 0,
+                    mss: None,
+                    data: None,
+                };
+                return Input {
+                    reply: Some(rst),
+                    ..keep
+                };
+            }
+        }
+
+        if self.snd_max.lt(ack) {
+            // RFC 5961 section 5: acknowledging what was never sent.
+            bump(&mut ctr.tcp_challenge_acks);
+            self.flags |= flag::ACK_NOW;
+            return keep;
+        }
+        let mut new_ack = false;
+        if self.snd_una.le(ack) {
+            if self.snd_una.lt(ack) {
+                if self.has(flag::TIMING) && self.rtt_seq.le(ack) {
+                    let rtt = (now as u16).wrapping_sub(self.rtt_start);
+                    self.rtt.sample(u32::from(rtt));
+                    self.flags &= !flag::TIMING;
+                }
+                self.snd_una = ack;
+                self.backoff = 0;
+                if self.snd_nxt.lt(self.snd_una) {
+                    self.snd_nxt = self.snd_una;
+                }
+                new_ack = true;
+            }
+            // Window updates only from in-order segments, which stand in for SND.WL1/WL2:
+            // out-of-order data is never accepted, so an older segment cannot shrink it.
+            if seg.seq == self.rcv_nxt {
+                if self.snd_wnd == 0 && seg.window > 0 {
+                    self.backoff = 0;
+                }
+                self.snd_wnd = seg.window;
+            }
+            if self.has(flag::FIN_QUEUED) && self.snd_una == self.data_end(src).wrapping_add(1) {
+                match self.state {
+                    State::FinWait1 => self.state = State::FinWait2,
+                    State::Closing => self.enter_time_wait(now, cfg),
+                    State::LastAck => {
+                        bump(&mut ctr.tcp_closed);
+                        self.state = State::Closed;
+                        return Input {
+                            verdict: Verdict::Free,
+                            ..keep
+                        };
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        let mut input = keep;
+        if matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
+            if self.rcv_nxt.lt(seg.seq) {
+                // Out of order: nothing is queued, the duplicate ACK asks for the gap.
+                self.flags |= flag::ACK_NOW;
+            } else {
+                let skip = self.rcv_nxt.since(seg.seq) as usize;
+                input.data = seg.payload.get(skip..).unwrap_or(&[]);
+                input.fin = seg.flags.contains(Flags::FIN);
+            }
+        }
+        let blocked = self.blocked(src);
+        self.rearm(now, cfg, new_ack, true, blocked);
+        input
+    }
+
+    /// Acknowledges `taken` bytes of `input.data` and, if all were taken, its FIN.
+    pub fn consume(
+        &mut self,
+        input: &Input<'_>,
+        taken: usize,
+        now: u32,
+        cfg: &Config,
+        src: &impl Source,
+    ) {
+        let taken = taken.min(input.data.len());
+        self.rcv_nxt = self.rcv_nxt.wrapping_add(taken as u32);
+        if !input.data.is_empty() {
+            self.flags |= flag::ACK_NOW;
+        }
+        if input.fin && taken == input.data.len() {
+            self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
+            self.flags |= flag::ACK_NOW;
+            match self.state {
+                State::Established => self.state = State::CloseWait,
+                State::FinWait1 => self.state = State::Closing,
+                State::FinWait2 => self.enter_time_wait(now, cfg),
+                _ => {}
+            }
+        }
+        let blocked = self.blocked(src);
+        self.rearm(now, cfg, false, false, blocked);
+    }
+
+    fn enter_time_wait(&mut self, now: u32, cfg: &Config) {
+        self.state = State::TimeWait;
+        self.set_timer(Timer::Linger, now.wrapping_add(cfg.time_wait_ms));
+    }
+
+    /// Chooses the timer for the current state. `restart` restarts a running retransmit
+    /// timer (new data was acknowledged), `activity` the idle timer (the peer spoke), and
+    /// `blocked` says data waits behind a closed peer window.
+    fn rearm(&mut self, now: u32, cfg: &Config, restart: bool, activity: bool, blocked: bool) {
+        let rto = self.rtt.rto_ms(&cfg.rto, self.backoff);
+        let in_flight = self.snd_una != self.snd_max;
+        match self.state {
+            State::Closed => self.set_timer(Timer::Off, 0),
+            State::TimeWait => {
+                if self.timer() != Timer::Linger {
+                    self.set_timer(Timer::Linger, now.wrapping_add(cfg.time_wait_ms));
+                }
+            }
+            _ if in_flight => {
+                if restart || self.timer() != Timer::Retransmit {
+                    self.set_timer(Timer::Retransmit, now.wrapping_add(rto));
+                }
+            }
+            _ if blocked => {
+                if self.timer() != Timer::Persist {
+                    self.set_timer(Timer::Persist, now.wrapping_add(rto));
+                }
+            }
+            State::FinWait2 | State::Established | State::CloseWait => {
+                let linger = if self.state == State::FinWait2 {
+                    cfg.fin_wait2_ms
+                } else {
+                    cfg.idle_ms
+                };
+                if self.timer() != Timer::Linger || activity {
+                    self.set_timer(Timer::Linger, now.wrapping_add(linger));
+                }
+            }
+            _ => self.set_timer(Timer::Off, 0),
+        }
+    }
+
+    /// Runs the timer if it is due. Follow with [`Tcb::output`].
+    pub fn on_timer(&mut self, now: u32, cfg: &Config, ctr: &mut Counters) -> Verdict {
+        let timer = self.timer();
+        if timer == Timer::Off || !time_reached(now, self.deadline) {
+            return Verdict::Keep;
+        }
+        self.set_timer(Timer::Off, 0);
+        match timer {
+            Timer::Retransmit => {
+                let limit = if self.state == State::SynReceived {
+                    cfg.syn_retries
+                } else {
+                    cfg.max_retries
+                };
+                if self.backoff >= limit {
+                    bump(&mut ctr.tcp_timeouts);
+                    if self.state == State::SynReceived {
+                        self.state = State::Closed;
+                        return Verdict::Free;
+                    }
+                    self.abort();
+                    return Verdict::Keep;
+                }
+                self.backoff = self.backoff.saturating_add(1);
+                bump(&mut ctr.tcp_retransmits);
+                // Go back N: resend from the oldest unacknowledged byte; Karn: no timing.
+                self.snd_nxt = self.snd_una;
+                self.flags &= !flag::TIMING;
+            }
+            Timer::Persist => {
+                self.backoff = self.backoff.saturating_add(1).min(cfg.max_retries);
+                self.flags |= flag::PROBE_NOW;
+            }
+            Timer::Linger => match self.state {
+                State::TimeWait | State::FinWait2 => {
+                    self.state = State::Closed;
+                    return Verdict::Free;
+                }
+                _ => self.close(),
+            },
+            Timer::Off => {}
+        }
+        Verdict::Keep
+    }
+
+    fn segment(&self, seq: SeqNumber, flags: Flags, window: u16) -> Segment {
+        Segment {
+            seq,
+            ack: Some(self.rcv_nxt),
+            flags,
+            window,
+            mss: None,
+            data: None,
+        }
+    }
+
+    /// Sends what the state calls for: SYN-ACK, data within the peer's window, FIN,
+    /// probes, ACKs, or a reset. Stops at a full TX ring without losing anything.
+    pub fn output(
+        &mut self,
+        now: u32,
+        cfg: &Config,
+        local_ip: Address,
+        src: &impl Source,
+        tx: &mut impl Tx,
+        ctr: &mut Counters,
+    ) -> Result<Verdict, TxFull> {
+        let flow = self.flow(local_ip);
+        if self.has(flag::RST_NOW) {
+            let rst = Segment {
+                seq: self.snd_nxt,
+                ack: Some(self.rcv_nxt),
+                flags: Flags::RST,
+                window: 0,
+                mss: None,
+                data: None,
+            };
+            if !tx.transmit(&flow, &rst) {
+                return Err(TxFull);
+            }
+            bump(&mut ctr.tcp_resets_sent);
+            self.state = State::Closed;
+            return Ok(Verdict::Free);
+        }
+        match self.state {
+            State::Closed => return Ok(Verdict::Free),
+            State::SynReceived => {
+                if self.snd_nxt == self.snd_una {
+                    let syn_ack = Segment {
+                        mss: Some(cfg.mss),
+                        ..self.segment(self.snd_una, Flags::SYN, cfg.initial_window)
+                    };
+                    if !tx.transmit(&flow, &syn_ack) {
+                        return Err(TxFull);
+                    }
+                    if self.backoff == 0 && !self.has(flag::TIMING) {
+                        self.start_timing(self.snd_una.wrapping_add(1), now);
+                    }
+                    self.snd_nxt = self.snd_una.wrapping_add(1);
+                    self.snd_max = self.snd_nxt;
+                    self.flags &= !flag::ACK_NOW;
+                }
+                self.rearm(now, cfg, false, false, false);
+                return Ok(Verdict::Keep);
+            }
+            _ => {}
+        }
+
+        let end = self.data_end(src);
+        let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd));
+        while self.snd_nxt.lt(end) && self.snd_nxt.lt(wnd_end) {
+            let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
+            let len = room.min(u32::from(self.mss)) as u16;
+            let push = self.snd_nxt.wrapping_add(u32::from(len)) == end;
+            let flags = if push { Flags::PSH } else { Flags(0) };
+            let offset = self.snd_nxt.since(self.resp_seq);
+            let seg = Segment {
+                data: Some((self.handle, offset, len)),
+                ..self.segment(self.snd_nxt, flags, cfg.window)
+            };
+            if !tx.transmit(&flow, &seg) {
+                return Err(TxFull);
+            }
+            let new_end = self.snd_nxt.wrapping_add(u32::from(len));
+            if self.snd_nxt == self.snd_max && !self.has(flag::TIMING) {
+                self.start_timing(new_end, now);
+            }
+            self.advance_nxt(new_end);
+        }
+        let fin_pending = self.has(flag::FIN_QUEUED) && self.snd_nxt == end;
+        if fin_pending {
+            let fin = self.segment(end, Flags::FIN, cfg.window);
+            if !tx.transmit(&flow, &fin) {
+                return Err(TxFull);
+            }
+            self.advance_nxt(end.wrapping_add(1));
+        }
+        if self.has(flag::PROBE_NOW) {
+            // A zero-window probe: an old sequence number makes the peer answer with its
+            // current window without any data being committed.
+            let probe = self.segment(self.snd_una.wrapping_add(u32::MAX), Flags(0), cfg.window);
+            if !tx.transmit(&flow, &probe) {
+                return Err(TxFull);
+            }
+            bump(&mut ctr.tcp_window_probes);
+            self.flags &= !(flag::PROBE_NOW | flag::ACK_NOW);
+        }
+        if self.has(flag::ACK_NOW) {
+            let ack = self.segment(self.snd_nxt, Flags(0), cfg.window);
+            if !tx.transmit(&flow, &ack) {
+                return Err(TxFull);
+            }
+            self.flags &= !flag::ACK_NOW;
+        }
+        let blocked = self.blocked(src);
+        self.rearm(now, cfg, false, false, blocked);
+        Ok(Verdict::Keep)
+    }
+
+    /// Data waits behind a closed peer window (the persist timer's case).
+    fn blocked(&self, src: &impl Source) -> bool {
+        self.snd_wnd == 0 && self.snd_nxt.lt(self.data_end(src))
+    }
+
+    fn start_timing(&mut self, until: SeqNumber, now: u32) {
+        self.flags |= flag::TIMING;
+        self.rtt_seq = until;
+        self.rtt_start = now as u16;
+    }
+
+    fn advance_nxt(&mut self, to: SeqNumber) {
+        self.snd_nxt = to;
+        if self.snd_max.lt(to) {
+            self.snd_max = to;
+        }
+        self.flags &= !flag::ACK_NOW;
+    }
+}

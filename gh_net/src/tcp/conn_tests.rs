@@ -1,0 +1,619 @@
+//! Scripted-peer tests of the connection state machine: a test plays the client segment by
+//! segment and checks every segment GigaHttpd sends back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+extern crate std;
+
+use std::vec::Vec;
+
+use super::super::counters::Counters;
+use super::super::wire::ipv4::Address;
+use super::super::wire::tcp::{Flags, Options, Repr, SeqNumber};
+use super::conn::{Input, Segment, State, Tcb, Tx, TxFull, Verdict};
+use super::{Config, Flow, Source};
+
+const LOCAL: Address = Address([192, 0, 2, 1]);
+const IRS: u32 = 1000;
+const ISS: u32 = 5000;
+
+/// A response's handle is its length.
+struct Lens;
+impl Source for Lens {
+    fn len(&self, handle: u32) -> u32 {
+        handle
+    }
+}
+
+#[derive(Default)]
+struct Wire {
+    sent: Vec<Segment>,
+    full: bool,
+}
+
+impl Tx for Wire {
+    fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool {
+        assert_eq!(flow.local_ip, LOCAL);
+        if self.full {
+            return false;
+        }
+        self.sent.push(*seg);
+        true
+    }
+}
+
+fn flow() -> Flow {
+    Flow {
+        remote_ip: Address([198, 51, 100, 9]),
+        remote_port: 43210,
+        local_ip: LOCAL,
+        local_port: 80,
+    }
+}
+
+fn seg(seq: u32, ack: Option<u32>, flags: Flags, payload: &'static [u8]) -> Repr<'static> {
+    Repr {
+        src_port: 43210,
+        dst_port: 80,
+        seq: SeqNumber(seq),
+        ack: ack.map(SeqNumber),
+        flags,
+        window: 8192,
+        options: Options::default(),
+        payload,
+    }
+}
+
+/// A connection under test with its clock, wire and counters.
+struct Harness {
+    tcb: Tcb,
+    cfg: Config,
+    now: u32,
+    wire: Wire,
+    ctr: Counters,
+    /// Bytes the application consumed.
+    got: Vec<u8>,
+    /// How many bytes of each delivery the application takes (None: all).
+    take: Option<usize>,
+    freed: bool,
+}
+
+impl Harness {
+    fn syn(iss: u32, irs: u32) -> Harness {
+        let cfg = Config::default();
+        let mut syn = seg(irs, None, Flags::SYN, b"");
+        syn.options.mss = Some(1400);
+        let tcb = Tcb::syn_received(&flow(), &syn, SeqNumber(iss), &cfg);
+        Harness {
+            tcb,
+            cfg,
+            now: 10_000,
+            wire: Wire::default(),
+            ctr: Counters::default(),
+            got: Vec::new(),
+            take: None,
+            freed: false,
+        }
+    }
+
+    /// SYN, SYN-ACK, ACK.
+    fn established() -> Harness {
+        Self::established_at(ISS, IRS)
+    }
+
+    fn established_at(iss: u32, irs: u32) -> Harness {
+        let mut h = Self::syn(iss, irs);
+        h.output().unwrap();
+        h.wire.sent.clear();
+        h.now += 20;
+        h.input(seg(
+            irs.wrapping_add(1),
+            Some(iss.wrapping_add(1)),
+            Flags(0),
+            b"",
+        ));
+        assert_eq!(h.tcb.state(), State::Established);
+        h
+    }
+
+    fn input(&mut self, s: Repr<'static>) -> Option<Segment> {
+        let input: Input<'static> =
+            self.tcb
+                .on_segment(&s, self.now, &self.cfg, &Lens, &mut self.ctr);
+        if input.verdict == Verdict::Free {
+            self.freed = true;
+            return input.reply;
+        }
+        let taken = self.take.unwrap_or(input.data.len()).min(input.data.len());
+        self.got.extend_from_slice(&input.data[..taken]);
+        self.tcb.consume(&input, taken, self.now, &self.cfg, &Lens);
+        input.reply
+    }
+
+    fn output(&mut self) -> Result<Verdict, TxFull> {
+        let v = self.tcb.output(
+            self.now,
+            &self.cfg,
+            LOCAL,
+            &Lens,
+            &mut self.wire,
+            &mut self.ctr,
+        );
+        if v == Ok(Verdict::Free) {
+            self.freed = true;
+        }
+        v
+    }
+
+    /// Input then output; returns what was sent.
+    fn exchange(&mut self, s: Repr<'static>) -> Vec<Segment> {
+        self.wire.sent.clear();
+        self.input(s);
+        if !self.freed {
+            self.output().unwrap();
+        }
+        core::mem::take(&mut self.wire.sent)
+    }
+
+    /// Advances the clock to the timer and runs it and the output.
+    fn fire(&mut self) -> Vec<Segment> {
+        self.wire.sent.clear();
+        let d = self.tcb.deadline().expect("a timer is running");
+        self.now = d;
+        if self.tcb.on_timer(self.now, &self.cfg, &mut self.ctr) == Verdict::Free {
+            self.freed = true;
+            return Vec::new();
+        }
+        self.output().unwrap();
+        core::mem::take(&mut self.wire.sent)
+    }
+
+    fn send(&mut self, len: u32) -> Vec<Segment> {
+        assert!(self.tcb.send(len, &Lens));
+        self.wire.sent.clear();
+        self.output().unwrap();
+        core::mem::take(&mut self.wire.sent)
+    }
+
+    fn rcv(&self) -> u32 {
+        self.tcb.rcv_nxt().0
+    }
+}
+
+fn is_pure_ack(s: &Segment, seq: u32, ack: u32) -> bool {
+    s.flags == Flags(0)
+        && s.seq == SeqNumber(seq)
+        && s.ack == Some(SeqNumber(ack))
+        && s.data.is_none()
+}
+
+#[test]
+fn established_state_is_at_most_64_bytes() {
+    std::println!(
+        "tcp::Tcb (whole connection slot): {} bytes",
+        core::mem::size_of::<Tcb>()
+    );
+    assert!(core::mem::size_of::<Tcb>() <= 64);
+}
+
+#[test]
+fn handshake() {
+    let mut h = Harness::syn(ISS, IRS);
+    assert_eq!(h.tcb.state(), State::SynReceived);
+    h.output().unwrap();
+    let sa = h.wire.sent[0];
+    assert_eq!(sa.flags, Flags::SYN);
+    assert_eq!(sa.seq, SeqNumber(ISS));
+    assert_eq!(sa.ack, Some(SeqNumber(IRS + 1)));
+    assert_eq!(sa.mss, Some(1460));
+    assert_eq!(sa.window, 1024, "first window at most 1 KiB");
+    assert_eq!(h.tcb.mss(), 1400);
+    h.now += 30;
+    h.input(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::Established);
+    assert_eq!(h.ctr.tcp_opened, 1);
+    assert_eq!(h.tcb.srtt_ms(), 30, "handshake RTT sampled");
+    assert_eq!(h.tcb.snd_wnd(), 8192);
+}
+
+#[test]
+fn request_in_handshake_ack_is_delivered() {
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    let out = h.exchange(seg(
+        IRS + 1,
+        Some(ISS + 1),
+        Flags::PSH,
+        b"GET / HTTP/1.1\r\n",
+    ));
+    assert_eq!(h.got, b"GET / HTTP/1.1\r\n");
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 17));
+}
+
+#[test]
+fn lost_syn_ack_is_retransmitted_then_given_up() {
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    let first = h.tcb.deadline().unwrap();
+    assert_eq!(first, h.now + 1000, "initial RTO 1 s");
+    let mut gap = 1000;
+    for i in 0..h.cfg.syn_retries {
+        let start = h.now;
+        let out = h.fire();
+        assert_eq!(out.len(), 1, "retry {i}");
+        assert_eq!(out[0].flags, Flags::SYN);
+        assert_eq!(out[0].seq, SeqNumber(ISS));
+        assert_eq!(h.now - start, gap);
+        gap *= 2;
+    }
+    assert!(h.fire().is_empty());
+    assert!(h.freed);
+    assert_eq!(h.ctr.tcp_retransmits, u64::from(h.cfg.syn_retries));
+    assert_eq!(h.ctr.tcp_timeouts, 1);
+}
+
+#[test]
+fn retransmitted_syn_gets_syn_ack_again() {
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    let out = h.exchange(seg(IRS, None, Flags::SYN, b""));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags, Flags::SYN);
+    assert_eq!(out[0].seq, SeqNumber(ISS));
+}
+
+#[test]
+fn bad_handshake_ack_gets_rst() {
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    let reply = h
+        .input(seg(IRS + 1, Some(ISS + 77), Flags(0), b""))
+        .unwrap();
+    assert_eq!(reply.flags, Flags::RST);
+    assert_eq!(reply.seq, SeqNumber(ISS + 77));
+    assert_eq!(h.tcb.state(), State::SynReceived);
+}
+
+#[test]
+fn partial_consumption_acks_only_what_was_taken() {
+    let mut h = Harness::established();
+    h.take = Some(4);
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::PSH, b"GET /x"));
+    assert_eq!(h.got, b"GET ");
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 5));
+    // The peer retransmits the rest; the overlap is trimmed.
+    h.take = None;
+    h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::PSH, b"GET /x"));
+    assert_eq!(h.got, b"GET /x");
+    assert_eq!(h.rcv(), IRS + 7);
+}
+
+#[test]
+fn response_is_segmented_by_mss_and_window() {
+    let mut h = Harness::established();
+    let out = h.send(3000);
+    // Window 8192, MSS 1400: 1400 + 1400 + 200.
+    let lens: Vec<u16> = out.iter().map(|s| s.data_len()).collect();
+    assert_eq!(lens, [1400, 1400, 200]);
+    assert_eq!(out[0].data, Some((3000, 0, 1400)));
+    assert_eq!(out[2].data, Some((3000, 2800, 200)));
+    assert_eq!(out[2].flags, Flags::PSH);
+    assert_eq!(out[0].flags, Flags(0));
+    assert_eq!(out[1].seq, SeqNumber(ISS + 1 + 1400));
+    // A small window limits what is in flight.
+    let mut h = Harness::established();
+    let mut s = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+    s.window = 1000;
+    h.exchange(s);
+    let out = h.send(3000);
+    assert_eq!(out.iter().map(|s| s.data_len()).sum::<u16>(), 1000);
+    let mut s = seg(IRS + 1, Some(ISS + 1001), Flags(0), b"");
+    s.window = 1000;
+    let out = h.exchange(s);
+    assert_eq!(out.iter().map(|s| s.data_len()).sum::<u16>(), 1000);
+    assert_eq!(out[0].data, Some((3000, 1000, 1000)));
+}
+
+#[test]
+fn next_response_waits_for_the_previous_to_be_acknowledged() {
+    let mut h = Harness::established();
+    h.send(100);
+    assert!(!h.tcb.send(50, &Lens));
+    h.exchange(seg(IRS + 1, Some(ISS + 101), Flags(0), b""));
+    let out = h.send(50);
+    assert_eq!(out[0].seq, SeqNumber(ISS + 101));
+    assert_eq!(out[0].data, Some((50, 0, 50)));
+}
+
+#[test]
+fn loss_is_repaired_by_timeout_go_back_n_with_backoff() {
+    let mut h = Harness::established();
+    h.send(3000);
+    // The first segment arrives, the others are lost.
+    h.exchange(seg(IRS + 1, Some(ISS + 1401), Flags(0), b""));
+    let rto1 = h.tcb.deadline().unwrap() - h.now;
+    let out = h.fire();
+    assert_eq!(h.ctr.tcp_retransmits, 1);
+    assert_eq!(out[0].seq, SeqNumber(ISS + 1401));
+    assert_eq!(out[0].data, Some((3000, 1400, 1400)));
+    assert_eq!(out.len(), 2, "the rest of the window is resent");
+    let rto2 = h.tcb.deadline().unwrap() - h.now;
+    assert_eq!(rto2, 2 * rto1, "exponential backoff");
+    // Everything acknowledged: the retransmit timer stops, backoff resets.
+    h.exchange(seg(IRS + 1, Some(ISS + 3001), Flags(0), b""));
+    assert_eq!(h.tcb.snd_una(), SeqNumber(ISS + 3001));
+    assert_eq!(
+        h.tcb.deadline().unwrap() - h.now,
+        h.cfg.idle_ms,
+        "only the idle timer"
+    );
+}
+
+#[test]
+fn too_many_retransmissions_reset_the_connection() {
+    let mut h = Harness::established();
+    h.send(10);
+    for _ in 0..h.cfg.max_retries {
+        assert_eq!(h.fire().len(), 1);
+    }
+    let out = h.fire();
+    assert_eq!(out[0].flags, Flags::RST);
+    assert!(h.freed);
+    assert_eq!(h.ctr.tcp_timeouts, 1);
+    assert_eq!(h.ctr.tcp_resets_sent, 1);
+}
+
+#[test]
+fn duplicate_segments_are_acked_not_redelivered() {
+    let mut h = Harness::established();
+    h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b"abc"));
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b"abc"));
+    assert_eq!(h.got, b"abc");
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 4));
+    assert_eq!(h.ctr.drop_tcp_out_of_window, 1);
+}
+
+#[test]
+fn reordered_segment_is_dropped_with_duplicate_ack() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 4, Some(ISS + 1), Flags(0), b"def"));
+    assert!(h.got.is_empty());
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b"abc"));
+    h.exchange(seg(IRS + 4, Some(ISS + 1), Flags(0), b"def"));
+    assert_eq!(h.got, b"abcdef");
+}
+
+#[test]
+fn out_of_window_segments_are_acked_and_counted() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 1 + 70_000, Some(ISS + 1), Flags(0), b"x"));
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    assert_eq!(h.ctr.drop_tcp_out_of_window, 1);
+    assert!(h.got.is_empty());
+}
+
+#[test]
+fn rst_exact_resets() {
+    let mut h = Harness::established();
+    h.input(seg(IRS + 1, None, Flags::RST, b""));
+    assert!(h.freed);
+    assert_eq!(h.ctr.tcp_resets_received, 1);
+}
+
+#[test]
+fn rst_in_window_gets_challenge_ack() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 100, None, Flags::RST, b""));
+    assert!(!h.freed);
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    assert_eq!(h.ctr.tcp_challenge_acks, 1);
+}
+
+#[test]
+fn rst_out_of_window_is_ignored_silently() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 1 + 100_000, None, Flags::RST, b""));
+    assert!(!h.freed);
+    assert!(out.is_empty());
+    let out = h.exchange(seg(IRS - 5, None, Flags::RST, b""));
+    assert!(out.is_empty());
+    assert_eq!(h.tcb.state(), State::Established);
+}
+
+#[test]
+fn syn_on_established_gets_challenge_ack() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 50, None, Flags::SYN, b""));
+    assert_eq!(h.tcb.state(), State::Established);
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    assert_eq!(h.ctr.tcp_challenge_acks, 1);
+}
+
+#[test]
+fn ack_of_unsent_data_gets_challenge_ack() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 500), Flags(0), b"abc"));
+    assert!(h.got.is_empty(), "segment dropped");
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    assert_eq!(h.ctr.tcp_challenge_acks, 1);
+}
+
+#[test]
+fn zero_window_is_probed_until_it_opens() {
+    let mut h = Harness::established();
+    let mut s = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+    s.window = 0;
+    h.exchange(s);
+    let out = h.send(500);
+    assert!(out.is_empty(), "nothing fits a closed window");
+    let first = h.tcb.deadline().unwrap() - h.now;
+    let probe = h.fire();
+    assert_eq!(probe.len(), 1);
+    assert!(
+        is_pure_ack(&probe[0], ISS, IRS + 1),
+        "probe with an old sequence number"
+    );
+    assert_eq!(h.ctr.tcp_window_probes, 1);
+    let second = h.tcb.deadline().unwrap() - h.now;
+    assert_eq!(second, 2 * first, "probes back off");
+    // The peer answers the probe with an open window: data flows.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(out[0].data, Some((500, 0, 500)));
+}
+
+#[test]
+fn peer_closes_first() {
+    let mut h = Harness::established();
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::FIN, b"bye"));
+    assert_eq!(h.got, b"bye");
+    assert_eq!(h.tcb.state(), State::CloseWait);
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 5));
+    assert!(h.tcb.send(10, &Lens));
+    h.tcb.close();
+    h.wire.sent.clear();
+    h.output().unwrap();
+    let out = core::mem::take(&mut h.wire.sent);
+    assert_eq!(out[0].data_len(), 10);
+    assert_eq!(out[1].flags, Flags::FIN);
+    assert_eq!(out[1].seq, SeqNumber(ISS + 11));
+    assert_eq!(h.tcb.state(), State::LastAck);
+    h.input(seg(IRS + 5, Some(ISS + 12), Flags(0), b""));
+    assert!(h.freed);
+    assert_eq!(h.ctr.tcp_closed, 1);
+}
+
+#[test]
+fn fin_is_not_taken_before_all_data_is() {
+    let mut h = Harness::established();
+    h.take = Some(1);
+    h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::FIN, b"ab"));
+    assert_eq!(h.tcb.state(), State::Established);
+    assert_eq!(h.rcv(), IRS + 2);
+    h.take = None;
+    h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::FIN, b"ab"));
+    assert_eq!(h.tcb.state(), State::CloseWait);
+    assert_eq!(h.rcv(), IRS + 4);
+}
+
+#[test]
+fn server_closes_first_then_time_wait() {
+    let mut h = Harness::established();
+    h.tcb.send(20, &Lens);
+    h.tcb.close();
+    h.wire.sent.clear();
+    h.output().unwrap();
+    assert_eq!(h.wire.sent.len(), 2);
+    assert_eq!(h.tcb.state(), State::FinWait1);
+    h.exchange(seg(IRS + 1, Some(ISS + 22), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::FinWait2);
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 22), Flags::FIN, b""));
+    assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
+    assert_eq!(h.tcb.state(), State::TimeWait);
+    // A retransmitted FIN in TIME-WAIT is acknowledged again.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 22), Flags::FIN, b""));
+    assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
+    let start = h.now;
+    h.fire();
+    assert!(h.freed);
+    assert_eq!(
+        h.now - start,
+        h.cfg.time_wait_ms,
+        "short, bounded TIME-WAIT"
+    );
+}
+
+#[test]
+fn fin_wait_2_is_bounded() {
+    let mut h = Harness::established();
+    h.tcb.close();
+    h.output().unwrap();
+    h.exchange(seg(IRS + 1, Some(ISS + 2), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::FinWait2);
+    h.fire();
+    assert!(h.freed);
+}
+
+#[test]
+fn simultaneous_close() {
+    let mut h = Harness::established();
+    h.tcb.close();
+    h.output().unwrap();
+    assert_eq!(h.tcb.state(), State::FinWait1);
+    // The peer's FIN crosses ours: it has not seen our FIN yet.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::FIN, b""));
+    assert_eq!(h.tcb.state(), State::Closing);
+    assert!(is_pure_ack(&out[0], ISS + 2, IRS + 2));
+    h.exchange(seg(IRS + 2, Some(ISS + 2), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::TimeWait);
+}
+
+#[test]
+fn full_tx_ring_loses_nothing() {
+    let mut h = Harness::established();
+    h.tcb.send(100, &Lens);
+    h.wire.full = true;
+    assert_eq!(h.output(), Err(TxFull));
+    assert_eq!(h.tcb.snd_nxt(), SeqNumber(ISS + 1));
+    h.wire.full = false;
+    h.output().unwrap();
+    assert_eq!(h.wire.sent.last().unwrap().data, Some((100, 0, 100)));
+}
+
+#[test]
+fn idle_connection_is_closed() {
+    let mut h = Harness::established();
+    let out = h.fire();
+    assert_eq!(out[0].flags, Flags::FIN);
+    assert_eq!(h.tcb.state(), State::FinWait1);
+}
+
+#[test]
+fn sequence_numbers_wrap() {
+    let mut h = Harness::established_at(u32::MAX - 100, u32::MAX - 2);
+    let out = h.exchange(seg(u32::MAX - 1, Some(u32::MAX - 99), Flags(0), b"hello"));
+    assert_eq!(h.got, b"hello");
+    assert!(is_pure_ack(&out[0], u32::MAX - 99, 3));
+    let out = h.send(1000);
+    assert_eq!(out[0].seq, SeqNumber(u32::MAX - 99));
+    h.exchange(seg(3, Some(900), Flags(0), b""));
+    assert_eq!(h.tcb.snd_una(), SeqNumber(900));
+}
+
+#[test]
+fn arbitrary_segments_never_panic() {
+    let mut x: u32 = 99;
+    let mut next = || {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        x
+    };
+    for _ in 0..200 {
+        let mut h = Harness::established();
+        h.send(5000);
+        for _ in 0..50 {
+            let r = next();
+            let seq = IRS.wrapping_add(next() % 3000).wrapping_sub(1000);
+            let ack = (r & 1 == 0).then(|| ISS.wrapping_add(next() % 7000));
+            let flags = Flags((next() & 0x1f) as u8);
+            let payload: &'static [u8] = if r & 2 == 0 { b"" } else { b"data" };
+            let mut s = seg(seq, ack, flags, payload);
+            s.window = (next() % 3) as u16 * 1000;
+            h.input(s);
+            if h.freed {
+                break;
+            }
+            if next() % 4 == 0 {
+                if let Some(d) = h.tcb.deadline() {
+                    h.now = d;
+                    if h.tcb.on_timer(h.now, &h.cfg, &mut h.ctr) == Verdict::Free {
+                        break;
+                    }
+                }
+            }
+            if h.output() == Ok(Verdict::Free) {
+                break;
+            }
+            assert!(h.tcb.snd_una().le(h.tcb.snd_nxt()));
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! The TCP front of one core: demultiplexes segments to connections, opens connections
+//! from SYNs (or from SYN cookies when the half-open table is full), answers strays with
+//! RST, and runs the connections' timers.
+
+use super::super::counters::{bump, Counters};
+use super::super::qos::WaitList;
+use super::super::wire::ipv4::Address;
+use super::super::wire::tcp::{Flags, Repr, SeqNumber};
+use super::conn::{Segment, State, Tcb, Tx, Verdict};
+use super::cookie::CookieJar;
+use super::pool::Pool;
+use super::siphash::{self, Key};
+use super::wheel::Wheel;
+use super::{Config, Flow, Source};
+
+/// The application above TCP (GigaHttpd: the HTTP layer).
+pub trait App: Source {
+    /// New in-order bytes of connection `slot`; returns how many it consumed.
+    fn on_data(&mut self, slot: usize, data: &[u8]) -> usize;
+    /// After input on `slot`: the place to start a response or close.
+    fn on_ready(&mut self, slot: usize, tcb: &mut Tcb);
+    /// Connection `slot` is gone.
+    fn on_closed(&mut self, slot: usize);
+}
+
+/// Everything the TCP layer of one core owns.
+#[derive(Debug)]
+pub struct Listener<'a> {
+    /// Connection slots.
+    pub pool: Pool<'a>,
+    /// Their timers.
+    pub wheel: Wheel<'a>,
+    /// Tunables.
+    pub cfg: Config,
+    local_ip: Address,
+    ports: &'a [u16],
+    cookies: CookieJar,
+    isn_key: Key,
+    half_open: usize,
+    max_half_open: usize,
+    tx_wait: WaitList<'a>,
+}
+
+/// `Tcb::waits` bit: parked until the TX ring has room.
+const WAIT_TX: u8 = 1;
+
+impl<'a> Listener<'a> {
+    /// A listener for `ports` on `local_ip`; at most `max_half_open` SYN-RECEIVED slots,
+    /// beyond which SYN cookies answer. Keys come from the platform's randomness;
+    /// connections that meet a full TX ring wait on `tx_wait`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        pool: Pool<'a>,
+        wheel: Wheel<'a>,
+        cfg: Config,
+        local_ip: Address,
+        ports: &'a [u16],
+        cookie_key: Key,
+        isn_key: Key,
+        max_half_open: usize,
+        tx_wait: WaitList<'a>,
+    ) -> Listener<'a> {
+        Listener {
+            pool,
+            wheel,
+            cfg,
+            local_ip,
+            ports,
+            cookies: CookieJar::new(cookie_key),
+            isn_key,
+            half_open: 0,
+            max_half_open,
+            tx_wait,
+        }
+    }
+
+    /// Connections in SYN-RECEIVED.
+    pub fn half_open(&self) -> usize {
+        self.half_open
+    }
+
+    fn flow(&self, remote_ip: Address, seg: &Repr<'_>) -> Flow {
+        Flow {
+            remote_ip,
+            remote_port: seg.src_port,
+            local_ip: self.local_ip,
+            local_port: seg.dst_port,
+        }
+    }
+
+    /// RFC 6528 initial sequence number: a clock plus a keyed hash of the flow.
+    fn isn(&self, flow: &Flow, now_ms: u64) -> SeqNumber {
+        let h = siphash::hash(&self.isn_key, &flow.bytes()) as u32;
+        SeqNumber(h.wrapping_add((now_ms as u32).wrapping_mul(250)))
+    }
+
+    /// Handles one valid segment from `remote_ip`.
+    pub fn on_segment<A: App, T: Tx>(
+        &mut self,
+        remote_ip: Address,
+        seg: &Repr<'_>,
+        now_ms: u64,
+        app: &mut A,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        let now = now_ms as u32;
+        let flow = self.flow(remote_ip, seg);
+        if let Some(i) = self.pool.find(remote_ip, seg.src_port, seg.dst_port) {
+            self.on_connection(i, &flow, seg, now, app, tx, ctr);
+            return;
+        }
+        if seg.flags.contains(Flags::RST) {
+            return;
+        }
+        if !self.ports.contains(&seg.dst_port) {
+            bump(&mut ctr.tcp_no_listener);
+            self.reset(&flow, seg, tx, ctr);
+            return;
+        }
+        if seg.flags.contains(Flags::SYN) && seg.ack.is_none() {
+            if self.half_open >= self.max_half_open || self.pool.used() >= self.pool.capacity() {
+                let mss = seg.options.mss.unwrap_or(536);
+                let cookie = self.cookies.make(&flow, seg.seq, mss, now_ms);
+                let syn_ack = Segment {
+                    seq: cookie,
+                    ack: Some(seg.seq.wrapping_add(1)),
+                    flags: Flags::SYN,
+                    window: self.cfg.initial_window,
+                    mss: Some(self.cfg.mss),
+                    data: None,
+                };
+                if tx.transmit(&flow, &syn_ack) {
+                    bump(&mut ctr.tcp_syn_cookies_sent);
+                }
+                return;
+            }
+            let tcb = Tcb::syn_received(&flow, seg, self.isn(&flow, now_ms), &self.cfg);
+            if let Some(i) = self.pool.insert(tcb) {
+                self.half_open += 1;
+                self.output(i, now, app, tx, ctr);
+            }
+            return;
+        }
+        if let (Some(ack), false) = (seg.ack, seg.flags.contains(Flags::SYN)) {
+            let irs = seg.seq.wrapping_add(u32::MAX);
+            let cookie = ack.wrapping_add(u32::MAX);
+            match self.cookies.check(&flow, irs, cookie, now_ms) {
+                Some(mss) => {
+                    let tcb = Tcb::from_cookie(&flow, seg, mss, &self.cfg, now);
+                    match self.pool.insert(tcb) {
+                        Some(i) => {
+                            bump(&mut ctr.tcp_syn_cookies_accepted);
+                            bump(&mut ctr.tcp_opened);
+                            self.wheel.rearm(self.pool.slots_mut(), i);
+                            self.on_connection(i, &flow, seg, now, app, tx, ctr);
+                        }
+                        None => {
+                            bump(&mut ctr.tcp_pool_full);
+                            self.reset(&flow, seg, tx, ctr);
+                        }
+                    }
+                }
+                None => {
+                    bump(&mut ctr.tcp_syn_cookies_rejected);
+                    self.reset(&flow, seg, tx, ctr);
+                }
+            }
+        }
+    }
+
+    /// RST for a segment that belongs to no connection (RFC 9293 section 3.10.7.1).
+    fn reset<T: Tx>(&self, flow: &Flow, seg: &Repr<'_>, tx: &mut T, ctr: &mut Counters) {
+        let rst = match seg.ack {
+            Some(ack) => Segment {
+                seq: ack,
+                ack: None,
+                flags: Flags::RST,
+                window: 0,
+                mss: None,
+                data: None,
+            },
+            None => Segment {
+                seq: SeqNumber(0),
+                ack: Some(seg.seq.wrapping_add(seg.seq_len())),
+                flags: Flags::RST,
+                window: 0,
+                mss: None,
+                data: None,
+            },
+        };
+        if tx.transmit(flow, &rst) {
+            bump(&mut ctr.tcp_resets_sent);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_connection<A: App, T: Tx>(
+        &mut self,
+        i: usize,
+        flow: &Flow,
+        seg: &Repr<'_>,
+        now: u32,
+        app: &mut A,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        let cfg = self.cfg;
+        let Some(tcb) = self.pool.get_mut(i) else {
+            return;
+        };
+        let was_half_open = tcb.state() == State::SynReceived;
+        let input = tcb.on_segment(seg, now, &cfg, app, ctr);
+        if let Some(reply) = input.reply {
+            // Best effort, like every RST: with the TX ring full it is simply not sent.
+            let _sent = tx.transmit(flow, &reply);
+        }
+        if was_half_open && (input.verdict == Verdict::Free || tcb.state() != State::SynReceived) {
+            self.half_open = self.half_open.saturating_sub(1);
+        }
+        if input.verdict == Verdict::Free {
+            self.free(i, app);
+            return;
+        }
+        let taken = if input.data.is_empty() {
+            0
+        } else {
+            app.on_data(i, input.data)
+        };
+        tcb.consume(&input, taken, now, &cfg, app);
+        app.on_ready(i, tcb);
+        self.output(i, now, app, tx, ctr);
+    }
+
+    fn free<A: App>(&mut self, i: usize, app: &mut A) {
+        self.pool.release(i, &mut self.wheel);
+        app.on_closed(i);
+    }
+
+    /// Sends what connection `i` has to send and re-files its timer.
+    pub fn output<A: App, T: Tx>(
+        &mut self,
+        i: usize,
+        now: u32,
+        app: &mut A,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        let (cfg, local_ip) = (self.cfg, self.local_ip);
+        let Some(tcb) = self.pool.get_mut(i) else {
+            return;
+        };
+        let was_half_open = tcb.state() == State::SynReceived;
+        match tcb.output(now, &cfg, local_ip, app, tx, ctr) {
+            Ok(Verdict::Free) => {
+                if was_half_open {
+                    self.half_open = self.half_open.saturating_sub(1);
+                }
+                self.free(i, app);
+            }
+            Ok(Verdict::Keep) => self.wheel.rearm(self.pool.slots_mut(), i),
+            Err(_) => {
+                // Nothing was lost: the connection waits for TX room, unless too many wait.
+                if tcb.waits & WAIT_TX == 0 {
+                    if self.tx_wait.park(i as u32).is_err() {
+                        bump(&mut ctr.qos_refused_rst);
+                        if was_half_open {
+                            self.half_open = self.half_open.saturating_sub(1);
+                        }
+                        // No RST can leave a full ring now; the peer's next segment finds
+                        // no connection and gets one.
+                        self.free(i, app);
+                        return;
+                    }
+                    tcb.waits |= WAIT_TX;
+                    bump(&mut ctr.qos_parked_tx);
+                }
+                self.wheel.rearm(self.pool.slots_mut(), i);
+            }
+        }
+    }
+
+    /// Connections waiting for TX room.
+    pub fn tx_waiting(&self) -> usize {
+        self.tx_wait.len()
+    }
+
+    /// The TX ring has room again: resumes waiting connections in order until it fills.
+    pub fn resume_tx<A: App, T: Tx>(
+        &mut self,
+        now_ms: u64,
+        app: &mut A,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        for _ in 0..self.tx_wait.len() {
+            let Some(i) = self.tx_wait.resume() else {
+                return;
+            };
+            let i = i as usize;
+            if let Some(t) = self.pool.get_mut(i) {
+                t.waits &= !WAIT_TX;
+            }
+            self.output(i, now_ms as u32, app, tx, ctr);
+            if self.pool.get(i).is_some_and(|t| t.waits & WAIT_TX != 0) {
+                return;
+            }
+        }
+    }
+
+    /// Runs every timer due at `now_ms`.
+    pub fn on_timers<A: App, T: Tx>(
+        &mut self,
+        now_ms: u64,
+        app: &mut A,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        let now = now_ms as u32;
+        self.wheel.advance(now_ms);
+        let cfg = self.cfg;
+        // Each slot fires at most once per call; the bound keeps a bad clock from looping.
+        for _ in 0..self.pool.capacity().saturating_mul(2).saturating_add(1) {
+            let Some(i) = self.wheel.pop_expired(self.pool.slots_mut()) else {
+                return;
+            };
+            let Some(tcb) = self.pool.get_mut(i) else {
+                continue;
+            };
+            let was_half_open = tcb.state() == State::SynReceived;
+            if tcb.on_timer(now, &cfg, ctr) == Verdict::Free {
+                if was_half_open {
+                    self.half_open = self.half_open.saturating_sub(1);
+                }
+                self.free(i, app);
+                continue;
+            }
+            self.output(i, now, app, tx, ctr);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    extern crate std;
+    use super::super::super::wire::tcp::Options;
+    use super::*;
+    use std::vec::Vec;
+
+    const LOCAL: Address = Address([192, 0, 2, 1]);
+    const PEER: Address = Address([198, 51, 100, 7]);
+
+    /// Answers each request with a 5-byte response (handle = length), then closes.
+    #[derive(Default)]
+    struct OneShot {
+        got: Vec<u8>,
+        answered: bool,
+        closed: usize,
+    }
+
+    impl Source for OneShot {
+        fn len(&self, handle: u32) -> u32 {
+            handle
+        }
+    }
+
+    impl App for OneShot {
+        fn on_data(&mut self, _: usize, data: &[u8]) -> usize {
+            self.got.extend_from_slice(data);
+            data.len()
+        }
+        fn on_ready(&mut self, _: usize, tcb: &mut Tcb) {
+            if !self.answered && self.got.ends_with(b"\r\n\r\n") && tcb.send(5, &*self) {
+                self.answered = true;
+                tcb.close();
+            }
+        }
+        fn on_closed(&mut self, _: usize) {
+            self.closed += 1;
+        }
+    }
+
+    #[derive(Default)]
+    struct Wire(Vec<Segment>, bool);
+    impl Tx for Wire {
+        fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool {
+            assert_eq!(flow.local_ip, LOCAL);
+            if self.1 {
+                return false;
+            }
+            self.0.push(*seg);
+            true
+        }
+    }
+
+    #[test]
+    fn full_tx_ring_parks_then_refuses_past_the_bound() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(4);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        wire.1 = true;
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!((l.tx_waiting(), ctr.qos_parked_tx), (1, 1));
+        // Another SYN meets the full ring too, but the wait list (bound 1) is full.
+        let other = Address([198, 51, 100, 8]);
+        l.on_segment(
+            other,
+            &seg(300, None, Flags::SYN, 80, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!(
+            (ctr.qos_refused_rst, l.pool.used(), l.half_open()),
+            (1, 1, 1)
+        );
+        // Room again: the parked connection's SYN-ACK goes out.
+        wire.1 = false;
+        l.resume_tx(5, &mut app, &mut wire, &mut ctr);
+        assert_eq!(l.tx_waiting(), 0);
+        assert_eq!(wire.0.len(), 1);
+        assert_eq!(wire.0[0].flags, Flags::SYN);
+        assert_eq!(wire.0[0].ack, Some(SeqNumber(101)));
+    }
+
+    fn seg(
+        seq: u32,
+        ack: Option<u32>,
+        flags: Flags,
+        dst_port: u16,
+        payload: &'static [u8],
+    ) -> Repr<'static> {
+        Repr {
+            src_port: 50000,
+            dst_port,
+            seq: SeqNumber(seq),
+            ack: ack.map(SeqNumber),
+            flags,
+            window: 4096,
+            options: Options {
+                mss: flags.contains(Flags::SYN).then_some(1460),
+                ..Options::default()
+            },
+            payload,
+        }
+    }
+
+    struct Mem {
+        slots: [Tcb; 4],
+        table: [u32; 8],
+        heads: [u32; 64],
+        waits: [u32; 1],
+    }
+
+    impl Mem {
+        fn new() -> Mem {
+            Mem {
+                slots: [Tcb::EMPTY; 4],
+                table: [0; 8],
+                heads: [0; 64],
+                waits: [0; 1],
+            }
+        }
+        fn listener(&mut self, max_half_open: usize) -> Listener<'_> {
+            let pool = Pool::new(&mut self.slots, &mut self.table, Key([1, 1])).unwrap();
+            let wheel = Wheel::new(&mut self.heads, 10, 0).unwrap();
+            let wait = WaitList::new(&mut self.waits);
+            Listener::new(
+                pool,
+                wheel,
+                Config::default(),
+                LOCAL,
+                &[80],
+                Key([2, 2]),
+                Key([3, 3]),
+                max_half_open,
+                wait,
+            )
+        }
+    }
+
+    #[test]
+    fn whole_short_connection() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            1000,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let sa = wire.0.pop().unwrap();
+        assert_eq!(sa.flags, Flags::SYN);
+        assert_eq!(l.half_open(), 1);
+        let iss = sa.seq.0;
+        let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        l.on_segment(
+            PEER,
+            &seg(101, Some(iss + 1), Flags::PSH, 80, req),
+            1010,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!(l.half_open(), 0);
+        assert_eq!(app.got, req);
+        let out = core::mem::take(&mut wire.0);
+        assert_eq!(out[0].data, Some((5, 0, 5)));
+        assert_eq!(out[0].ack, Some(SeqNumber(101 + req.len() as u32)));
+        assert_eq!(out[1].flags, Flags::FIN);
+        let rcv = 101 + req.len() as u32;
+        l.on_segment(
+            PEER,
+            &seg(rcv, Some(iss + 7), Flags::FIN, 80, b""),
+            1020,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!(l.pool.used(), 1, "TIME-WAIT");
+        l.on_timers(1020 + 999, &mut app, &mut wire, &mut ctr);
+        assert_eq!(l.pool.used(), 1);
+        l.on_timers(1020 + 1000, &mut app, &mut wire, &mut ctr);
+        assert_eq!(l.pool.used(), 0);
+        assert_eq!(app.closed, 1);
+        assert_eq!((ctr.tcp_opened, ctr.tcp_resets_sent), (1, 0));
+    }
+
+    #[test]
+    fn closed_port_gets_rst() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 81, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let rst = wire.0.pop().unwrap();
+        assert_eq!(rst.flags, Flags::RST);
+        assert_eq!(rst.ack, Some(SeqNumber(101)));
+        l.on_segment(
+            PEER,
+            &seg(100, Some(777), Flags(0), 81, b"x"),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let rst = wire.0.pop().unwrap();
+        assert_eq!((rst.seq, rst.ack), (SeqNumber(777), None));
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::RST, 81, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert!(wire.0.is_empty(), "never RST a RST");
+        assert_eq!(ctr.tcp_no_listener, 2);
+    }
+
+    #[test]
+    fn syn_cookies_when_half_open_table_is_full() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(0);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            5000,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!(l.pool.used(), 0, "no state for a cookie SYN");
+        let sa = wire.0.pop().unwrap();
+        assert_eq!(ctr.tcp_syn_cookies_sent, 1);
+        // A forged ACK is refused.
+        l.on_segment(
+            PEER,
+            &seg(101, Some(sa.seq.0 + 2), Flags(0), 80, b""),
+            5010,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!(wire.0.pop().unwrap().flags, Flags::RST);
+        assert_eq!(ctr.tcp_syn_cookies_rejected, 1);
+        // The genuine one opens the connection, and its data is delivered.
+        let req: &'static [u8] = b"GET / HTTP/1.0\r\n\r\n";
+        l.on_segment(
+            PEER,
+            &seg(101, Some(sa.seq.0 + 1), Flags::PSH, 80, req),
+            5010,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!(ctr.tcp_syn_cookies_accepted, 1);
+        assert_eq!(l.pool.used(), 1);
+        assert_eq!(app.got, req);
+        assert_eq!(wire.0[0].data, Some((5, 0, 5)));
+        assert_eq!(wire.0[0].seq, SeqNumber(sa.seq.0 + 1));
+    }
+
+    #[test]
+    fn unanswered_syn_ack_is_retried_then_freed() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let mut now = 0;
+        while l.pool.used() > 0 && now < 200_000 {
+            now += 10;
+            l.on_timers(now, &mut app, &mut wire, &mut ctr);
+        }
+        assert_eq!(l.pool.used(), 0);
+        assert_eq!(l.half_open(), 0);
+        assert_eq!(wire.0.len(), 1 + usize::from(l.cfg.syn_retries));
+        assert_eq!(now, 1000 + 2000 + 4000 + 8000 + 16000);
+    }
+}

@@ -1,0 +1,92 @@
+//! Server-side TCP (RFC 9293) with tiny connection slots and no socket buffers.
+//!
+//! A connection never buffers data. Received bytes are handed to the application in place
+//! and acknowledged only as far as it consumed them; sent bytes are a reference (handle,
+//! offset) into application-owned data, re-read on retransmission.
+
+pub mod conn;
+pub mod cookie;
+pub mod listener;
+pub mod pool;
+pub mod rto;
+pub mod siphash;
+pub mod wheel;
+
+use super::wire::field;
+use super::wire::ipv4::Address;
+
+pub use conn::{Input, Segment, State, Tcb, Tx, TxFull, Verdict};
+
+/// The four values that name a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Flow {
+    /// Peer address.
+    pub remote_ip: Address,
+    /// Peer port.
+    pub remote_port: u16,
+    /// Our address.
+    pub local_ip: Address,
+    /// Our port.
+    pub local_port: u16,
+}
+
+impl Flow {
+    /// The flow as bytes, for keyed hashing.
+    pub fn bytes(&self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        field::set_bytes(&mut b, 0, &self.remote_ip.0);
+        field::set_u16(&mut b, 4, self.remote_port);
+        field::set_bytes(&mut b, 6, &self.local_ip.0);
+        field::set_u16(&mut b, 10, self.local_port);
+        b
+    }
+}
+
+/// Tunables of the TCP layer of one core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Largest segment we send or accept (MSS option value).
+    pub mss: u16,
+    /// Window in the SYN-ACK: small, so a request's first segment fits one frame.
+    pub initial_window: u16,
+    /// Window advertised once established (data is consumed in place, never queued).
+    pub window: u16,
+    /// Retransmission timeout bounds.
+    pub rto: rto::RtoBounds,
+    /// Retransmissions of data or FIN before the connection is reset.
+    pub max_retries: u8,
+    /// Retransmissions of the SYN-ACK before the half-open connection is dropped.
+    pub syn_retries: u8,
+    /// TIME-WAIT length: short and bounded, the server side rarely needs it.
+    pub time_wait_ms: u32,
+    /// How long FIN-WAIT-2 waits for the peer's FIN.
+    pub fin_wait2_ms: u32,
+    /// Idle keep-alive connections are closed after this long.
+    pub idle_ms: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mss: 1460,
+            initial_window: 1024,
+            window: 65_535,
+            rto: rto::RtoBounds::default(),
+            max_retries: 8,
+            syn_retries: 4,
+            time_wait_ms: 1000,
+            fin_wait2_ms: 10_000,
+            idle_ms: 60_000,
+        }
+    }
+}
+
+/// Lengths of the data behind response handles; the bytes themselves are copied by the
+/// transmit path straight from application memory into the frame.
+pub trait Source {
+    /// Length in bytes of the response named by `handle`.
+    fn len(&self, handle: u32) -> u32;
+}
+
+#[cfg(test)]
+mod conn_tests;

@@ -13,7 +13,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings;
-use crate::nic_stats::{bump, NicStats};
+use crate::nic_stats::{bump, deliver, NicStats};
 use crate::pages::Pages;
 use crate::pci::TakenPci;
 
@@ -225,17 +225,9 @@ impl E1000 {
             match rx.buf(i).get(..len).filter(|_| len >= 14) {
                 Some(frame) => {
                     received += 1;
-                    bump(&stats.rx_packets, 1);
-                    bump(&stats.rx_bytes, frame.len() as u64);
-                    handle(frame, &mut |reply: &[u8]| {
-                        if transmit(tx, reply) {
-                            bump(&stats.tx_packets, 1);
-                            bump(&stats.tx_bytes, reply.len() as u64);
-                            sent = true;
-                        } else {
-                            bump(&stats.tx_drops, 1);
-                        }
-                    });
+                    if deliver(stats, frame, handle, &mut |reply| transmit(tx, reply)) > 0 {
+                        sent = true;
+                    }
                 }
                 None => bump(&stats.rx_drops, 1),
             }

@@ -28,3 +28,26 @@ pub(crate) fn bump(counter: &AtomicU64, by: u64) {
         Ordering::Relaxed,
     );
 }
+
+/// Counts a received frame, hands it to `handle`, and sends each reply it makes with
+/// `send`, counting it as sent or dropped. Returns how many replies were sent.
+pub(crate) fn deliver(
+    stats: &NicStats,
+    frame: &[u8],
+    handle: &mut dyn FnMut(&[u8], &mut dyn FnMut(&[u8])),
+    send: &mut dyn FnMut(&[u8]) -> bool,
+) -> usize {
+    bump(&stats.rx_packets, 1);
+    bump(&stats.rx_bytes, frame.len() as u64);
+    let mut sent = 0;
+    handle(frame, &mut |reply: &[u8]| {
+        if send(reply) {
+            bump(&stats.tx_packets, 1);
+            bump(&stats.tx_bytes, reply.len() as u64);
+            sent += 1;
+        } else {
+            bump(&stats.tx_drops, 1);
+        }
+    });
+    sent
+}

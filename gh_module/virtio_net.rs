@@ -16,7 +16,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings::{self, virtio_pci_common_cfg as CommonCfg};
-use crate::nic_stats::{bump, NicStats};
+use crate::nic_stats::{bump, deliver, NicStats};
 use crate::pages::Pages;
 use crate::pci::{PciDev, TakenPci};
 
@@ -319,16 +319,8 @@ impl VirtioNet {
             match rx.buf(id).and_then(|b| b.get(NET_HDR..len)) {
                 Some(frame) => {
                     received += 1;
-                    bump(&stats.rx_packets, 1);
-                    bump(&stats.rx_bytes, frame.len() as u64);
-                    handle(frame, &mut |reply: &[u8]| {
-                        if send(tx, tx_free, tx_free_len, reply) {
-                            bump(&stats.tx_packets, 1);
-                            bump(&stats.tx_bytes, reply.len() as u64);
-                            sent += 1;
-                        } else {
-                            bump(&stats.tx_drops, 1);
-                        }
+                    sent += deliver(stats, frame, handle, &mut |reply| {
+                        send(tx, tx_free, tx_free_len, reply)
                     });
                 }
                 None => bump(&stats.rx_drops, 1),

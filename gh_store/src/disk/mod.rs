@@ -1,0 +1,21 @@
+//! The on-disk format of one core's disk region (see `FORMAT.md`).
+//!
+//! Every record is 128 bytes, sealed with a CRC32C and a sequence number so
+//! recovery can tell a torn or stale record from a good one.
+
+pub mod block_info;
+pub mod cluster_info;
+pub mod device;
+pub mod geometry;
+pub mod header;
+pub mod log;
+pub mod queued;
+pub mod record;
+pub mod table;
+
+#[cfg(test)]
+mod log_tests;
+#[cfg(test)]
+mod power_cut_tests;
+#[cfg(test)]
+mod test_device;

@@ -1,4 +1,4 @@
-//! The on-disk format of one core's disk region (see `FORMAT.md`).
+//! The on-disk format of one core's disk region (see `Documentation/disk-format.md`).
 //!
 //! Every record is 128 bytes, sealed with a CRC32C and a sequence number so
 //! recovery can tell a torn or stale record from a good one.

@@ -13,7 +13,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings;
-use crate::nic_stats::{bump, deliver, NicStats};
+use crate::nic_stats::{bump, count_sent, deliver, NicStats};
 use crate::pages::Pages;
 use crate::pci::TakenPci;
 
@@ -244,6 +244,18 @@ impl E1000 {
             self.write(TDT, u32::from(self.tx.next));
         }
         received
+    }
+
+    /// Sends one frame outside of `poll` (timers); counts it into `stats`.
+    pub(crate) fn send(&mut self, stats: &NicStats, frame: &[u8]) -> bool {
+        self.reclaim_tx();
+        let ok = transmit(&mut self.tx, frame);
+        count_sent(stats, ok, frame.len());
+        if ok {
+            fence(Ordering::Release);
+            self.write(TDT, u32::from(self.tx.next));
+        }
+        ok
     }
 
     fn reclaim_tx(&mut self) {

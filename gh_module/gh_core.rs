@@ -9,12 +9,15 @@
 //! Linux and the core talk only through [`CoreShared`].
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use crate::gh_net::iface::{IfaceCounters, Interface, Outcome};
+use crate::gh_net::counters::Counters;
+use crate::gh_net::engine::{NetConfig, Platform};
+use crate::gh_net::server::Server;
 use crate::gh_net::wire::{ethernet, ipv4};
 use crate::nic::Driver;
-use crate::nic_stats::{bump, NicStats};
+use crate::nic_stats::NicStats;
+use crate::server_mem::ServerArrays;
 
 /// What a core is doing, as published in [`CoreShared::state`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,39 +67,87 @@ pub(crate) struct CoreShared {
     heartbeat: AtomicU64,
     /// The core's NIC, if it has one: set before the core starts, owned by the core
     /// while it runs, taken back by Linux after it stopped.
-    nic: AtomicPtr<Driver>,
     nic_stats: NicStats,
-    /// The data address the core answers for, and its NIC's MAC (set with the NIC).
-    ip: [u8; 4],
-    mac: UnsafeCell<[u8; 6]>,
+    /// What the core needs to serve: written by Linux before the core starts, only read
+    /// afterwards.
+    setup: UnsafeCell<CoreSetup>,
+    /// The engine's counters, published by the core after each poll.
+    engine: EngineStats,
 }
 
-// SAFETY: `mac` is written only by `give_nic`, before the core starts; everything else is
-// atomic or immutable.
+/// What a core serves with, owned by Linux and lent to the core while it runs.
+pub(crate) struct CoreSetup {
+    pub(crate) nic: *mut Driver,
+    pub(crate) server: *mut ServerArrays,
+    pub(crate) mac: [u8; 6],
+    pub(crate) ip: [u8; 4],
+    pub(crate) gateway: [u8; 4],
+    pub(crate) port: [u16; 1],
+    /// The response every request gets (head and body).
+    pub(crate) response: *const u8,
+    pub(crate) response_len: usize,
+    /// TSC ticks per millisecond (Linux's `tsc_khz`).
+    pub(crate) tsc_per_ms: u64,
+    pub(crate) seed: [u64; 4],
+}
+
+/// The engine counters `/proc` shows, copied from the core's `Counters`.
+#[derive(Default)]
+pub(crate) struct EngineStats {
+    pub(crate) arp_replies: AtomicU64,
+    pub(crate) echo_replies: AtomicU64,
+    pub(crate) tcp_opened: AtomicU64,
+    pub(crate) tcp_resets: AtomicU64,
+    pub(crate) http_requests: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+impl EngineStats {
+    fn publish(&self, c: &Counters) {
+        let dropped = c.drop_eth_truncated
+            + c.drop_eth_not_ours
+            + c.drop_eth_unknown_type
+            + c.drop_arp_malformed
+            + c.drop_icmp
+            + c.drop_tcp_malformed
+            + c.drop_tcp_checksum
+            + c.drop_tcp_out_of_window;
+        for (to, value) in [
+            (&self.arp_replies, c.arp_replies_sent),
+            (&self.echo_replies, c.icmp_echo_replies),
+            (&self.tcp_opened, c.tcp_opened),
+            (&self.tcp_resets, c.tcp_resets_sent),
+            (&self.http_requests, c.http_requests),
+            (&self.dropped, dropped),
+        ] {
+            to.store(value, Ordering::Relaxed);
+        }
+    }
+}
+
+// SAFETY: `setup` is written only through `&mut self` before the core starts and read
+// afterwards; everything else is atomic.
 unsafe impl Sync for CoreShared {}
 
 impl CoreShared {
-    pub(crate) fn new(ip: [u8; 4]) -> Self {
+    pub(crate) fn new(setup: CoreSetup) -> Self {
         Self {
-            ip,
-            mac: UnsafeCell::new([0; 6]),
             state: AtomicU32::new(CoreState::Booting as u32),
             stop: AtomicU32::new(0),
             hang: AtomicU32::new(0),
             nmis: AtomicU32::new(0),
             heartbeat: AtomicU64::new(0),
-            nic: AtomicPtr::new(core::ptr::null_mut()),
             nic_stats: NicStats::default(),
+            setup: UnsafeCell::new(setup),
+            engine: EngineStats::default(),
         }
     }
 
-    /// Hands the core its NIC; call before the core starts.
-    pub(crate) fn give_nic(&mut self, nic: *mut Driver, mac: [u8; 6]) {
-        *self.mac.get_mut() = mac;
-        self.nic.store(nic, Ordering::Release);
+    /// The engine's counters.
+    pub(crate) fn engine_stats(&self) -> &EngineStats {
+        &self.engine
     }
 
-    /// The counters of the core's NIC.
     pub(crate) fn nic_stats(&self) -> &NicStats {
         &self.nic_stats
     }
@@ -336,29 +387,56 @@ gh_core_fault:
 /// resets it with INIT). Calls nothing outside this function.
 #[no_mangle]
 extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
-    // SAFETY: Linux set the pointer before starting this core and does not touch the NIC
-    // until the core has stopped; null means no NIC.
-    let mut nic = unsafe { shared.nic.load(Ordering::Acquire).as_mut() };
-    let iface = Interface {
-        // SAFETY: written before the core started, not after.
-        mac: ethernet::Address(unsafe { *shared.mac.get() }),
-        ip: ipv4::Address(shared.ip),
-    };
-    let mut counters = IfaceCounters::default();
-    let mut reply = [0u8; 1536];
+    // SAFETY: Linux wrote the setup before starting this core and does not change it, nor
+    // touch the NIC or the server's arrays, until the core has stopped.
+    let setup = unsafe { &*shared.setup.get() };
+    // SAFETY: as above; null means no NIC (or no server memory).
+    let (mut nic, arrays) = unsafe { (setup.nic.as_mut(), setup.server.as_mut()) };
+    // SAFETY: the response lives in `Cores` until every core has stopped.
+    let response = unsafe { core::slice::from_raw_parts(setup.response, setup.response_len) };
+    let mut clock = Clock::new(setup);
+    let mut server = arrays.and_then(|a| {
+        Server::new(
+            a.memory(),
+            NetConfig {
+                mac: ethernet::Address(setup.mac),
+                ip: ipv4::Address(setup.ip),
+                gateway: Some(ipv4::Address(setup.gateway)),
+            },
+            &setup.port,
+            response,
+            setup.seed,
+            clock.now_ms(),
+        )
+    });
+    let mut next_tick = 0;
     shared
         .state
         .store(CoreState::Running as u32, Ordering::Release);
     while shared.stop.load(Ordering::Acquire) == 0 {
         shared.heartbeat.fetch_add(1, Ordering::Relaxed);
-        if let Some(nic) = nic.as_deref_mut() {
-            let before = counters;
-            nic.poll(&shared.nic_stats, &mut |frame, send| {
-                if let Outcome::Reply(len) = iface.handle(frame, &mut reply, &mut counters) {
-                    send(reply.get(..len).unwrap_or(&[]));
-                }
+        if let (Some(nic), Some(server)) = (nic.as_deref_mut(), server.as_mut()) {
+            let stats = &shared.nic_stats;
+            nic.poll(stats, &mut |frame, reply| {
+                server.receive(
+                    frame,
+                    &mut CorePlatform {
+                        clock: &mut clock,
+                        send: &mut |f| {
+                            reply(f);
+                            true
+                        },
+                    },
+                );
             });
-            publish(&shared.nic_stats, &before, &counters);
+            if clock.now_ms() >= next_tick {
+                next_tick = clock.now_ms() + TICK_MS;
+                server.tick(&mut CorePlatform {
+                    clock: &mut clock,
+                    send: &mut |f| nic.send(stats, f),
+                });
+                shared.engine.publish(&server.counters);
+            }
         }
         if shared.hang.load(Ordering::Relaxed) != 0 {
             // What a stuck task looks like from outside: busy, no heartbeat, deaf to stop.
@@ -378,27 +456,59 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     }
 }
 
-/// Adds what the interface did since `before` to the NIC's published counters.
-fn publish(stats: &NicStats, before: &IfaceCounters, now: &IfaceCounters) {
-    bump(
-        &stats.arp_replies,
-        now.arp_replies.wrapping_sub(before.arp_replies),
-    );
-    bump(
-        &stats.echo_replies,
-        now.echo_replies.wrapping_sub(before.echo_replies),
-    );
-    bump(
-        &stats.tcp_resets,
-        now.tcp_resets.wrapping_sub(before.tcp_resets),
-    );
-    let unanswered = |c: &IfaceCounters| {
-        c.ignored
-            .wrapping_add(c.malformed)
-            .wrapping_add(c.fragments)
-    };
-    bump(
-        &stats.rx_ignored,
-        unanswered(now).wrapping_sub(unanswered(before)),
-    );
+/// How often timers run and counters are published.
+const TICK_MS: u64 = 10;
+
+/// Time from the TSC and randomness from a generator seeded by Linux.
+struct Clock {
+    tsc_per_ms: u64,
+    rng: u64,
+}
+
+impl Clock {
+    fn new(setup: &CoreSetup) -> Self {
+        Self {
+            tsc_per_ms: setup.tsc_per_ms.max(1),
+            rng: setup.seed[0] | 1,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        // SAFETY: RDTSC has no side effects.
+        let tsc = unsafe { core::arch::x86_64::_rdtsc() };
+        tsc.checked_div(self.tsc_per_ms).unwrap_or(0)
+    }
+
+    fn random(&mut self) -> u64 {
+        // xorshift64: not for secrets (those come from Linux's seed), only for jitter.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+}
+
+/// The engine's view of the core: its clock and a way to send a frame.
+struct CorePlatform<'a> {
+    clock: &'a mut Clock,
+    send: &'a mut dyn FnMut(&[u8]) -> bool,
+}
+
+impl Platform for CorePlatform<'_> {
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    fn random(&mut self) -> u64 {
+        self.clock.random()
+    }
+
+    fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
+        let mut frame = [0u8; 1600];
+        let Some(frame) = frame.get_mut(..len) else {
+            return false;
+        };
+        build(frame);
+        (self.send)(frame)
+    }
 }

@@ -24,6 +24,7 @@ mod param;
 mod pci;
 mod procfs;
 mod reboot;
+mod server_mem;
 mod takeover;
 mod trampoline;
 mod virtio_net;
@@ -56,7 +57,7 @@ use gh_proc::status::{State, Status};
 use param::gh_param;
 use procfs::{ProcDir, ProcFile, ProcWrite};
 use reboot::RebootGuard;
-use takeover::Cores;
+use takeover::{Cores, Serve};
 use worker::{Job, Worker};
 
 module! {
@@ -181,6 +182,7 @@ impl ProcFile<Loaded> for NicsFile {
             &mut loaded.cores.iter().filter_map(|core| {
                 let (pci, mac) = core.nic()?;
                 let s = core.shared().nic_stats();
+                let e = core.shared().engine_stats();
                 Some(NicView {
                     pci,
                     mac,
@@ -191,10 +193,11 @@ impl ProcFile<Loaded> for NicsFile {
                     tx_packets: s.tx_packets.load(Relaxed),
                     tx_bytes: s.tx_bytes.load(Relaxed),
                     tx_drops: s.tx_drops.load(Relaxed),
-                    arp_replies: s.arp_replies.load(Relaxed),
-                    echo_replies: s.echo_replies.load(Relaxed),
-                    tcp_resets: s.tcp_resets.load(Relaxed),
-                    rx_ignored: s.rx_ignored.load(Relaxed),
+                    arp_replies: e.arp_replies.load(Relaxed),
+                    echo_replies: e.echo_replies.load(Relaxed),
+                    tcp_resets: e.tcp_resets.load(Relaxed),
+                    rx_ignored: e.dropped.load(Relaxed),
+                    http_requests: e.http_requests.load(Relaxed),
                 })
             }),
         )
@@ -267,6 +270,36 @@ impl ProcWrite<Loaded> for ControlFile {
     }
 }
 
+/// The page every request gets until the store serves blocks: a complete response.
+fn demo_page() -> Result<KVec<u8>> {
+    const BODY: &[u8] = b"<!DOCTYPE html>\n<html><head><title>GigaHttpd</title></head>\n\
+<body><h1>GigaHttpd</h1><p>Served by a CPU taken from Linux, through GigaHttpd's own \
+NIC driver and TCP/HTTP engine.</p></body></html>\n";
+    let mut head = [0u8; 512];
+    // SAFETY: reads the wall clock; no preconditions.
+    let now = unsafe { bindings::ktime_get_real_seconds() };
+    let len = gh_net::http::response::write_head(
+        &mut head,
+        &gh_net::http::response::ResponseHead {
+            status: gh_net::http::Status::OK,
+            date: u64::try_from(now).unwrap_or(0),
+            content_length: BODY.len() as u64,
+            content_type: Some("text/html; charset=utf-8"),
+            etag: Some(b"\"gh-demo-1\""),
+            keep_alive: true,
+            minor_version: 1,
+        },
+    )
+    .map_err(|_| EINVAL)?;
+    let mut page = KVec::with_capacity(len + BODY.len(), GFP_KERNEL)?;
+    for part in [head.get(..len).unwrap_or(&[]), BODY] {
+        for &b in part {
+            page.push(b, GFP_KERNEL)?;
+        }
+    }
+    Ok(page)
+}
+
 /// Reads every parameter given to `insmod` and checks them; logs the first problem.
 fn load_params() -> Result<Params> {
     let mut params = Params::default();
@@ -326,7 +359,13 @@ impl kernel::Module for GigaHttpd {
             return Err(EINVAL);
         }
         let nics = nic::take(params.nics.as_ref())?;
-        let cores = Cores::take(&gh_cpus, nics, mem_bytes, params.ip.addr.0)?;
+        let serve = Serve {
+            ip: params.ip.addr.0,
+            gateway: params.gateway.0,
+            port: params.port,
+            response: demo_page()?,
+        };
+        let cores = Cores::take(&gh_cpus, nics, mem_bytes, serve)?;
         let mut proc = ProcDir::new(
             kernel::c_str!("gigahttpd"),
             Loaded {

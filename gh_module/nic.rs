@@ -40,6 +40,14 @@ impl Driver {
         }
     }
 
+    /// Sends one frame outside of `poll`.
+    pub(crate) fn send(&mut self, stats: &NicStats, frame: &[u8]) -> bool {
+        match self {
+            Self::VirtioNet(n) => n.send(stats, frame),
+            Self::E1000(n) => n.send(stats, frame),
+        }
+    }
+
     /// Receives and answers every waiting frame (see the drivers' `poll`).
     pub(crate) fn poll(
         &mut self,

@@ -14,11 +14,6 @@ pub(crate) struct NicStats {
     pub(crate) tx_packets: AtomicU64,
     pub(crate) tx_bytes: AtomicU64,
     pub(crate) tx_drops: AtomicU64,
-    pub(crate) arp_replies: AtomicU64,
-    pub(crate) echo_replies: AtomicU64,
-    pub(crate) tcp_resets: AtomicU64,
-    /// Frames the engine did not answer: for another host, not handled, or malformed.
-    pub(crate) rx_ignored: AtomicU64,
 }
 
 /// Adds to a counter that only the calling core writes: a plain load and store, no lock.
@@ -41,13 +36,19 @@ pub(crate) fn deliver(
     bump(&stats.rx_bytes, frame.len() as u64);
     let mut sent = 0;
     handle(frame, &mut |reply: &[u8]| {
-        if send(reply) {
-            bump(&stats.tx_packets, 1);
-            bump(&stats.tx_bytes, reply.len() as u64);
-            sent += 1;
-        } else {
-            bump(&stats.tx_drops, 1);
-        }
+        let ok = send(reply);
+        count_sent(stats, ok, reply.len());
+        sent += usize::from(ok);
     });
     sent
+}
+
+/// Counts a frame as sent, or as dropped for want of a transmit buffer.
+pub(crate) fn count_sent(stats: &NicStats, ok: bool, len: usize) {
+    if ok {
+        bump(&stats.tx_packets, 1);
+        bump(&stats.tx_bytes, len as u64);
+    } else {
+        bump(&stats.tx_drops, 1);
+    }
 }

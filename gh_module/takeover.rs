@@ -17,13 +17,16 @@ use kernel::prelude::*;
 
 use crate::apic::Apic;
 use crate::bindings;
-use crate::gh_core::{entry_address, gh_boot_args, gh_idt, BootArgs, CoreShared, CoreState};
+use crate::gh_core::{
+    entry_address, gh_boot_args, gh_idt, BootArgs, CoreSetup, CoreShared, CoreState,
+};
 use crate::gh_proc::cpuset::CpuSet;
 use crate::gh_proc::pci::PciAddr;
 use crate::ksym::Kallsyms;
 use crate::memory::CoreMemory;
 use crate::nic::{DataNic, Driver};
 use crate::pages::Pages;
+use crate::server_mem::ServerArrays;
 use crate::trampoline::Trampoline;
 
 /// Stack of a core: 4 pages.
@@ -47,6 +50,7 @@ pub(crate) struct Core {
     /// the core (through `shared`) from its start until it has stopped.
     nic: Option<(PciAddr, [u8; 6])>,
     nic_driver: *mut Driver,
+    server_arrays: *mut ServerArrays,
     /// Watchdog bookkeeping: the heartbeat last seen, when it last changed, restarts.
     seen_heartbeat: AtomicU64,
     seen_at_ms: AtomicU64,
@@ -91,17 +95,33 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        if !self.nic_driver.is_null() {
-            // SAFETY: `Cores::drop` has stopped and reset the core before its `Core` drops;
-            // the pointer came from `KBox::into_raw` in `Cores::take`.
-            drop(unsafe { KBox::from_raw(self.nic_driver) });
+        // SAFETY: `Cores::drop` has stopped and reset the core before its `Core` drops;
+        // the pointers came from `KBox::into_raw` in `Cores::take`.
+        unsafe {
+            if !self.nic_driver.is_null() {
+                drop(KBox::from_raw(self.nic_driver));
+            }
+            if !self.server_arrays.is_null() {
+                drop(KBox::from_raw(self.server_arrays));
+            }
         }
     }
+}
+
+/// What every core serves: the data address, the gateway, the HTTP port and the one
+/// response the built-in application gives.
+pub(crate) struct Serve {
+    pub(crate) ip: [u8; 4],
+    pub(crate) gateway: [u8; 4],
+    pub(crate) port: u16,
+    pub(crate) response: KVec<u8>,
 }
 
 /// The CPUs GigaHttpd has taken.
 pub(crate) struct Cores {
     cores: KVec<Core>,
+    // Read by the cores through their setup (raw pointers); held until they have stopped.
+    _serve: Serve,
     apic: Apic,
     trampoline: Trampoline,
     hotplug_disabled: bool,
@@ -122,7 +142,7 @@ impl Cores {
         cpus: &CpuSet,
         nics: KVec<DataNic>,
         mem_bytes: usize,
-        ip: [u8; 4],
+        serve: Serve,
     ) -> Result<Self> {
         if nics.len() > cpus.len() {
             pr_err!(
@@ -147,34 +167,75 @@ impl Cores {
             let apic_id = apic.apic_id(cpu).ok_or(ENODEV)?;
             let pgd = Pages::new(0)?;
             share_kernel_half(&pgd);
-            // Owned by `core` from here, so freed on any error below.
-            let mut core = Core {
+            let memory = CoreMemory::reserve(mem_bytes).inspect_err(|_| {
+                pr_err!("cannot reserve {} MiB for CPU {}\n", mem_bytes >> 20, cpu);
+            })?;
+            let stack = Pages::new(STACK_ORDER)?;
+            let server_arrays = KBox::new(ServerArrays::new()?, GFP_KERNEL)?;
+            let nic = nics.next();
+            // SAFETY: plain reads of values Linux set at boot.
+            let (tsc_per_ms, seed) = unsafe {
+                (
+                    u64::from(bindings::tsc_khz),
+                    [
+                        bindings::get_random_u64(),
+                        bindings::get_random_u64(),
+                        bindings::get_random_u64(),
+                        bindings::get_random_u64(),
+                    ],
+                )
+            };
+            // From here the NIC and the arrays are owned by `core` (raw, lent to the CPU).
+            let (nic_info, nic_driver) = match nic {
+                Some(n) => (Some((n.addr, n.mac)), KBox::into_raw(n.driver)),
+                None => (None, core::ptr::null_mut()),
+            };
+            let server_arrays = KBox::into_raw(server_arrays);
+            let core = Core {
                 cpu,
                 apic_id,
                 offline: false,
                 started: false,
-                shared: KBox::new(CoreShared::new(ip), GFP_KERNEL)?,
-                stack: Pages::new(STACK_ORDER)?,
-                pgd,
-                memory: CoreMemory::reserve(mem_bytes).inspect_err(|_| {
-                    pr_err!("cannot reserve {} MiB for CPU {}\n", mem_bytes >> 20, cpu);
+                shared: KBox::new(
+                    CoreShared::new(CoreSetup {
+                        nic: nic_driver,
+                        server: server_arrays,
+                        mac: nic_info.map_or([0; 6], |n| n.1),
+                        ip: serve.ip,
+                        gateway: serve.gateway,
+                        port: [serve.port],
+                        response: serve.response.as_ptr(),
+                        response_len: serve.response.len(),
+                        tsc_per_ms,
+                        seed,
+                    }),
+                    GFP_KERNEL,
+                )
+                .inspect_err(|_| {
+                    // SAFETY: just made by `into_raw` above and not lent to anyone.
+                    unsafe {
+                        if !nic_driver.is_null() {
+                            drop(KBox::from_raw(nic_driver));
+                        }
+                        drop(KBox::from_raw(server_arrays));
+                    }
                 })?,
-                nic: None,
-                nic_driver: core::ptr::null_mut(),
+                stack,
+                pgd,
+                memory,
+                nic: nic_info,
+                nic_driver,
+                server_arrays,
                 seen_heartbeat: AtomicU64::new(0),
                 seen_at_ms: AtomicU64::new(0),
                 restarts: AtomicU64::new(0),
             };
-            if let Some(nic) = nics.next() {
-                core.nic = Some((nic.addr, nic.mac));
-                core.nic_driver = KBox::into_raw(nic.driver);
-                core.shared.give_nic(core.nic_driver, nic.mac);
-            }
             cores.push(core, GFP_KERNEL)?;
         }
         // From here on, dropping `taken` undoes whatever was done.
         let mut taken = Cores {
             cores,
+            _serve: serve,
             apic,
             trampoline,
             hotplug_disabled: false,

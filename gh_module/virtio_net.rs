@@ -16,7 +16,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings::{self, virtio_pci_common_cfg as CommonCfg};
-use crate::nic_stats::{bump, deliver, NicStats};
+use crate::nic_stats::{bump, count_sent, deliver, NicStats};
 use crate::pages::Pages;
 use crate::pci::{PciDev, TakenPci};
 
@@ -336,6 +336,30 @@ impl VirtioNet {
             self.tx.publish(TX);
         }
         received
+    }
+}
+
+impl VirtioNet {
+    /// Sends one frame outside of `poll` (timers); counts it into `stats`.
+    pub(crate) fn send(&mut self, stats: &NicStats, frame: &[u8]) -> bool {
+        while let Some((id, _)) = self.tx.pop_used() {
+            if let Some(slot) = self.tx_free.get_mut(self.tx_free_len) {
+                *slot = id;
+                self.tx_free_len += 1;
+            }
+        }
+        let Self {
+            tx,
+            tx_free,
+            tx_free_len,
+            ..
+        } = self;
+        let ok = send(tx, tx_free, tx_free_len, frame);
+        count_sent(stats, ok, frame.len());
+        if ok {
+            self.tx.publish(TX);
+        }
+        ok
     }
 }
 

@@ -17,9 +17,9 @@ cat <<MSG
 
 GigaHttpd guest: 4 vCPUs, gigahttpd.ko loaded, a shell on this console.
   status:   cat /proc/gigahttpd/status
-  data NICs: http://127.0.0.1:$port/ (virtio-net) and http://127.0.0.1:$port2/ (e1000)
-            on this host are forwarded to the guest's data NICs (10.0.3.15:80), which
-            GigaHttpd takes over: see cat /proc/gigahttpd/nics.
+  the site: open http://127.0.0.1:$port/ (virtio-net) or http://127.0.0.1:$port2/ (e1000)
+            on this host: forwarded to the guest's data NICs (10.0.3.15:80), which
+            GigaHttpd drives from its own cores (see cat /proc/gigahttpd/nics).
   leave:    poweroff -f in the guest, or Ctrl-A x
 MSG
 exec tools/vm/run --mode run --port "$port" --port2 "$port2" --kernel "$kdir/arch/x86/boot/bzImage" \

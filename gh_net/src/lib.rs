@@ -10,7 +10,7 @@ pub mod checksum;
 pub mod counters;
 pub mod engine;
 pub mod http;
-pub mod iface;
 pub mod qos;
+pub mod server;
 pub mod tcp;
 pub mod wire;

@@ -33,6 +33,8 @@ pub struct NicView {
     pub tcp_resets: u64,
     /// Frames not answered: for another host, of a kind not handled, or malformed.
     pub rx_ignored: u64,
+    /// HTTP requests answered.
+    pub http_requests: u64,
 }
 
 struct Mac<'a>(&'a [u8; 6]);
@@ -45,7 +47,7 @@ impl fmt::Display for Mac<'_> {
 }
 
 /// The columns of the `nics` file, in order.
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "pci",
     "mac",
     "cpu",
@@ -59,6 +61,7 @@ const COLUMNS: [&str; 13] = [
     "echo",
     "tcp_rst",
     "rx_ignored",
+    "http",
 ];
 
 /// Writes the `nics` file: a header line, then one line per NIC, columns separated by
@@ -83,6 +86,7 @@ pub fn render(w: &mut dyn fmt::Write, nics: &mut dyn Iterator<Item = NicView>) -
             n.echo_replies,
             n.tcp_resets,
             n.rx_ignored,
+            n.http_requests,
         ] {
             write!(w, " {value}")?;
         }
@@ -109,6 +113,7 @@ mod tests {
             tx_bytes: 120,
             arp_replies: 1,
             rx_ignored: 2,
+            http_requests: 5,
             ..NicView::default()
         };
         let mut out = String::new();
@@ -131,7 +136,8 @@ mod tests {
                 "1",
                 "0",
                 "0",
-                "2"
+                "2",
+                "5"
             ]
         );
         let header: std::vec::Vec<&str> = lines.first().unwrap_or(&"").split_whitespace().collect();

@@ -99,7 +99,7 @@ test_data_nics_receive() {
 }
 
 test_mgmt_nic_works() {
-    ping -c 1 -W 5 10.0.2.2 >/dev/null || { ktap_diag "no reply from 10.0.2.2 on the management NIC"; return 1; }
+    ping -c 1 -w 15 10.0.2.2 >/dev/null || { ktap_diag "no reply from 10.0.2.2 on the management NIC"; return 1; }
 }
 
 test_unload() {
@@ -123,14 +123,15 @@ test_data_nics_serve() {
     done
 }
 
-# After rmmod the data NICs are Linux's again and carry Linux's own traffic.
+# After rmmod the data NICs are Linux's again and carry Linux's own traffic. A NIC's link
+# may take a few seconds to come up, so ping keeps trying for up to 15 s.
 test_data_nics_returned() {
     for mac in $DATA_MACS; do
         dev=$(netdev_with_mac "$mac")
         [ -n "$dev" ] || { ktap_diag "NIC $mac did not come back"; return 1; }
         ip link set "$dev" up && ip addr add 10.0.3.15/24 dev "$dev" || return 1
         ok=0
-        ping -c 1 -W 5 10.0.3.2 >/dev/null || { ktap_diag "no reply from 10.0.3.2 on $dev"; ok=1; }
+        ping -c 1 -w 15 10.0.3.2 >/dev/null || { ktap_diag "no reply from 10.0.3.2 on $dev"; ok=1; }
         ip addr flush dev "$dev"
         ip link set "$dev" down
         [ $ok = 0 ] || return 1

@@ -206,23 +206,9 @@ impl<'a> Server<'a> {
     pub fn receive<P: Platform>(&mut self, frame: &[u8], p: &mut P) {
         let now = p.now_ms();
         if let Received::Tcp { src, segment, .. } = self.net.receive(frame, p, &mut self.counters) {
-            let Self {
-                net,
-                listener,
-                site,
-                counters,
-            } = self;
-            let mut side = Counters::default();
-            let mut tx = FrameTx {
-                net,
-                platform: p,
-                response: site.response,
-                ctr: &mut side,
-            };
-            listener.on_segment(src, &segment, now, site, &mut tx, counters);
-            counters.accumulate(&side);
-            counters.http_requests = site.requests;
-            counters.http_rejected = site.rejected;
+            self.with_tcp(p, |listener, site, tx, ctr| {
+                listener.on_segment(src, &segment, now, site, tx, ctr)
+            });
         }
     }
 
@@ -231,6 +217,18 @@ impl<'a> Server<'a> {
     pub fn tick<P: Platform>(&mut self, p: &mut P) {
         let now = p.now_ms();
         self.net.poll(p, &mut self.counters);
+        self.with_tcp(p, |listener, site, tx, ctr| {
+            listener.on_timers(now, site, tx, ctr)
+        });
+    }
+
+    /// Runs `f` on the listener with a transmit path into `p`, then folds in what the
+    /// transmit path and the application counted.
+    fn with_tcp<P: Platform>(
+        &mut self,
+        p: &mut P,
+        f: impl FnOnce(&mut Listener<'a>, &mut Site<'a>, &mut FrameTx<'_, '_, P>, &mut Counters),
+    ) {
         let Self {
             net,
             listener,
@@ -244,8 +242,10 @@ impl<'a> Server<'a> {
             response: site.response,
             ctr: &mut side,
         };
-        listener.on_timers(now, site, &mut tx, counters);
+        f(listener, site, &mut tx, counters);
         counters.accumulate(&side);
+        counters.http_requests = site.requests;
+        counters.http_rejected = site.rejected;
     }
 
     /// Connections in use.

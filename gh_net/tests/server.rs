@@ -3,83 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
-use gh_net::engine::{NetConfig, Platform};
+mod common;
+
+use common::{client_frame, server_segment, Nic, SERVER_IP, SERVER_MAC};
+use gh_net::engine::NetConfig;
 use gh_net::http::request::Parser;
 use gh_net::server::{Server, ServerMemory};
 use gh_net::tcp::Tcb;
-use gh_net::wire::ethernet::{self, Address as Mac, EtherType};
-use gh_net::wire::ipv4::{self, Address as Ip, Protocol};
-use gh_net::wire::tcp::{self, Flags, Options, SeqNumber};
-
-const SERVER_MAC: Mac = Mac([2, 0, 0, 0, 0, 1]);
-const CLIENT_MAC: Mac = Mac([2, 0, 0, 0, 0, 2]);
-const SERVER_IP: Ip = Ip([10, 9, 0, 1]);
-const CLIENT_IP: Ip = Ip([10, 9, 0, 2]);
-
-#[derive(Default)]
-struct Nic {
-    now: u64,
-    sent: Vec<Vec<u8>>,
-}
-
-impl Platform for Nic {
-    fn now_ms(&self) -> u64 {
-        self.now
-    }
-    fn random(&mut self) -> u64 {
-        7
-    }
-    fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
-        let mut buf = vec![0u8; len];
-        build(&mut buf);
-        self.sent.push(buf);
-        true
-    }
-}
-
-fn client_frame(seq: u32, ack: Option<u32>, flags: Flags, payload: &[u8]) -> Vec<u8> {
-    let seg = tcp::Repr {
-        src_port: 51000,
-        dst_port: 80,
-        seq: SeqNumber(seq),
-        ack: ack.map(SeqNumber),
-        flags,
-        window: 65535,
-        options: Options {
-            mss: flags.contains(Flags::SYN).then_some(1460),
-            ..Options::default()
-        },
-        payload,
-    };
-    let tcp_len = seg.buffer_len();
-    let mut f = vec![0u8; 14 + 20 + tcp_len];
-    ethernet::Repr {
-        src: CLIENT_MAC,
-        dst: SERVER_MAC,
-        ethertype: EtherType::Ipv4,
-    }
-    .emit(&mut f)
-    .unwrap();
-    ipv4::Repr {
-        src: CLIENT_IP,
-        dst: SERVER_IP,
-        protocol: Protocol::Tcp,
-        payload_len: tcp_len as u16,
-        ttl: 64,
-    }
-    .emit(&mut f[14..], 9)
-    .unwrap();
-    seg.emit(&mut f[34..], CLIENT_IP, SERVER_IP).unwrap();
-    f
-}
-
-/// (seq, ack, flags, payload) of a frame the server sent.
-fn parse(frame: &[u8]) -> (u32, Option<u32>, Flags, Vec<u8>) {
-    let ip = ipv4::Packet::new_checked(&frame[14..]).unwrap();
-    let t = tcp::Packet::new_checked(ip.payload()).unwrap();
-    let r = tcp::Repr::parse(&t, SERVER_IP, CLIENT_IP).unwrap();
-    (r.seq.0, r.ack.map(|a| a.0), r.flags, r.payload.to_vec())
-}
+use gh_net::wire::tcp::Flags;
 
 #[test]
 fn serves_keep_alive_then_close() {
@@ -126,7 +57,7 @@ fn serves_keep_alive_then_close() {
         client_frame(100, None, Flags::SYN, b""),
         1,
     );
-    let (iss, ack, flags, _) = parse(&out[0]);
+    let (iss, ack, flags, _) = server_segment(&out[0]);
     assert_eq!((ack, flags), (Some(101), Flags::SYN));
     let mut seq = 101;
     let mut their = iss + 1;
@@ -148,7 +79,7 @@ fn serves_keep_alive_then_close() {
         let mut got = Vec::new();
         let mut fin = false;
         for f in &out {
-            let (s, a, fl, p) = parse(f);
+            let (s, a, fl, p) = server_segment(f);
             assert_eq!(a, Some(seq));
             if !p.is_empty() {
                 assert_eq!(s, their + got.len() as u32);

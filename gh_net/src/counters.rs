@@ -100,6 +100,8 @@ counters! {
     http_rejected,
     /// HTTP responses 304 Not Modified.
     http_not_modified,
+    /// HTTP responses 404 Not Found.
+    http_not_found,
     /// Requests parked because the TX ring was full.
     qos_parked_tx,
     /// Requests parked because the connection pool was empty.

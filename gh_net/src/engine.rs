@@ -111,14 +111,16 @@ impl Network {
             .or(self.gateway_mac)
     }
 
-    /// Builds and queues one TCP segment for `flow` with `payload` copied once into the
-    /// frame; false if the next hop is unknown or the TX ring is full.
+    /// Builds and queues one TCP segment for `flow` whose `payload_len` data bytes `fill`
+    /// writes straight into the frame; false if the next hop is unknown or the TX ring is
+    /// full.
     pub fn send_tcp<P: Platform>(
         &mut self,
         p: &mut P,
         flow: &super::tcp::Flow,
         seg: &super::tcp::Segment,
-        payload: &[u8],
+        payload_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
         ctr: &mut Counters,
     ) -> bool {
         let Some(dst_mac) = self.next_hop(flow.remote_ip) else {
@@ -135,9 +137,9 @@ impl Network {
                 mss: seg.mss,
                 ..tcp::Options::default()
             },
-            payload,
+            payload: &[],
         };
-        let Ok(tcp_len) = u16::try_from(repr.buffer_len()) else {
+        let Ok(tcp_len) = u16::try_from(repr.header_len().saturating_add(payload_len)) else {
             return false;
         };
         let eth = ethernet::Repr {
@@ -161,7 +163,7 @@ impl Network {
                 let _ = ip.emit(rest, ident);
             }
             if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN + ipv4::HEADER_LEN..) {
-                let _ = repr.emit(rest, ip.src, ip.dst);
+                let _ = repr.emit_with(rest, ip.src, ip.dst, payload_len, &mut *fill);
             }
         });
         if sent {

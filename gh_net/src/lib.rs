@@ -12,5 +12,6 @@ pub mod engine;
 pub mod http;
 pub mod qos;
 pub mod server;
+pub mod site;
 pub mod tcp;
 pub mod wire;

@@ -1,14 +1,15 @@
-//! The engine of one core, joined: network layer, TCP listener and a built-in HTTP
-//! application that serves one fixed response (head and body prepared by the caller)
-//! to every well-formed request, with keep-alive.
+//! The engine of one core, joined: network layer, TCP listener and the built-in site
+//! (see [`super::site`]).
 //!
 //! All state lives in [`ServerMemory`], which the caller provides; nothing allocates.
 
 use super::counters::Counters;
 use super::engine::{NetConfig, Network, Platform, Received};
-use super::http::request::{Event, Limits, Parser};
 use super::qos::WaitList;
-use super::tcp::listener::{App, Listener};
+use super::site::echo::Task;
+use super::site::replies::Reply;
+use super::site::{Exchange, Page, Site, SiteMemory};
+use super::tcp::listener::Listener;
 use super::tcp::pool::Pool;
 use super::tcp::siphash::Key;
 use super::tcp::wheel::Wheel;
@@ -17,126 +18,45 @@ use super::tcp::{Config, Flow, Segment, Source, Tcb, Tx};
 /// Timer wheel granularity.
 const TICK_MS: u32 = 10;
 
-/// The memory a [`Server`] runs in, provided by the caller. `table` must be a power of
-/// two longer than `slots`; `parsers` and `ready` have one entry per slot.
+/// The memory a [`Server`] runs in, provided by the caller.
 pub struct ServerMemory<'a> {
     /// Connection slots (initialised by the pool).
     pub slots: &'a mut [Tcb],
-    /// The pool's lookup table.
+    /// The pool's lookup table: a power of two longer than `slots`.
     pub table: &'a mut [u32],
     /// Timer wheel buckets.
-    pub heads: &'a mut [u32],
+    pub timers: &'a mut [u32],
     /// The TX wait list's ring.
     pub waits: &'a mut [u32],
-    /// Per slot: the HTTP parser.
-    pub parsers: &'a mut [Parser],
-    /// Per slot: a complete request is waiting for its response (and whether to keep the
-    /// connection open afterwards).
-    pub ready: &'a mut [Option<bool>],
+    /// Per slot: the site's state of the connection's exchange.
+    pub exchanges: &'a mut [Exchange],
+    /// The site's prepared responses: `site::replies::table_len(pages)` entries.
+    pub replies: &'a mut [Reply],
+    /// Their head templates: `site::replies::arena_len(pages)` bytes.
+    pub arena: &'a mut [u8],
+    /// The echo task pool.
+    pub tasks: &'a mut [Task],
 }
 
-/// The built-in application: one response for every request.
-struct Site<'a> {
-    response: &'a [u8],
-    parsers: &'a mut [Parser],
-    ready: &'a mut [Option<bool>],
-    /// Complete requests seen, good or bad.
-    requests: u64,
-    /// Malformed requests.
-    rejected: u64,
-}
-
-impl Source for Site<'_> {
-    fn len(&self, _handle: u32) -> u32 {
-        u32::try_from(self.response.len()).unwrap_or(0)
-    }
-}
-
-impl App for Site<'_> {
-    fn on_data(&mut self, slot: usize, data: &[u8]) -> usize {
-        let (Some(parser), Some(ready)) = (self.parsers.get_mut(slot), self.ready.get_mut(slot))
-        else {
-            return 0;
-        };
-        if ready.is_some() {
-            // One request at a time: the next waits until this response is sent.
-            return 0;
-        }
-        let mut keep = None;
-        match parser.feed(data, &Limits::default(), &mut |e| {
-            if let Event::Head(h) = e {
-                keep = Some(h.keep_alive);
-            }
-        }) {
-            Ok(progress) => {
-                if progress.complete {
-                    self.requests += 1;
-                    *ready = Some(keep.unwrap_or(false));
-                    *parser = Parser::new();
-                }
-                progress.consumed
-            }
-            // A malformed request gets no page: the connection is answered like a close.
-            Err(_) => {
-                self.requests += 1;
-                self.rejected += 1;
-                *ready = Some(false);
-                *parser = Parser::new();
-                data.len()
-            }
-        }
-    }
-
-    fn on_ready(&mut self, slot: usize, tcb: &mut Tcb) {
-        let Some(keep_alive) = self.ready.get(slot).copied().flatten() else {
-            return;
-        };
-        if tcb.send(0, &*self) {
-            if let Some(r) = self.ready.get_mut(slot) {
-                *r = None;
-            }
-            if !keep_alive {
-                tcb.close();
-            }
-        }
-    }
-
-    fn on_closed(&mut self, slot: usize) {
-        if let Some(p) = self.parsers.get_mut(slot) {
-            *p = Parser::new();
-        }
-        if let Some(r) = self.ready.get_mut(slot) {
-            *r = None;
-        }
-    }
-}
-
-/// The TCP layer's transmit path: frames built by the network layer, data copied once
-/// from the response.
+/// The TCP layer's transmit path: frames built by the network layer, response bytes
+/// copied once, from where the site keeps them into the frame.
 struct FrameTx<'n, 'p, P: Platform> {
     net: &'n mut Network,
     platform: &'p mut P,
-    response: &'n [u8],
     ctr: &'n mut Counters,
 }
 
 impl<P: Platform> Tx for FrameTx<'_, '_, P> {
-    fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool {
-        let payload = match seg.data {
-            Some((_, off, len)) => {
-                let start = off as usize;
-                match self
-                    .response
-                    .get(start..start.saturating_add(usize::from(len)))
-                {
-                    Some(p) => p,
-                    None => return false,
-                }
-            }
-            None => &[],
-        };
-        self.net
-            .send_tcp(self.platform, flow, seg, payload, self.ctr)
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
+        let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
+        self.net.send_tcp(
+            self.platform,
+            flow,
+            seg,
+            usize::from(len),
+            &mut |out| src.fill(handle, off, out),
+            self.ctr,
+        )
     }
 }
 
@@ -150,33 +70,34 @@ pub struct Server<'a> {
 }
 
 impl<'a> Server<'a> {
-    /// A server on `cfg`'s address answering every request on `port` with `response`
-    /// (a complete HTTP response: head and body). `seed` keys SYN cookies and ISNs.
+    /// A server on `cfg`'s address serving `pages` on `port`. `unix_seconds` is the date
+    /// at `now_ms` of the platform clock; `seed` keys SYN cookies and ISNs.
     pub fn new(
         mem: ServerMemory<'a>,
         cfg: NetConfig,
         port: &'a [u16; 1],
-        response: &'a [u8],
+        pages: &'a [Page<'a>],
+        unix_seconds: u64,
         seed: [u64; 4],
         now_ms: u64,
     ) -> Option<Self> {
         let ServerMemory {
             slots,
             table,
-            heads,
+            timers,
             waits,
-            parsers,
-            ready,
+            exchanges,
+            replies,
+            arena,
+            tasks,
         } = mem;
-        if parsers.len() < slots.len() || ready.len() < slots.len() {
+        if exchanges.len() < slots.len() {
             return None;
         }
-        parsers.fill(Parser::new());
-        ready.fill(None);
         let max_half_open = slots.len() / 2;
         let [a, b, c, d] = seed;
         let pool = Pool::new(slots, table, Key([a, b]))?;
-        let wheel = Wheel::new(heads, TICK_MS, now_ms)?;
+        let wheel = Wheel::new(timers, TICK_MS, now_ms)?;
         let listener = Listener::new(
             pool,
             wheel,
@@ -188,16 +109,21 @@ impl<'a> Server<'a> {
             max_half_open,
             WaitList::new(waits),
         );
+        let site = Site::new(
+            pages,
+            SiteMemory {
+                replies,
+                arena,
+                exchanges,
+                tasks,
+            },
+            unix_seconds,
+            now_ms,
+        )?;
         Some(Self {
             net: Network::new(cfg),
             listener,
-            site: Site {
-                response,
-                parsers,
-                ready,
-                requests: 0,
-                rejected: 0,
-            },
+            site,
             counters: Counters::default(),
         })
     }
@@ -206,7 +132,7 @@ impl<'a> Server<'a> {
     pub fn receive<P: Platform>(&mut self, frame: &[u8], p: &mut P) {
         let now = p.now_ms();
         if let Received::Tcp { src, segment, .. } = self.net.receive(frame, p, &mut self.counters) {
-            self.with_tcp(p, |listener, site, tx, ctr| {
+            self.with_tcp(p, now, |listener, site, tx, ctr| {
                 listener.on_segment(src, &segment, now, site, tx, ctr)
             });
         }
@@ -217,16 +143,17 @@ impl<'a> Server<'a> {
     pub fn tick<P: Platform>(&mut self, p: &mut P) {
         let now = p.now_ms();
         self.net.poll(p, &mut self.counters);
-        self.with_tcp(p, |listener, site, tx, ctr| {
+        self.with_tcp(p, now, |listener, site, tx, ctr| {
             listener.on_timers(now, site, tx, ctr)
         });
     }
 
     /// Runs `f` on the listener with a transmit path into `p`, then folds in what the
-    /// transmit path and the application counted.
+    /// transmit path and the site counted.
     fn with_tcp<P: Platform>(
         &mut self,
         p: &mut P,
+        now: u64,
         f: impl FnOnce(&mut Listener<'a>, &mut Site<'a>, &mut FrameTx<'_, '_, P>, &mut Counters),
     ) {
         let Self {
@@ -235,21 +162,30 @@ impl<'a> Server<'a> {
             site,
             counters,
         } = self;
+        site.set_now(now);
         let mut side = Counters::default();
         let mut tx = FrameTx {
             net,
             platform: p,
-            response: site.response,
             ctr: &mut side,
         };
         f(listener, site, &mut tx, counters);
         counters.accumulate(&side);
-        counters.http_requests = site.requests;
-        counters.http_rejected = site.rejected;
+        let s = site.counters;
+        counters.http_requests = s.requests;
+        counters.http_rejected = s.rejected;
+        counters.http_not_modified = s.not_modified;
+        counters.http_not_found = s.not_found;
+        counters.qos_refused_503 = s.refused_503;
     }
 
     /// Connections in use.
     pub fn connections(&self) -> usize {
         self.listener.pool.used()
+    }
+
+    /// Echo tasks in use.
+    pub fn tasks_busy(&self) -> usize {
+        self.site.tasks_busy()
     }
 }

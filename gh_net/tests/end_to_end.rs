@@ -36,6 +36,10 @@ impl Source for Site {
     fn len(&self, _: u32) -> u32 {
         self.page.len() as u32
     }
+    fn fill(&self, _: u32, off: u32, out: &mut [u8]) {
+        let off = off as usize;
+        out.copy_from_slice(&self.page[off..off + out.len()]);
+    }
 }
 
 impl App for Site {
@@ -69,22 +73,24 @@ impl App for Site {
 }
 
 /// The TCP layer's transmit path: frames built by the network layer, data copied once
-/// from the site's memory.
+/// from the site's memory into the frame.
 struct FrameTx<'a> {
     net: &'a mut Network,
     nic: &'a mut Nic,
-    page: &'a [u8],
     ctr: Counters,
 }
 
 impl Tx for FrameTx<'_> {
-    fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool {
-        let payload = match seg.data {
-            Some((_, off, len)) => &self.page[off as usize..off as usize + usize::from(len)],
-            None => &[],
-        };
-        self.net
-            .send_tcp(self.nic, flow, seg, payload, &mut self.ctr)
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
+        let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
+        self.net.send_tcp(
+            self.nic,
+            flow,
+            seg,
+            usize::from(len),
+            &mut |out| src.fill(handle, off, out),
+            &mut self.ctr,
+        )
     }
 }
 
@@ -100,6 +106,7 @@ fn one_short_http_connection() {
             content_length: body.len() as u64,
             content_type: Some("text/plain"),
             etag: Some(b"\"1\""),
+            allow: None,
             keep_alive: false,
             minor_version: 1,
         },
@@ -148,7 +155,6 @@ fn one_short_http_connection() {
                 let mut tx = FrameTx {
                     net: &mut net,
                     nic: &mut nic,
-                    page: &page,
                     ctr: Counters::default(),
                 };
                 listener.on_segment(src, &segment, now, site, &mut tx, &mut ctr);
@@ -201,7 +207,6 @@ fn one_short_http_connection() {
     let mut tx = FrameTx {
         net: &mut net,
         nic: &mut nic,
-        page: &page,
         ctr: Counters::default(),
     };
     listener.on_timers(120 + 1000, &mut site, &mut tx, &mut ctr);

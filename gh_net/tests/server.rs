@@ -1,103 +1,358 @@
-//! The joined server: a client's connection through SYN, two keep-alive GETs and a
-//! closing GET, every response checked byte for byte.
+//! The joined server and its built-in site, driven frame by frame: keep-alive, pipelining,
+//! 304, 404, HEAD, POST bodies split over segments, errors that close, and the task pool's
+//! 503, every response checked byte for byte.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 mod common;
 
-use common::{client_frame, server_segment, Nic, SERVER_IP, SERVER_MAC};
+use common::{client_frame_from, server_segment, Nic, SERVER_IP, SERVER_MAC};
 use gh_net::engine::NetConfig;
-use gh_net::http::request::Parser;
 use gh_net::server::{Server, ServerMemory};
+use gh_net::site::echo::Task;
+use gh_net::site::replies::{self, Reply};
+use gh_net::site::{Exchange, Page};
 use gh_net::tcp::Tcb;
 use gh_net::wire::tcp::Flags;
 
-#[test]
-fn serves_keep_alive_then_close() {
-    let response = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi\n".to_vec();
-    let (mut slots, mut table, mut heads, mut waits) = (
-        vec![Tcb::EMPTY; 64],
-        vec![0u32; 128],
-        vec![0u32; 64],
-        vec![0u32; 16],
-    );
-    let (mut parsers, mut ready) = (vec![Parser::new(); 64], vec![None; 64]);
-    let port = [80u16];
-    let mut server = Server::new(
-        ServerMemory {
-            slots: &mut slots,
-            table: &mut table,
-            heads: &mut heads,
-            waits: &mut waits,
-            parsers: &mut parsers,
-            ready: &mut ready,
-        },
-        NetConfig {
-            mac: SERVER_MAC,
-            ip: SERVER_IP,
-            gateway: None,
-        },
-        &port,
-        &response,
-        [1, 2, 3, 4],
-        0,
-    )
-    .unwrap();
-    let mut nic = Nic::default();
-    let send = |server: &mut Server<'_>, nic: &mut Nic, frame: Vec<u8>, now: u64| {
-        nic.now = now;
-        nic.sent.clear();
-        server.receive(&frame, nic);
-        std::mem::take(&mut nic.sent)
-    };
+const DATE: u64 = 784_111_777;
+const DATE_TEXT: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+const PAGES: [Page<'static>; 2] = [
+    Page {
+        path: "/",
+        content_type: "text/html",
+        body: b"<h1>GigaHttpd</h1>\n",
+    },
+    Page {
+        path: "/about",
+        content_type: "text/plain",
+        body: b"about\n",
+    },
+];
 
-    let out = send(
+/// Owned memory for a server with `slots` connections and `tasks` echo tasks.
+struct Memory {
+    slots: Vec<Tcb>,
+    table: Vec<u32>,
+    timers: Vec<u32>,
+    waits: Vec<u32>,
+    exchanges: Vec<Exchange>,
+    replies: Vec<Reply>,
+    arena: Vec<u8>,
+    tasks: Vec<Task>,
+}
+
+impl Memory {
+    fn new(slots: usize, tasks: usize) -> Self {
+        Memory {
+            slots: vec![Tcb::EMPTY; slots],
+            table: vec![0; (2 * slots).next_power_of_two()],
+            timers: vec![0; 64],
+            waits: vec![0; 16],
+            exchanges: vec![Exchange::default(); slots],
+            replies: vec![Reply::default(); replies::table_len(PAGES.len())],
+            arena: vec![0; replies::arena_len(&PAGES)],
+            tasks: vec![Task::FREE; tasks],
+        }
+    }
+
+    fn server(&mut self) -> Server<'_> {
+        static PORT: [u16; 1] = [80];
+        Server::new(
+            ServerMemory {
+                slots: &mut self.slots,
+                table: &mut self.table,
+                timers: &mut self.timers,
+                waits: &mut self.waits,
+                exchanges: &mut self.exchanges,
+                replies: &mut self.replies,
+                arena: &mut self.arena,
+                tasks: &mut self.tasks,
+            },
+            NetConfig {
+                mac: SERVER_MAC,
+                ip: SERVER_IP,
+                gateway: None,
+            },
+            &PORT,
+            &PAGES,
+            DATE,
+            [1, 2, 3, 4],
+            0,
+        )
+        .unwrap()
+    }
+}
+
+/// One client connection, acknowledging everything the server sends.
+struct Client {
+    port: u16,
+    seq: u32,
+    their: u32,
+    fin: bool,
+}
+
+impl Client {
+    fn connect(server: &mut Server<'_>, nic: &mut Nic, port: u16) -> Client {
+        let out = exchange(
+            server,
+            nic,
+            client_frame_from(port, 100, None, Flags::SYN, b""),
+        );
+        let (iss, ack, flags, _) = server_segment(&out[0]);
+        assert_eq!((ack, flags), (Some(101), Flags::SYN));
+        let c = Client {
+            port,
+            seq: 101,
+            their: iss + 1,
+            fin: false,
+        };
+        assert!(exchange(server, nic, c.frame(Flags(0), b"")).is_empty());
+        c
+    }
+
+    fn frame(&self, flags: Flags, payload: &[u8]) -> Vec<u8> {
+        client_frame_from(self.port, self.seq, Some(self.their), flags, payload)
+    }
+
+    /// Sends `data` in one segment; returns the response bytes it brought, after
+    /// acknowledging them (which may release more).
+    fn send(&mut self, server: &mut Server<'_>, nic: &mut Nic, data: &[u8]) -> Vec<u8> {
+        let mut out = exchange(server, nic, self.frame(Flags::PSH, data));
+        self.seq += data.len() as u32;
+        let mut got = Vec::new();
+        while !out.is_empty() {
+            for f in &out {
+                let (s, _, fl, p) = server_segment(f);
+                if !p.is_empty() {
+                    assert_eq!(s, self.their, "in order");
+                    self.their += p.len() as u32;
+                    got.extend_from_slice(&p);
+                }
+                if fl.contains(Flags::FIN) {
+                    self.their += 1;
+                    self.fin = true;
+                }
+            }
+            out = exchange(server, nic, self.frame(Flags(0), b""));
+        }
+        got
+    }
+}
+
+fn exchange(server: &mut Server<'_>, nic: &mut Nic, frame: Vec<u8>) -> Vec<Vec<u8>> {
+    nic.now += 1;
+    server.receive(&frame, nic);
+    std::mem::take(&mut nic.sent)
+}
+
+fn etag(body: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in body {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+fn ok(page: &Page<'_>, ending: &str, body: bool) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\nDate: {DATE_TEXT}\r\nServer: GigaHttpd\r\nContent-Length: {}\r\n\
+         Content-Type: {}\r\nETag: {}\r\n{ending}\r\n",
+        page.body.len(),
+        page.content_type,
+        etag(page.body)
+    )
+    .into_bytes();
+    if body {
+        r.extend_from_slice(page.body);
+    }
+    r
+}
+
+fn text(status: &str, extra: &str, ending: &str) -> Vec<u8> {
+    let body = format!("{status}\n");
+    format!(
+        "HTTP/1.1 {status}\r\nDate: {DATE_TEXT}\r\nServer: GigaHttpd\r\nContent-Length: {}\r\n\
+         Content-Type: text/plain\r\n{extra}{ending}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn show(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn keep_alive_site() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 50000);
+    let r = c.send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+    let r = c.send(
         &mut server,
         &mut nic,
-        client_frame(100, None, Flags::SYN, b""),
-        1,
+        b"HEAD /about?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
     );
-    let (iss, ack, flags, _) = server_segment(&out[0]);
-    assert_eq!((ack, flags), (Some(101), Flags::SYN));
-    let mut seq = 101;
-    let mut their = iss + 1;
-    for (i, req) in [
-        &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
-        &b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"[..],
-        &b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"[..],
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let out = send(
-            &mut server,
-            &mut nic,
-            client_frame(seq, Some(their), Flags::PSH, req),
-            10 + i as u64,
+    assert_eq!(show(&r), show(&ok(&PAGES[1], "", false)));
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    assert_eq!(show(&r), show(&text("404 Not Found", "", "")));
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\", {}\r\n\r\n",
+        etag(PAGES[0].body)
+    );
+    let r = c.send(&mut server, &mut nic, req.as_bytes());
+    let want = format!(
+        "HTTP/1.1 304 Not Modified\r\nDate: {DATE_TEXT}\r\nServer: GigaHttpd\r\nETag: {}\r\n\r\n",
+        etag(PAGES[0].body)
+    );
+    assert_eq!(show(&r), want);
+    // A POST body over three segments, hashed as it streams by.
+    let mut r = c.send(
+        &mut server,
+        &mut nic,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nfo",
+    );
+    assert!(r.is_empty());
+    r.extend(c.send(&mut server, &mut nic, b"ob"));
+    r.extend(c.send(&mut server, &mut nic, b"ar"));
+    let want = format!(
+        "HTTP/1.1 200 OK\r\nDate: {DATE_TEXT}\r\nServer: GigaHttpd\r\nContent-Length: 19\r\n\
+         Content-Type: text/plain\r\n\r\n6 85944171f73967e8\n"
+    );
+    assert_eq!(show(&r), want);
+    assert_eq!(
+        server.tasks_busy(),
+        0,
+        "the answer was acknowledged: its task is free"
+    );
+    // Two pipelined requests in one segment, answered in order.
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"GET /about HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    );
+    let mut want = ok(&PAGES[1], "", true);
+    want.extend(ok(&PAGES[0], "Connection: keep-alive\r\n", true));
+    assert_eq!(show(&r), show(&want));
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"POST /about HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+    );
+    assert_eq!(
+        show(&r),
+        show(&text("405 Method Not Allowed", "Allow: GET, HEAD\r\n", ""))
+    );
+    assert!(!c.fin);
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        show(&r),
+        show(&ok(&PAGES[0], "Connection: close\r\n", true))
+    );
+    assert!(c.fin, "Connection: close ends with our FIN");
+    let k = server.counters;
+    assert_eq!(
+        (
+            k.tcp_opened,
+            k.http_requests,
+            k.http_not_found,
+            k.http_not_modified
+        ),
+        (1, 9, 1, 1)
+    );
+}
+
+#[test]
+fn malformed_requests_get_their_status_then_close() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let cases: [(&[u8], &str, &str); 6] = [
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            "400 Bad Request",
+            "",
+        ),
+        (
+            b"PUT / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "405 Method Not Allowed",
+            "Allow: GET, HEAD, POST\r\n",
+        ),
+        (
+            b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "501 Not Implemented",
+            "",
+        ),
+        (
+            b"GET / HTTP/2.0\r\n\r\n",
+            "505 HTTP Version Not Supported",
+            "",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: a\r\n\r\n",
+            "411 Length Required",
+            "",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n",
+            "413 Content Too Large",
+            "",
+        ),
+    ];
+    for (i, (req, status, extra)) in cases.into_iter().enumerate() {
+        let mut c = Client::connect(&mut server, &mut nic, 40000 + i as u16);
+        let r = c.send(&mut server, &mut nic, req);
+        assert_eq!(
+            show(&r),
+            show(&text(status, extra, "Connection: close\r\n")),
+            "{status}"
         );
-        seq += req.len() as u32;
-        let mut got = Vec::new();
-        let mut fin = false;
-        for f in &out {
-            let (s, a, fl, p) = server_segment(f);
-            assert_eq!(a, Some(seq));
-            if !p.is_empty() {
-                assert_eq!(s, their + got.len() as u32);
-            }
-            fin |= fl.contains(Flags::FIN);
-            got.extend_from_slice(&p);
-        }
-        assert_eq!(got, response, "response {i}");
-        their += got.len() as u32;
-        // The client acknowledges the response, so the next request can be answered.
-        send(
-            &mut server,
-            &mut nic,
-            client_frame(seq, Some(their + u32::from(fin)), Flags(0), b""),
-            20 + i as u64,
-        );
-        assert_eq!(fin, i == 2, "only Connection: close ends with FIN");
+        assert!(c.fin, "{status} closes");
+        // Whatever follows on the closing connection is ignored.
+        assert!(c
+            .send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .is_empty());
     }
-    assert_eq!(server.counters.tcp_opened, 1);
-    assert_eq!(server.counters.http_requests, 3);
+    assert_eq!(server.counters.http_rejected, 6);
+}
+
+#[test]
+fn echo_tasks_are_bounded_503_past_the_pool() {
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut a = Client::connect(&mut server, &mut nic, 41000);
+    let mut b = Client::connect(&mut server, &mut nic, 41001);
+    let head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+    assert!(a.send(&mut server, &mut nic, head).is_empty());
+    assert_eq!(server.tasks_busy(), 1);
+    let mut r = b.send(&mut server, &mut nic, head);
+    r.extend(b.send(&mut server, &mut nic, b"abc"));
+    assert_eq!(
+        show(&r),
+        show(&text(
+            "503 Service Unavailable",
+            "",
+            "Connection: close\r\n"
+        ))
+    );
+    let r = a.send(&mut server, &mut nic, b"abc");
+    assert!(
+        show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(server.tasks_busy(), 0);
+    assert_eq!(server.counters.qos_refused_503, 1);
 }

@@ -16,6 +16,8 @@ pub struct ResponseHead<'a> {
     pub content_type: Option<&'a str>,
     /// `ETag` including its quotes, if any.
     pub etag: Option<&'a [u8]>,
+    /// `Allow` (the methods a 405 resource takes), if any.
+    pub allow: Option<&'a str>,
     /// Whether the connection stays open.
     pub keep_alive: bool,
     /// 0 if the request was HTTP/1.0: keep-alive must then be announced.
@@ -63,12 +65,55 @@ impl Cursor<'_> {
 /// Writes the status line and headers, ending with the empty line; returns the length.
 pub fn write_head(buf: &mut [u8], head: &ResponseHead<'_>) -> Result<usize, BufferTooSmall> {
     let mut c = Cursor { buf, len: 0 };
-    c.put(b"HTTP/1.1 ")?;
-    c.put_decimal(u64::from(head.status.0))?;
-    c.put(b" ")?;
-    c.put(head.status.reason().as_bytes())?;
-    c.put(b"\r\nDate: ")?;
+    write_status(&mut c, head.status)?;
     c.put(&date::format(head.date))?;
+    write_fields(&mut c, head)?;
+    c.put(connection(head.keep_alive, head.minor_version))?;
+    Ok(c.len)
+}
+
+/// A head written without its date and ending: `date_at` is where the 29-byte date goes,
+/// `len` the length written (the fields end in CRLF; [`connection`] follows them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// Offset of the date.
+    pub date_at: usize,
+    /// Bytes written.
+    pub len: usize,
+}
+
+/// Writes `head` as a [`Template`], to be sent many times with the date of each sending.
+pub fn write_template(buf: &mut [u8], head: &ResponseHead<'_>) -> Result<Template, BufferTooSmall> {
+    let mut c = Cursor { buf, len: 0 };
+    write_status(&mut c, head.status)?;
+    let date_at = c.len;
+    write_fields(&mut c, head)?;
+    Ok(Template {
+        date_at,
+        len: c.len,
+    })
+}
+
+/// The end of a head: the `Connection` field when it must be said, and the empty line.
+pub fn connection(keep_alive: bool, minor_version: u8) -> &'static [u8] {
+    match (keep_alive, minor_version) {
+        (false, _) => b"Connection: close\r\n\r\n",
+        (true, 0) => b"Connection: keep-alive\r\n\r\n",
+        (true, _) => b"\r\n",
+    }
+}
+
+/// Status line and the `Date` field name.
+fn write_status(c: &mut Cursor<'_>, status: Status) -> Result<(), BufferTooSmall> {
+    c.put(b"HTTP/1.1 ")?;
+    c.put_decimal(u64::from(status.0))?;
+    c.put(b" ")?;
+    c.put(status.reason().as_bytes())?;
+    c.put(b"\r\nDate: ")
+}
+
+/// Everything after the date but the connection field.
+fn write_fields(c: &mut Cursor<'_>, head: &ResponseHead<'_>) -> Result<(), BufferTooSmall> {
     c.put(b"\r\nServer: GigaHttpd\r\n")?;
     if !head.status.has_no_body() {
         c.put(b"Content-Length: ")?;
@@ -85,13 +130,12 @@ pub fn write_head(buf: &mut [u8], head: &ResponseHead<'_>) -> Result<usize, Buff
         c.put(e)?;
         c.put(b"\r\n")?;
     }
-    if !head.keep_alive {
-        c.put(b"Connection: close\r\n")?;
-    } else if head.minor_version == 0 {
-        c.put(b"Connection: keep-alive\r\n")?;
+    if let Some(a) = head.allow {
+        c.put(b"Allow: ")?;
+        c.put(a.as_bytes())?;
+        c.put(b"\r\n")?;
     }
-    c.put(b"\r\n")?;
-    Ok(c.len)
+    Ok(())
 }
 
 /// True if an `If-None-Match` value matches `etag` (weak comparison, RFC 9110 section 13.1.2).
@@ -120,10 +164,16 @@ pub struct EtagMatcher {
     pos: u16,
     /// A `W/` prefix is being skipped (0, 1 or 2 bytes seen).
     weak: u8,
-    matched: bool,
-    star: bool,
-    started: bool,
+    /// `MATCHED`, `STAR`, `STARTED`.
+    flags: u8,
 }
+
+/// An earlier list item matched.
+const MATCHED: u8 = 1;
+/// The current item is `*`.
+const STAR: u8 = 2;
+/// The current item has a visible byte.
+const STARTED: u8 = 4;
 
 impl EtagMatcher {
     /// Feeds the next piece of the field value (spaces in it separate nothing but are skipped).
@@ -134,7 +184,7 @@ impl EtagMatcher {
                 b',' => self.end_item(ours),
                 b' ' | b'\t' => {}
                 _ => {
-                    self.started = true;
+                    self.flags |= STARTED;
                     if self.pos == 0 && self.weak == 0 && b == b'W' {
                         self.weak = 1;
                         continue;
@@ -148,7 +198,7 @@ impl EtagMatcher {
                         self.step(b'W', ours);
                     }
                     if b == b'*' && self.pos == 0 && self.weak == 0 {
-                        self.star = true;
+                        self.flags |= STAR;
                         self.pos = u16::MAX;
                         continue;
                     }
@@ -159,7 +209,7 @@ impl EtagMatcher {
     }
 
     fn step(&mut self, b: u8, ours: &[u8]) {
-        self.star = false;
+        self.flags &= !STAR;
         if self.pos != u16::MAX && ours.get(usize::from(self.pos)) == Some(&b) {
             self.pos = self.pos.saturating_add(1);
         } else {
@@ -168,11 +218,10 @@ impl EtagMatcher {
     }
 
     fn end_item(&mut self, ours: &[u8]) {
-        if self.star || (self.started && usize::from(self.pos) == ours.len()) {
-            self.matched = true;
-        }
+        let whole = self.flags & STARTED != 0 && usize::from(self.pos) == ours.len();
+        let matched = self.flags & MATCHED != 0 || self.flags & STAR != 0 || whole;
         *self = EtagMatcher {
-            matched: self.matched,
+            flags: if matched { MATCHED } else { 0 },
             ..EtagMatcher::default()
         };
     }
@@ -180,7 +229,7 @@ impl EtagMatcher {
     /// True if the value seen so far (as a whole) matches.
     pub fn finish(mut self, etag: &[u8]) -> bool {
         self.end_item(etag.strip_prefix(b"W/").unwrap_or(etag));
-        self.matched
+        self.flags & MATCHED != 0
     }
 }
 
@@ -196,6 +245,7 @@ mod tests {
             content_length: 1234,
             content_type: Some("text/html"),
             etag: Some(b"\"3:1f-7\""),
+            allow: None,
             keep_alive: true,
             minor_version: 1,
         }
@@ -229,6 +279,7 @@ mod tests {
             minor_version: 0,
             content_length: 0,
             etag: None,
+            allow: None,
             content_type: None,
             ..head()
         };

@@ -95,8 +95,8 @@ pub enum Verdict {
 /// Transmit path of segments; `false` means the TX ring is full and the connection must
 /// wait (it keeps its state and retries at its next output).
 pub trait Tx {
-    /// Builds and queues one segment for `flow`.
-    fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool;
+    /// Builds and queues one segment for `flow`; its data, if any, comes from `src`.
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool;
 }
 
 /// What a segment brought for the application.
@@ -154,8 +154,6 @@ pub struct Tcb {
     snd_wnd: u16,
     mss: u16,
     rtt_start: u16,
-    /// One word for the application (GigaHttpd: low bits of the response's Date).
-    pub app: u16,
     rtt: RttEstimator,
     state: State,
     flags: u8,
@@ -194,7 +192,6 @@ impl Tcb {
         snd_wnd: 0,
         mss: 0,
         rtt_start: 0,
-        app: 0,
         rtt: RttEstimator::new(),
         state: State::Closed,
         flags: 0,
@@ -486,6 +483,13 @@ impl Tcb {
                 if self.snd_nxt.lt(self.snd_una) {
                     self.snd_nxt = self.snd_una;
                 }
+                let end = self.data_end(src);
+                if self.has(flag::HAS_RESP) && end.le(self.snd_una) {
+                    // Acknowledged in full: the handle is never read again, so the
+                    // application may forget what it named.
+                    self.resp_seq = end;
+                    self.flags &= !flag::HAS_RESP;
+                }
                 new_ack = true;
             }
             // Window updates only from in-order segments, which stand in for SND.WL1/WL2:
@@ -679,7 +683,7 @@ impl Tcb {
                 mss: None,
                 data: None,
             };
-            if !tx.transmit(&flow, &rst) {
+            if !tx.transmit(&flow, &rst, src) {
                 return Err(TxFull);
             }
             bump(&mut ctr.tcp_resets_sent);
@@ -694,7 +698,7 @@ impl Tcb {
                         mss: Some(cfg.mss),
                         ..self.segment(self.snd_una, Flags::SYN, cfg.initial_window)
                     };
-                    if !tx.transmit(&flow, &syn_ack) {
+                    if !tx.transmit(&flow, &syn_ack, src) {
                         return Err(TxFull);
                     }
                     if self.backoff == 0 && !self.has(flag::TIMING) {
@@ -722,7 +726,7 @@ impl Tcb {
                 data: Some((self.handle, offset, len)),
                 ..self.segment(self.snd_nxt, flags, cfg.window)
             };
-            if !tx.transmit(&flow, &seg) {
+            if !tx.transmit(&flow, &seg, src) {
                 return Err(TxFull);
             }
             let new_end = self.snd_nxt.wrapping_add(u32::from(len));
@@ -734,7 +738,7 @@ impl Tcb {
         let fin_pending = self.has(flag::FIN_QUEUED) && self.snd_nxt == end;
         if fin_pending {
             let fin = self.segment(end, Flags::FIN, cfg.window);
-            if !tx.transmit(&flow, &fin) {
+            if !tx.transmit(&flow, &fin, src) {
                 return Err(TxFull);
             }
             self.advance_nxt(end.wrapping_add(1));
@@ -743,7 +747,7 @@ impl Tcb {
             // A zero-window probe: an old sequence number makes the peer answer with its
             // current window without any data being committed.
             let probe = self.segment(self.snd_una.wrapping_add(u32::MAX), Flags(0), cfg.window);
-            if !tx.transmit(&flow, &probe) {
+            if !tx.transmit(&flow, &probe, src) {
                 return Err(TxFull);
             }
             bump(&mut ctr.tcp_window_probes);
@@ -751,7 +755,7 @@ impl Tcb {
         }
         if self.has(flag::ACK_NOW) {
             let ack = self.segment(self.snd_nxt, Flags(0), cfg.window);
-            if !tx.transmit(&flow, &ack) {
+            if !tx.transmit(&flow, &ack, src) {
                 return Err(TxFull);
             }
             self.flags &= !flag::ACK_NOW;
@@ -762,6 +766,11 @@ impl Tcb {
     }
 
     /// Data waits behind a closed peer window (the persist timer's case).
+    /// True while response data waits behind the peer's closed window.
+    pub fn window_blocked(&self, src: &impl Source) -> bool {
+        self.blocked(src)
+    }
+
     fn blocked(&self, src: &impl Source) -> bool {
         self.snd_wnd == 0 && self.snd_nxt.lt(self.data_end(src))
     }

@@ -23,6 +23,9 @@ impl Source for Lens {
     fn len(&self, handle: u32) -> u32 {
         handle
     }
+    fn fill(&self, _: u32, _: u32, out: &mut [u8]) {
+        out.fill(b'x');
+    }
 }
 
 #[derive(Default)]
@@ -32,7 +35,7 @@ struct Wire {
 }
 
 impl Tx for Wire {
-    fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool {
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> bool {
         assert_eq!(flow.local_ip, LOCAL);
         if self.full {
             return false;

@@ -41,8 +41,20 @@ pub struct Listener<'a> {
     tx_wait: WaitList<'a>,
 }
 
+/// The source of segments that carry no data (RSTs to strays).
+struct NoData;
+
+impl Source for NoData {
+    fn len(&self, _: u32) -> u32 {
+        0
+    }
+    fn fill(&self, _: u32, _: u32, _: &mut [u8]) {}
+}
+
 /// `Tcb::waits` bit: parked until the TX ring has room.
 const WAIT_TX: u8 = 1;
+/// `Tcb::waits` bit: response data waits for the peer's window.
+const WAIT_WINDOW: u8 = 2;
 
 impl<'a> Listener<'a> {
     /// A listener for `ports` on `local_ip`; at most `max_half_open` SYN-RECEIVED slots,
@@ -130,7 +142,7 @@ impl<'a> Listener<'a> {
                     mss: Some(self.cfg.mss),
                     data: None,
                 };
-                if tx.transmit(&flow, &syn_ack) {
+                if tx.transmit(&flow, &syn_ack, &*app) {
                     bump(&mut ctr.tcp_syn_cookies_sent);
                 }
                 return;
@@ -156,8 +168,12 @@ impl<'a> Listener<'a> {
                             self.on_connection(i, &flow, seg, now, app, tx, ctr);
                         }
                         None => {
+                            // Every slot is taken. The handshake's state lives in the
+                            // peer (the cookie), so the connection waits there at no cost
+                            // to us: unacknowledged, the peer sends again and is let in
+                            // once a slot is free, or refused when its cookie expires.
                             bump(&mut ctr.tcp_pool_full);
-                            self.reset(&flow, seg, tx, ctr);
+                            bump(&mut ctr.qos_parked_pool);
                         }
                     }
                 }
@@ -189,7 +205,7 @@ impl<'a> Listener<'a> {
                 data: None,
             },
         };
-        if tx.transmit(flow, &rst) {
+        if tx.transmit(flow, &rst, &NoData) {
             bump(&mut ctr.tcp_resets_sent);
         }
     }
@@ -213,7 +229,7 @@ impl<'a> Listener<'a> {
         let input = tcb.on_segment(seg, now, &cfg, app, ctr);
         if let Some(reply) = input.reply {
             // Best effort, like every RST: with the TX ring full it is simply not sent.
-            let _sent = tx.transmit(flow, &reply);
+            let _sent = tx.transmit(flow, &reply, &*app);
         }
         if was_half_open && (input.verdict == Verdict::Free || tcb.state() != State::SynReceived) {
             self.half_open = self.half_open.saturating_sub(1);
@@ -222,11 +238,23 @@ impl<'a> Listener<'a> {
             self.free(i, app);
             return;
         }
-        let taken = if input.data.is_empty() {
-            0
-        } else {
-            app.on_data(i, input.data)
-        };
+        if !input.data.is_empty() {
+            // What the segment acknowledged may free the application to take its data.
+            app.on_ready(i, tcb);
+        }
+        // Pipelined requests: after each complete one the application may start its
+        // response, then it goes on with the rest of the segment.
+        let mut taken = 0;
+        while let Some(rest) = input.data.get(taken..).filter(|r| !r.is_empty()) {
+            let n = app.on_data(i, rest);
+            if n == 0 {
+                break;
+            }
+            taken += n;
+            if taken < input.data.len() {
+                app.on_ready(i, tcb);
+            }
+        }
         tcb.consume(&input, taken, now, &cfg, app);
         app.on_ready(i, tcb);
         self.output(i, now, app, tx, ctr);
@@ -258,7 +286,19 @@ impl<'a> Listener<'a> {
                 }
                 self.free(i, app);
             }
-            Ok(Verdict::Keep) => self.wheel.rearm(self.pool.slots_mut(), i),
+            Ok(Verdict::Keep) => {
+                // A closed peer window parks the response on the persist timer, which
+                // probes until the window opens (bounded by the retry limit).
+                if tcb.window_blocked(app) {
+                    if tcb.waits & WAIT_WINDOW == 0 {
+                        tcb.waits |= WAIT_WINDOW;
+                        bump(&mut ctr.qos_parked_window);
+                    }
+                } else {
+                    tcb.waits &= !WAIT_WINDOW;
+                }
+                self.wheel.rearm(self.pool.slots_mut(), i)
+            }
             Err(_) => {
                 // Nothing was lost: the connection waits for TX room, unless too many wait.
                 if tcb.waits & WAIT_TX == 0 {
@@ -363,6 +403,9 @@ mod tests {
         fn len(&self, handle: u32) -> u32 {
             handle
         }
+        fn fill(&self, _: u32, _: u32, out: &mut [u8]) {
+            out.fill(b'x');
+        }
     }
 
     impl App for OneShot {
@@ -384,7 +427,7 @@ mod tests {
     #[derive(Default)]
     struct Wire(Vec<Segment>, bool);
     impl Tx for Wire {
-        fn transmit(&mut self, flow: &Flow, seg: &Segment) -> bool {
+        fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> bool {
             assert_eq!(flow.local_ip, LOCAL);
             if self.1 {
                 return false;
@@ -622,6 +665,94 @@ mod tests {
         assert_eq!(app.got, req);
         assert_eq!(wire.0[0].data, Some((5, 0, 5)));
         assert_eq!(wire.0[0].seq, SeqNumber(sa.seq.0 + 1));
+    }
+
+    #[test]
+    fn full_pool_parks_the_handshake_in_the_peer_until_a_slot_frees() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(4);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        for port in 1..=4 {
+            let syn = Repr {
+                src_port: port,
+                ..seg(100, None, Flags::SYN, 80, b"")
+            };
+            l.on_segment(PEER, &syn, 0, &mut app, &mut wire, &mut ctr);
+        }
+        assert_eq!(l.pool.used(), 4);
+        wire.0.clear();
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            10,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let sa = wire.0.pop().unwrap();
+        assert_eq!(
+            ctr.tcp_syn_cookies_sent, 1,
+            "a full pool answers with a cookie"
+        );
+        let req: &'static [u8] = b"GET / HTTP/1.0\r\n\r\n";
+        let open = seg(101, Some(sa.seq.0 + 1), Flags::PSH, 80, req);
+        l.on_segment(PEER, &open, 20, &mut app, &mut wire, &mut ctr);
+        assert!(
+            wire.0.is_empty(),
+            "no RST, no ACK: the peer will send again"
+        );
+        assert_eq!((ctr.qos_parked_pool, l.pool.used()), (1, 4));
+        assert!(app.got.is_empty());
+        // A slot frees (its peer resets), and the peer's retransmission gets in.
+        let rst = Repr {
+            src_port: 1,
+            ..seg(101, None, Flags::RST, 80, b"")
+        };
+        l.on_segment(PEER, &rst, 30, &mut app, &mut wire, &mut ctr);
+        assert_eq!(l.pool.used(), 3);
+        l.on_segment(PEER, &open, 1000, &mut app, &mut wire, &mut ctr);
+        assert_eq!(l.pool.used(), 4);
+        assert_eq!(app.got, req);
+        assert_eq!(ctr.tcp_syn_cookies_accepted, 1);
+    }
+
+    #[test]
+    fn closed_peer_window_parks_the_response() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let iss = wire.0.pop().unwrap().seq.0;
+        let req = Repr {
+            window: 0,
+            ..seg(
+                101,
+                Some(iss + 1),
+                Flags::PSH,
+                80,
+                b"GET / HTTP/1.0\r\n\r\n",
+            )
+        };
+        l.on_segment(PEER, &req, 10, &mut app, &mut wire, &mut ctr);
+        assert!(
+            wire.0.iter().all(|s| s.data.is_none()),
+            "nothing sent into a closed window"
+        );
+        assert_eq!(ctr.qos_parked_window, 1);
+        // The window opens: the response leaves.
+        let update = seg(119, Some(iss + 1), Flags(0), 80, b"");
+        l.on_segment(PEER, &update, 20, &mut app, &mut wire, &mut ctr);
+        assert!(wire.0.iter().any(|s| s.data == Some((5, 0, 5))));
+        assert_eq!(ctr.qos_parked_window, 1);
     }
 
     #[test]

@@ -81,11 +81,14 @@ impl Default for Config {
     }
 }
 
-/// Lengths of the data behind response handles; the bytes themselves are copied by the
-/// transmit path straight from application memory into the frame.
+/// The data behind response handles, owned by the application: the transmit path copies
+/// it straight into the frame, and a retransmission reads it again from there.
 pub trait Source {
     /// Length in bytes of the response named by `handle`.
     fn len(&self, handle: u32) -> u32;
+    /// Writes bytes `off..off + out.len()` of response `handle` into `out`. Called only for
+    /// ranges inside `len(handle)`, and must write the same bytes every time.
+    fn fill(&self, handle: u32, off: u32, out: &mut [u8]);
 }
 
 #[cfg(test)]

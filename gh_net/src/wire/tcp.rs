@@ -324,8 +324,25 @@ impl<'a> Repr<'a> {
 
     /// Writes header, MSS option, data (copied once) and checksum; returns the length.
     pub fn emit(&self, buf: &mut [u8], src: Ipv4Address, dst: Ipv4Address) -> Result<usize> {
+        let payload = self.payload;
+        self.emit_with(buf, src, dst, payload.len(), |out| {
+            out.copy_from_slice(payload)
+        })
+    }
+
+    /// Like [`Repr::emit`], but the `payload_len` data bytes are written by `fill` straight
+    /// into the segment (`self.payload` is not used): a response assembled from several
+    /// places is copied once, into the frame.
+    pub fn emit_with(
+        &self,
+        buf: &mut [u8],
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        payload_len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<usize> {
         let hl = self.header_len();
-        let len = self.buffer_len();
+        let len = hl.saturating_add(payload_len);
         let len16 = u16::try_from(len).map_err(|_| Error::Malformed)?;
         let out = buf.get_mut(..len).ok_or(Error::BufferTooSmall)?;
         field::set_u16(out, at::SRC_PORT, self.src_port);
@@ -347,7 +364,9 @@ impl<'a> Repr<'a> {
             field::set_u8(out, HEADER_LEN + 1, 4);
             field::set_u16(out, HEADER_LEN + 2, mss);
         }
-        field::set_bytes(out, hl, self.payload);
+        if let Some(data) = out.get_mut(hl..) {
+            fill(data);
+        }
         let sum = checksum::pseudo_header(src.0, dst.0, 6, len16);
         let c = checksum::finish(checksum::add(sum, out));
         field::set_u16(out, at::CHECKSUM, c);

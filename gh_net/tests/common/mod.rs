@@ -35,8 +35,19 @@ impl Platform for Nic {
 }
 
 pub fn client_frame(seq: u32, ack: Option<u32>, flags: Flags, payload: &[u8]) -> Vec<u8> {
+    client_frame_from(51000, seq, ack, flags, payload)
+}
+
+/// A frame from the client's port `port`.
+pub fn client_frame_from(
+    port: u16,
+    seq: u32,
+    ack: Option<u32>,
+    flags: Flags,
+    payload: &[u8],
+) -> Vec<u8> {
     let seg = tcp::Repr {
-        src_port: 51000,
+        src_port: port,
         dst_port: 80,
         seq: SeqNumber(seq),
         ack: ack.map(SeqNumber),

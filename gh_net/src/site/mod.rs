@@ -1,0 +1,373 @@
+//! The built-in application: a site of fixed pages and one task, enough for a core to be
+//! a real web server before the data-block store is joined to it.
+//!
+//! - `GET`/`HEAD` of a page: 200 with an ETag, or 304 when `If-None-Match` matches it.
+//! - `POST /echo` with a Content-Length body: 200 with the body's length and FNV-1a hash;
+//!   the body streams through a task from a bounded pool (503 when none is free).
+//! - Any other path: 404; a method the resource does not take: 405 with `Allow`.
+//! - A malformed request: its 4xx/5xx, then the connection closes.
+//!
+//! Per connection the site keeps an [`Exchange`]: the parser's state, a path matcher, an
+//! ETag matcher and the response to send; no request or response bytes.
+
+pub mod echo;
+pub mod path;
+pub mod replies;
+
+use super::http::request::{Event, Header, Limits, Parser, RequestHead};
+use super::http::response::EtagMatcher;
+use super::http::Method;
+use super::tcp::listener::App;
+use super::tcp::{Source, Tcb};
+use echo::{Phase, Task, Tasks};
+use path::PathMatch;
+use replies::{Conn, Fixed, Handle, Replies, Reply, FIXED};
+
+/// One page of the site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page<'a> {
+    /// Absolute path, e.g. `/index.html`.
+    pub path: &'a str,
+    /// `Content-Type` value.
+    pub content_type: &'a str,
+    /// The bytes served.
+    pub body: &'a [u8],
+}
+
+/// The path of the echo task.
+const ECHO: &[u8] = b"/echo";
+
+/// What the site keeps per connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Exchange {
+    parser: Parser,
+    path: PathMatch,
+    etag: EtagMatcher,
+    /// The response decided at the end of the head, without its date.
+    reply: u32,
+    /// `READY`, `CLOSING`, `HAS_TASK`.
+    flags: u8,
+}
+
+/// The request is complete: `reply` waits to be sent.
+const READY: u8 = 1;
+/// The last response closes the connection: further input is ignored.
+const CLOSING: u8 = 2;
+/// The task named by `reply` belongs to this connection.
+const HAS_TASK: u8 = 4;
+
+impl Exchange {
+    fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+
+    /// The task this connection holds.
+    fn task(&self) -> Option<usize> {
+        self.has(HAS_TASK).then(|| Handle(self.reply).index())
+    }
+}
+
+/// What the site counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SiteCounters {
+    /// Complete requests, good or bad.
+    pub requests: u64,
+    /// Malformed requests (4xx/5xx from the parser).
+    pub rejected: u64,
+    /// 304 answers.
+    pub not_modified: u64,
+    /// 404 answers.
+    pub not_found: u64,
+    /// 503 answers: no task was free.
+    pub refused_503: u64,
+}
+
+/// The memory a [`Site`] runs in.
+pub struct SiteMemory<'a> {
+    /// Prepared responses: [`replies::table_len`] entries.
+    pub replies: &'a mut [Reply],
+    /// Their head templates: [`replies::arena_len`] bytes.
+    pub arena: &'a mut [u8],
+    /// One per connection slot.
+    pub exchanges: &'a mut [Exchange],
+    /// The echo task pool.
+    pub tasks: &'a mut [Task],
+}
+
+/// The built-in application.
+pub struct Site<'a> {
+    pages: &'a [Page<'a>],
+    replies: Replies<'a>,
+    exchanges: &'a mut [Exchange],
+    tasks: Tasks<'a>,
+    limits: Limits,
+    /// Unix seconds at `base_ms` of the platform clock.
+    base_unix: u64,
+    base_ms: u64,
+    now_ms: u64,
+    /// What the site counted.
+    pub counters: SiteCounters,
+}
+
+impl<'a> Site<'a> {
+    /// A site serving `pages`; `unix_seconds` is the date at `now_ms` of the platform clock.
+    pub fn new(
+        pages: &'a [Page<'a>],
+        mem: SiteMemory<'a>,
+        unix_seconds: u64,
+        now_ms: u64,
+    ) -> Option<Site<'a>> {
+        let SiteMemory {
+            replies,
+            arena,
+            exchanges,
+            tasks,
+        } = mem;
+        exchanges.fill(Exchange::default());
+        Some(Site {
+            pages,
+            replies: Replies::build(pages, replies, arena)?,
+            exchanges,
+            tasks: Tasks::new(tasks),
+            limits: Limits::default(),
+            base_unix: unix_seconds,
+            base_ms: now_ms,
+            now_ms,
+            counters: SiteCounters::default(),
+        })
+    }
+
+    /// Moves the site's clock to `now_ms` of the platform clock.
+    pub fn set_now(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    /// The date now, in Unix seconds.
+    pub fn now_unix(&self) -> u64 {
+        self.base_unix + self.now_ms.saturating_sub(self.base_ms) / 1000
+    }
+
+    /// The routable path `i`: the pages, then the echo task.
+    fn path(pages: &'a [Page<'a>], i: usize) -> Option<&'a [u8]> {
+        match pages.get(i) {
+            Some(p) => Some(p.path.as_bytes()),
+            None => (i == pages.len()).then_some(ECHO),
+        }
+    }
+
+    /// Tasks in use.
+    pub fn tasks_busy(&self) -> usize {
+        let mut n = 0;
+        let mut i = 0;
+        while let Some(t) = self.tasks.get(i) {
+            n += usize::from(t.phase != Phase::Free);
+            i += 1;
+        }
+        n
+    }
+
+    fn release_task(&mut self, slot: usize) {
+        if let Some(x) = self.exchanges.get_mut(slot) {
+            if let Some(t) = x.task() {
+                self.tasks.release(t);
+                x.flags &= !HAS_TASK;
+            }
+        }
+    }
+}
+
+/// Decides the response to a complete head from its route, method and validators; a
+/// POST to the echo task takes a task for its body (and sets `HAS_TASK` in `flags`).
+fn decide(
+    head: &RequestHead,
+    route: Option<usize>,
+    pages: usize,
+    etag_matched: bool,
+    tasks: &mut Tasks<'_>,
+    flags: &mut u8,
+) -> Handle {
+    let conn = Conn::of(head.keep_alive, head.minor_version);
+    let head_only = head.method == Method::Head;
+    let fixed = |f: Fixed, conn| Handle::reply(f as usize, conn, head_only);
+    match (route, head.method) {
+        (Some(p), Method::Get | Method::Head) if p < pages => {
+            Handle::reply(FIXED + 2 * p + usize::from(etag_matched), conn, head_only)
+        }
+        (Some(p), Method::Post) if p < pages => fixed(Fixed::PageMethod, conn),
+        (Some(_), Method::Post) => match tasks.take() {
+            Some(t) => {
+                *flags |= HAS_TASK;
+                Handle::task(t, conn, false)
+            }
+            None => fixed(Fixed::Unavailable, Conn::Close),
+        },
+        (Some(_), _) => fixed(Fixed::EchoMethod, conn),
+        (None, _) => fixed(Fixed::NotFound, conn),
+    }
+}
+
+impl Source for Site<'_> {
+    fn len(&self, handle: u32) -> u32 {
+        let h = Handle(handle);
+        if h.is_task() {
+            return match self.tasks.get(h.index()) {
+                Some(t) => replies::task_answer(t, h, 0, 0, &mut []),
+                None => 0,
+            };
+        }
+        self.replies.len(h)
+    }
+
+    fn fill(&self, handle: u32, off: u32, out: &mut [u8]) {
+        let h = Handle(handle);
+        let now = self.now_unix();
+        if h.is_task() {
+            if let Some(t) = self.tasks.get(h.index()) {
+                replies::task_answer(t, h, now, off, out);
+            }
+            return;
+        }
+        self.replies.fill(h, now, off, out);
+    }
+}
+
+impl App for Site<'_> {
+    fn on_data(&mut self, slot: usize, data: &[u8]) -> usize {
+        let (pages, replies, limits) = (self.pages, self.replies, self.limits);
+        let Some(x) = self.exchanges.get_mut(slot) else {
+            return 0;
+        };
+        if x.has(CLOSING) {
+            return data.len();
+        }
+        // One response at a time, and a task's answer stays until it is acknowledged: the
+        // next request waits, unacknowledged, so the peer sends it again.
+        let answering = x
+            .task()
+            .and_then(|t| self.tasks.get(t))
+            .is_some_and(|t| t.phase == Phase::Replying);
+        if x.has(READY) || answering {
+            return 0;
+        }
+        let paths = |i: usize| Site::path(pages, i);
+        let tasks = &mut self.tasks;
+        let Exchange {
+            parser,
+            path,
+            etag,
+            reply,
+            flags,
+        } = x;
+        let result = parser.feed(data, &limits, &mut |e| match e {
+            Event::Target(piece) => path.feed(piece, &paths),
+            Event::Header(Header::IfNoneMatch, piece) => {
+                if let Some(p) = path.finish(&paths).filter(|&p| p < pages.len()) {
+                    etag.feed(piece, replies.etag(p));
+                }
+            }
+            Event::Head(head) => {
+                let route = path.finish(&paths);
+                let matched = route
+                    .filter(|&p| p < pages.len())
+                    .is_some_and(|p| etag.finish(replies.etag(p)));
+                *reply = decide(&head, route, pages.len(), matched, tasks, flags).0;
+            }
+            Event::Body(piece) => {
+                let task = (*flags & HAS_TASK != 0).then(|| Handle(*reply).index());
+                if let Some(t) = task.and_then(|t| tasks.get_mut(t)) {
+                    t.feed(piece);
+                }
+            }
+            Event::Method(_) | Event::Header(..) => {}
+        });
+        let c = &mut self.counters;
+        let consumed = match result {
+            Ok(p) if !p.complete => return p.consumed,
+            Ok(p) => p.consumed,
+            Err(status) => {
+                c.rejected += 1;
+                if let Some(t) = x.task() {
+                    self.tasks.release(t);
+                }
+                x.flags &= !HAS_TASK;
+                x.reply = Handle::reply(Fixed::for_error(status) as usize, Conn::Close, false).0;
+                x.parser = Parser::new();
+                data.len()
+            }
+        };
+        c.requests += 1;
+        let h = Handle(x.reply);
+        if !h.is_task() {
+            match h.index() {
+                i if i == Fixed::NotFound as usize => c.not_found += 1,
+                i if i == Fixed::Unavailable as usize => c.refused_503 += 1,
+                i if i >= FIXED && (i - FIXED) % 2 == 1 => c.not_modified += 1,
+                _ => {}
+            }
+        }
+        x.flags |= READY;
+        x.path = PathMatch::default();
+        x.etag = EtagMatcher::default();
+        consumed
+    }
+
+    fn on_ready(&mut self, slot: usize, tcb: &mut Tcb) {
+        let idle = tcb.can_send(&*self);
+        let Some(x) = self.exchanges.get(slot).copied() else {
+            return;
+        };
+        if let Some(t) = x.task() {
+            if idle
+                && self
+                    .tasks
+                    .get(t)
+                    .is_some_and(|t| t.phase == Phase::Replying)
+            {
+                // Its answer is acknowledged in full.
+                self.release_task(slot);
+            }
+        }
+        if !x.has(READY) {
+            return;
+        }
+        let h = Handle(x.reply).dated(self.now_unix());
+        if !tcb.send(h.0, &*self) {
+            return;
+        }
+        if h.is_task() {
+            if let Some(t) = self.tasks.get_mut(h.index()) {
+                t.phase = Phase::Replying;
+            }
+        }
+        if let Some(x) = self.exchanges.get_mut(slot) {
+            x.flags &= !READY;
+            if h.conn() == Conn::Close {
+                x.flags |= CLOSING;
+                tcb.close();
+            }
+        }
+    }
+
+    fn on_closed(&mut self, slot: usize) {
+        self.release_task(slot);
+        if let Some(x) = self.exchanges.get_mut(slot) {
+            *x = Exchange::default();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn per_connection_state_is_small() {
+        let (tcb, x) = (
+            core::mem::size_of::<Tcb>(),
+            core::mem::size_of::<Exchange>(),
+        );
+        std::println!("established connection: Tcb {tcb} B + Exchange {x} B");
+        assert!(x <= 40, "Exchange is {x} bytes");
+    }
+}

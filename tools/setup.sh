@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything GigaHttpd needs to build gigahttpd.ko and boot it in a QEMU guest:
 # Debian packages (pinned Rust-for-Linux compiler and its library source, kernel source,
-# clang/LLVM, QEMU, busybox), bindgen from crates.io, and the unpacked kernel source.
+# clang/LLVM, QEMU, busybox, valgrind for tools/bench.sh), bindgen from crates.io, and the
+# unpacked kernel source.
 # Idempotent and non-interactive; writes nothing into the repository.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -12,7 +13,7 @@ packages=(
     "libstd-rust-web-dev=$GH_RUST_DEB_VERSION" "libstd-rust-web-1.85=$GH_RUST_DEB_VERSION"
     "linux-source-6.12=$GH_KERNEL_DEB_VERSION"
     clang lld llvm libclang-14-dev flex bison bc libelf-dev libssl-dev cpio xz-utils make
-    busybox-static qemu-system-x86 curl python3 iproute2 kmod
+    busybox-static qemu-system-x86 curl python3 iproute2 kmod valgrind
 )
 
 installed() {

@@ -1,0 +1,199 @@
+//! GigaHttpd's engine benchmark: complete short HTTP connections (handshake, one request,
+//! one response, FIN both ways) through gh_net's `Server` in memory, and the same frames
+//! through smoltcp for comparison. Instructions are counted by callgrind around
+//! [`server_side`] only; `tools/bench.sh` runs it and prints the table, and
+//! Documentation/benchmark.md explains the design.
+//!
+//! Usage:
+//!   netbench check [N]            both servers natively, every connection verified
+//!   netbench run gh|smoltcp [N]   warm-up, then N measured connections (under callgrind)
+//!   netbench sizes                bytes per established connection
+
+mod client;
+mod gh;
+mod smol;
+mod wire;
+
+use client::{Client, Tally, Target, REQUEST};
+
+/// Connections before the measured ones. At four client frames of 1 ms each, 500
+/// connections span 2 s of the simulated clock, past GigaHttpd's 1 s TIME-WAIT, so the
+/// measured connections run in steady state: each one's TIME-WAIT expiry is paid for
+/// inside the measured run.
+const WARMUP: u64 = 500;
+
+/// Measured connections by default.
+const DEFAULT_CONNECTIONS: u64 = 1000;
+
+/// Where the simulated clock starts (ms).
+const START_MS: u64 = 1000;
+
+/// Runs `f`, the server's work for one delivered frame or timer tick. Callgrind is told
+/// to count instructions only while this function is on the stack
+/// (`--toggle-collect=netbench::server_side`), so the client, the checks and the warm-up
+/// (which call the server directly) cost nothing in the figures.
+#[inline(never)]
+pub fn server_side<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// The exact bytes GigaHttpd answers the request with, from one unmeasured connection
+/// to a fresh server: the smoltcp application sends the same bytes.
+fn gh_response() -> Vec<u8> {
+    let mut mem = gh::Memory::new();
+    let mut server = gh::Gh::new(&mut mem, START_MS);
+    let mut client = Client::new(START_MS);
+    client.resolve(&mut server);
+    client.connection(&mut server, None, false)
+}
+
+/// Warm-up, then `n` measured connections, each checked against `response`. Returns
+/// what the measured connections counted.
+fn drive(server: &mut impl Target, response: &[u8], n: u64) -> Tally {
+    let mut client = Client::new(START_MS);
+    client.resolve(server);
+    for _ in 0..WARMUP {
+        client.connection(server, Some(response), false);
+    }
+    let before = client.tally;
+    for _ in 0..n {
+        client.connection(server, Some(response), true);
+    }
+    let after = client.tally;
+    Tally {
+        connections: after.connections - before.connections,
+        client_frames: after.client_frames - before.client_frames,
+        server_frames: after.server_frames - before.server_frames,
+    }
+}
+
+/// One line about a finished run.
+fn report(name: &str, t: &Tally, extra: &str) {
+    let per = |x: u64| x as f64 / t.connections.max(1) as f64;
+    println!(
+        "{name}: {} connections completed after {WARMUP} warm-up; frames per connection: \
+         {:.2} from the client, {:.2} from the server{extra}",
+        t.connections,
+        per(t.client_frames),
+        per(t.server_frames),
+    );
+}
+
+/// Runs one server: `gh` or `smoltcp`.
+fn run(which: &str, n: u64) {
+    let response = gh_response();
+    match which {
+        "gh" => {
+            let mut mem = gh::Memory::new();
+            let mut server = gh::Gh::new(&mut mem, START_MS);
+            let t = drive(&mut server, &response, n);
+            server.check(WARMUP + n);
+            let extra = format!(
+                "; {} timer ticks in all; {} slots in use at the end (TIME-WAIT)",
+                server.ticks,
+                server.slots_in_use()
+            );
+            report("GigaHttpd", &t, &extra);
+        }
+        "smoltcp" => run_smoltcp(response, smol::RX_BUFFER, smol::TX_BUFFER, n, "smoltcp"),
+        other => usage(&format!("unknown server {other:?}")),
+    }
+}
+
+/// Runs smoltcp with `rx` and `tx` bytes of socket buffers.
+fn run_smoltcp(response: Vec<u8>, rx: usize, tx: usize, n: u64, name: &str) {
+    let response: &'static [u8] = Box::leak(response.into_boxed_slice());
+    let mut server = smol::Smol::new(response, rx, tx, START_MS);
+    let t = drive(&mut server, response, n);
+    assert_eq!(server.served, WARMUP + n, "{name}: requests answered");
+    report(name, &t, "");
+}
+
+/// Prints a breakdown and returns its total.
+fn breakdown(items: &[(String, usize)]) -> usize {
+    for (what, bytes) in items {
+        println!("    {bytes:>6}  {what}");
+    }
+    items.iter().map(|(_, b)| b).sum()
+}
+
+/// Bytes per established connection for both servers.
+fn sizes() {
+    let response = gh_response();
+    println!("Bytes per established connection:");
+    println!("  GigaHttpd:");
+    let mem = gh::Memory::new();
+    let gh_total = breakdown(&mem.per_connection());
+    println!(
+        "    (per core, not per connection: {} bytes of timer buckets, TX wait ring, \
+         prepared responses and echo tasks)",
+        mem.per_core()
+    );
+    println!(
+        "  smoltcp (buffers {} / {}):",
+        smol::RX_BUFFER,
+        smol::TX_BUFFER
+    );
+    let smol_total = breakdown(&smol::per_connection(smol::RX_BUFFER, smol::TX_BUFFER));
+    let exact = smol::per_connection(REQUEST.len(), response.len())
+        .iter()
+        .map(|(_, b)| b)
+        .sum::<usize>();
+    println!(
+        "  smoltcp with buffers cut to this exchange (rx {}, tx {}): {exact}",
+        REQUEST.len(),
+        response.len()
+    );
+    println!("bytes gh {gh_total}");
+    println!("bytes smoltcp {smol_total}");
+}
+
+/// Explains the command line and exits.
+fn usage(why: &str) -> ! {
+    eprintln!("netbench: {why}");
+    eprintln!("usage: netbench check [N] | netbench run gh|smoltcp [N] | netbench sizes");
+    std::process::exit(2);
+}
+
+/// The connection count argument, if any.
+fn count(arg: Option<&String>) -> u64 {
+    match arg {
+        None => DEFAULT_CONNECTIONS,
+        Some(a) => match a.parse() {
+            Ok(n) if n > 0 => n,
+            _ => usage(&format!("bad connection count {a:?}")),
+        },
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("check") => {
+            let n = count(args.get(1));
+            let response = gh_response();
+            println!(
+                "request {} bytes, response {} bytes:\n{}",
+                REQUEST.len(),
+                response.len(),
+                String::from_utf8_lossy(&response).trim_end()
+            );
+            run("gh", n);
+            run("smoltcp", n);
+            // The smallest buffers this exchange works with, for the bytes figure.
+            let name = format!(
+                "smoltcp with buffers cut to this exchange (rx {}, tx {})",
+                REQUEST.len(),
+                response.len()
+            );
+            run_smoltcp(response.clone(), REQUEST.len(), response.len(), n, &name);
+            sizes();
+        }
+        Some("run") => match args.get(1) {
+            Some(which) => run(which, count(args.get(2))),
+            None => usage("run needs gh or smoltcp"),
+        },
+        Some("sizes") => sizes(),
+        _ => usage("no command"),
+    }
+}

@@ -123,6 +123,22 @@ impl Network {
         fill: &mut dyn FnMut(&mut [u8]),
         ctr: &mut Counters,
     ) -> bool {
+        let sent = self.send_tcp_uncounted(p, flow, seg, payload_len, fill);
+        if sent {
+            bump(&mut ctr.tx_frames);
+        }
+        sent
+    }
+
+    /// [`Network::send_tcp`] without the counter: the caller counts the frames it sent.
+    pub fn send_tcp_uncounted<P: Platform>(
+        &mut self,
+        p: &mut P,
+        flow: &super::tcp::Flow,
+        seg: &super::tcp::Segment,
+        payload_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> bool {
         let Some(dst_mac) = self.next_hop(flow.remote_ip) else {
             return false;
         };
@@ -157,7 +173,7 @@ impl Network {
         self.ident = self.ident.wrapping_add(1);
         let ident = self.ident;
         let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + usize::from(tcp_len);
-        let sent = p.transmit(len, &mut |buf| {
+        p.transmit(len, &mut |buf| {
             let _ = eth.emit(buf);
             if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN..) {
                 let _ = ip.emit(rest, ident);
@@ -165,11 +181,7 @@ impl Network {
             if let Some(rest) = buf.get_mut(ethernet::HEADER_LEN + ipv4::HEADER_LEN..) {
                 let _ = repr.emit_with(rest, ip.src, ip.dst, payload_len, &mut *fill);
             }
-        });
-        if sent {
-            bump(&mut ctr.tx_frames);
-        }
-        sent
+        })
     }
 
     /// Periodic work: asks for the gateway's address until it is known.

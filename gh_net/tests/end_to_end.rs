@@ -186,7 +186,8 @@ fn one_short_http_connection() {
         let (seq, ack, flags, payload) = server_segment(f);
         assert_eq!(ack, Some(rcv));
         if flags.contains(Flags::FIN) {
-            fin_seq = Some(seq);
+            // The FIN's sequence number follows the segment's data (it may ride on it).
+            fin_seq = Some(seq + payload.len() as u32);
         }
         got.extend_from_slice(&payload);
     }

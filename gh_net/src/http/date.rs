@@ -56,9 +56,61 @@ pub fn format(unix_seconds: u64) -> [u8; LEN] {
     out
 }
 
+/// One formatted date and the second it names. Formatting costs far more than the copy,
+/// and every response started within a second carries the same date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cache {
+    unix_seconds: u64,
+    text: [u8; LEN],
+}
+
+impl Cache {
+    /// A cache holding `unix_seconds`.
+    pub fn new(unix_seconds: u64) -> Cache {
+        Cache {
+            unix_seconds,
+            text: format(unix_seconds),
+        }
+    }
+
+    /// Makes `unix_seconds` the cached date (formats only when the second changed).
+    pub fn set(&mut self, unix_seconds: u64) {
+        if unix_seconds != self.unix_seconds {
+            *self = Cache::new(unix_seconds);
+        }
+    }
+
+    /// `format(unix_seconds)`, from the cache when it holds that second.
+    pub fn get(&self, unix_seconds: u64) -> [u8; LEN] {
+        if unix_seconds == self.unix_seconds {
+            self.text
+        } else {
+            format(unix_seconds)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_agrees_with_format_across_second_boundaries() {
+        let start = 1_709_164_797; // two seconds before 2024-02-29
+        let mut c = Cache::new(start);
+        for now in start..start + 5 {
+            c.set(now);
+            for asked in start.saturating_sub(2)..start + 7 {
+                assert_eq!(c.get(asked), format(asked), "cache at {now}, asked {asked}");
+            }
+        }
+        // Going back (a retransmission's older date) and forward again.
+        c.set(start);
+        assert_eq!(c.get(start), format(start));
+        c.set(u64::MAX);
+        assert_eq!(c.get(u64::MAX), format(u64::MAX));
+        assert_eq!(c.get(0), format(0));
+    }
 
     #[test]
     fn known_dates() {

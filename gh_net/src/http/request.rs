@@ -191,8 +191,40 @@ enum Span {
     Header(Header),
 }
 
+/// `TCHAR[c]`: `c` may appear in a token (RFC 9110 section 5.6.2). A table, because every
+/// byte of every method and header name is tested.
+// Built at compile time with `c < 256`: an out-of-range index would fail the build.
+#[allow(clippy::indexing_slicing)]
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        c += 1;
+    }
+    t
+};
+
 fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+    TCHAR.get(usize::from(c)).copied().unwrap_or(false)
 }
 
 /// Bytes allowed in a field value besides SP and HTAB: VCHAR and obs-text.
@@ -240,6 +272,18 @@ impl Parser {
         limits: &Limits,
         on: &mut F,
     ) -> Result<Progress, Status> {
+        self.feed_with::<true, F>(input, limits, on)
+    }
+
+    /// [`Parser::feed`]; `FAST` takes whole valid lines at once (see `fast_line`), and
+    /// without it every byte goes through the state machine, which decides every case the
+    /// fast path leaves to it: the tests hold the two to the same results.
+    fn feed_with<const FAST: bool, F: FnMut(Event<'_>)>(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+        on: &mut F,
+    ) -> Result<Progress, Status> {
         if self.state == State::Failed {
             return Err(self.failed_status());
         }
@@ -260,6 +304,29 @@ impl Parser {
                     });
                 }
                 continue;
+            }
+            // A line starts here (no span is open): take it whole if it is complete,
+            // valid and within the limits.
+            if FAST && span.is_none() {
+                match self.fast_line(input.get(i..).unwrap_or(&[]), limits, on) {
+                    Fast::No => {}
+                    Fast::Line(n) => {
+                        i += n;
+                        continue;
+                    }
+                    Fast::HeadDone(n) => {
+                        i += n;
+                        if self.acc == 0 {
+                            *self = Parser::new();
+                            return Ok(Progress {
+                                consumed: i,
+                                complete: true,
+                            });
+                        }
+                        self.state = State::Body;
+                        continue;
+                    }
+                }
             }
             let c = input.get(i).copied().unwrap_or(0);
             let step = match self.step(c, limits, on) {
@@ -302,6 +369,167 @@ impl Parser {
             consumed: input.len(),
             complete: false,
         })
+    }
+
+    /// The fast path: at the start of the request line or of a header line, takes the
+    /// whole line when it is complete in `rest`, valid, and within the limits, with slice
+    /// scans instead of a state-machine step per byte. Anything else (a line split across
+    /// segments, an error, a case the state machine decides, such as a duplicate field or
+    /// tabs inside a reported value) is left to the byte-by-byte path, which then produces
+    /// exactly the events and status it always did.
+    fn fast_line<F: FnMut(Event<'_>)>(&mut self, rest: &[u8], limits: &Limits, on: &mut F) -> Fast {
+        match self.state {
+            State::HeaderStart => self.fast_header_line(rest, limits, on),
+            State::Start if self.head_len == 0 => self.fast_request_line(rest, limits, on),
+            _ => Fast::No,
+        }
+    }
+
+    /// `head_len + n` if the head limit allows `n` more bytes.
+    fn head_room(&self, n: usize, limits: &Limits) -> Option<u16> {
+        let total = usize::from(self.head_len).checked_add(n)?;
+        if total > usize::from(limits.max_head) {
+            return None;
+        }
+        u16::try_from(total).ok()
+    }
+
+    /// `GET|HEAD|POST SP target SP HTTP/1.x CRLF`.
+    fn fast_request_line<F: FnMut(Event<'_>)>(
+        &mut self,
+        rest: &[u8],
+        limits: &Limits,
+        on: &mut F,
+    ) -> Fast {
+        let (method, name_len) = match rest.first_chunk::<5>() {
+            Some([b'G', b'E', b'T', b' ', _]) => (Method::Get, 3),
+            Some(b"HEAD ") => (Method::Head, 4),
+            Some(b"POST ") => (Method::Post, 4),
+            _ => return Fast::No,
+        };
+        let Some(after) = rest.get(name_len + 1..) else {
+            return Fast::No;
+        };
+        let target_len = first_outside_target(after);
+        if target_len == 0 || target_len > usize::from(limits.max_target) {
+            return Fast::No;
+        }
+        let minor = match after.get(target_len..target_len + 11) {
+            Some(b" HTTP/1.1\r\n") => 1,
+            Some(b" HTTP/1.0\r\n") => 0,
+            _ => return Fast::No,
+        };
+        let n = name_len + 1 + target_len + 11;
+        let (Some(head_len), Some(target), Ok(line_len)) = (
+            self.head_room(n, limits),
+            after.get(..target_len),
+            u16::try_from(target_len),
+        ) else {
+            return Fast::No;
+        };
+        // What the state machine leaves behind after the same line.
+        self.head_len = head_len;
+        self.line_len = line_len;
+        self.acc = rest
+            .get(..name_len)
+            .unwrap_or(&[])
+            .iter()
+            .fold(0, |a, &c| (a << 8) | u64::from(c));
+        self.pos = 9;
+        self.method = method as u8;
+        self.minor = minor;
+        self.state = State::HeaderStart;
+        on(Event::Method(method));
+        on(Event::Target(target));
+        Fast::Line(n)
+    }
+
+    /// A header field line, or the empty line that ends the head.
+    fn fast_header_line<F: FnMut(Event<'_>)>(
+        &mut self,
+        rest: &[u8],
+        limits: &Limits,
+        on: &mut F,
+    ) -> Fast {
+        if rest.starts_with(b"\r\n") {
+            let Some(head_len) = self.head_room(2, limits) else {
+                return Fast::No;
+            };
+            // A refused head is refused again, with its status, by the state machine.
+            let Ok(head) = self.finish_head(limits) else {
+                return Fast::No;
+            };
+            self.head_len = head_len;
+            on(Event::Head(head));
+            return Fast::HeadDone(2);
+        }
+        let name_len = rest
+            .iter()
+            .position(|&c| !is_tchar(c))
+            .unwrap_or(rest.len());
+        if name_len == 0 || rest.get(name_len) != Some(&b':') {
+            return Fast::No;
+        }
+        let Some(after) = rest.get(name_len + 1..) else {
+            return Fast::No;
+        };
+        let Some((value_len, tab)) = field_value_len(after) else {
+            return Fast::No;
+        };
+        let n = name_len + 1 + value_len + 2;
+        let (Some(head_len), Some(name), Some(value)) = (
+            self.head_room(n, limits),
+            rest.get(..name_len),
+            after.get(..value_len),
+        ) else {
+            return Fast::No;
+        };
+        let value = trim_ws(value);
+        let field = field_of(name);
+        match field {
+            Field::Other => {}
+            Field::TransferEncoding => self.flags |= flag::TRANSFER_ENCODING,
+            Field::Host | Field::IfNoneMatch => {
+                // Inner tabs are reported as spaces by the state machine.
+                if tab && value.contains(&b'\t') {
+                    return Fast::No;
+                }
+                let header = if field == Field::Host {
+                    if self.flags & flag::HOST != 0 {
+                        return Fast::No;
+                    }
+                    self.flags |= flag::HOST;
+                    Header::Host
+                } else {
+                    Header::IfNoneMatch
+                };
+                emit_span(value, Span::Header(header), on);
+            }
+            Field::ContentLength => {
+                // 19 digits cannot overflow a u64; longer values, a second field and
+                // anything but digits are the state machine's to judge.
+                if self.flags & flag::CONTENT_LENGTH != 0
+                    || value.is_empty()
+                    || value.len() > 19
+                    || !value.iter().all(u8::is_ascii_digit)
+                {
+                    return Fast::No;
+                }
+                self.acc = value.iter().fold(0, |a, &c| a * 10 + u64::from(c - b'0'));
+                self.flags |= flag::CONTENT_LENGTH;
+            }
+            Field::Connection => {
+                for token in value.split(|&c| c == b',' || c == b' ' || c == b'\t') {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.flags |= flag::CLOSE;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.flags |= flag::KEEP_ALIVE;
+                    }
+                }
+            }
+        }
+        self.head_len = head_len;
+        Fast::Line(n)
     }
 
     fn failed_status(&self) -> Status {
@@ -627,6 +855,137 @@ impl Parser {
             keep_alive,
         })
     }
+}
+
+/// What the fast path did with a line.
+enum Fast {
+    /// Nothing: the state machine takes the next byte.
+    No,
+    /// Took a whole line of this many bytes.
+    Line(usize),
+    /// Took the empty line of this many bytes that ends a valid head.
+    HeadDone(usize),
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` below `n` (n <= 0x80). Borrows can mark bytes after
+/// the first such byte too, so only the lowest mark is exact.
+fn bytes_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
+}
+
+/// High bit set in each byte of `x` equal to `b`; only the lowest mark is exact.
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    let y = x ^ (ONES * u64::from(b));
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
+/// Position of the first byte for which `mark` marks a word (read little-endian, so the
+/// lowest mark is the first byte) or `bad` holds, eight bytes at a time.
+fn first_marked(b: &[u8], mark: impl Fn(u64) -> u64, bad: impl Fn(u8) -> bool) -> usize {
+    let mut at = 0;
+    while let Some(w) = b.get(at..).and_then(|r| r.first_chunk::<8>()) {
+        let m = mark(u64::from_le_bytes(*w));
+        if m != 0 {
+            return at + (m.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&c) = b.get(at) {
+        if bad(c) {
+            return at;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// Length of the run of request-target bytes (VCHAR, 0x21..=0x7e) at the start of `b`.
+fn first_outside_target(b: &[u8]) -> usize {
+    first_marked(
+        b,
+        |x| bytes_below(x, 0x21) | (x & HIGHS) | bytes_equal(x, 0x7f),
+        |c| !(0x21..=0x7e).contains(&c),
+    )
+}
+
+/// Length of the field value at the start of `b` up to its CRLF, and whether it holds a
+/// tab; `None` unless every byte is SP, HTAB, VCHAR or obs-text and a CRLF ends it.
+fn field_value_len(b: &[u8]) -> Option<(usize, bool)> {
+    let mut at = 0;
+    let mut tab = false;
+    loop {
+        at += first_marked(
+            b.get(at..)?,
+            |x| bytes_below(x, 0x20) | bytes_equal(x, 0x7f),
+            |c| c < 0x20 || c == 0x7f,
+        );
+        match b.get(at..at + 2) {
+            Some([b'\t', _]) => {
+                tab = true;
+                at += 1;
+            }
+            Some(b"\r\n") => return Some((at, tab)),
+            _ => return None,
+        }
+    }
+}
+
+/// `v` without leading and trailing SP and HTAB.
+fn trim_ws(v: &[u8]) -> &[u8] {
+    let ws = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = v.iter().position(|c| !ws(c)).unwrap_or(v.len());
+    let end = v.iter().rposition(|c| !ws(c)).map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or(&[])
+}
+
+/// The field a (valid, tchar) header name names.
+fn field_of(name: &[u8]) -> Field {
+    let (known, field) = match name.len() {
+        4 => (&b"host"[..], Field::Host),
+        10 => (&b"connection"[..], Field::Connection),
+        13 => (&b"if-none-match"[..], Field::IfNoneMatch),
+        14 => (&b"content-length"[..], Field::ContentLength),
+        17 => (&b"transfer-encoding"[..], Field::TransferEncoding),
+        _ => return Field::Other,
+    };
+    if eq_lowercase(name, known) {
+        field
+    } else {
+        Field::Other
+    }
+}
+
+/// Eight bytes at `at`, little-endian (zero past the end).
+fn word_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// `name.eq_ignore_ascii_case(known)` for a token `name` and a `known` name of lower-case
+/// letters and `-`, eight bytes at a time: setting bit 0x20 lower-cases a letter, and the
+/// only other byte it maps onto a letter or `-` is CR, which no token holds.
+fn eq_lowercase(name: &[u8], known: &[u8]) -> bool {
+    const LOWER: u64 = ONES * 0x20;
+    if name.len() != known.len() {
+        return false;
+    }
+    if name.len() < 8 {
+        return name.iter().zip(known).all(|(&c, &k)| c | 0x20 == k);
+    }
+    let mut at = 0;
+    while at + 8 < name.len() {
+        if word_at(name, at) | LOWER != word_at(known, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last word may overlap the previous one.
+    let last = name.len() - 8;
+    word_at(name, last) | LOWER == word_at(known, last)
 }
 
 fn emit_span<F: FnMut(Event<'_>)>(bytes: &[u8], kind: Span, on: &mut F) {
@@ -980,6 +1339,245 @@ mod tests {
             core::mem::size_of::<Parser>()
         );
         assert!(core::mem::size_of::<Parser>() <= 24);
+    }
+
+    /// Everything a parser reports while fed `pieces` in turn: each call's result, its
+    /// events (consecutive pieces of one kind joined), and whether it ended idle or in a body.
+    type Trace = Vec<(Result<Progress, Status>, Vec<(u8, Vec<u8>)>, bool, bool)>;
+
+    fn trace<const FAST: bool>(pieces: &[&[u8]], limits: &Limits) -> Trace {
+        let mut p = Parser::new();
+        let mut out = Vec::new();
+        for piece in pieces {
+            let mut rest: &[u8] = piece;
+            loop {
+                let mut events: Vec<(u8, Vec<u8>)> = Vec::new();
+                let r = p.feed_with::<FAST, _>(rest, limits, &mut |e| {
+                    let (kind, bytes): (u8, &[u8]) = match e {
+                        Event::Method(m) => (10 + m as u8, &[]),
+                        Event::Target(t) => (1, t),
+                        Event::Header(Header::Host, v) => (2, v),
+                        Event::Header(Header::IfNoneMatch, v) => (3, v),
+                        Event::Head(h) => {
+                            events.push((20, std::format!("{h:?}").into_bytes()));
+                            return;
+                        }
+                        Event::Body(b) => (4, b),
+                    };
+                    match events.last_mut() {
+                        Some((k, v)) if *k == kind && kind < 10 => v.extend_from_slice(bytes),
+                        _ => events.push((kind, bytes.to_vec())),
+                    }
+                });
+                out.push((r, events, p.is_idle(), p.in_body()));
+                match r {
+                    Ok(pr) if pr.complete && pr.consumed < rest.len() => {
+                        rest = &rest[pr.consumed..]
+                    }
+                    _ => break,
+                }
+            }
+        }
+        out
+    }
+
+    /// The fast path and the byte-by-byte state machine agree on `input` whole, byte by
+    /// byte, and split at every position.
+    fn same_as_state_machine(input: &[u8], limits: &Limits) {
+        let check = |pieces: &[&[u8]]| {
+            assert_eq!(
+                trace::<true>(pieces, limits),
+                trace::<false>(pieces, limits),
+                "{:?} in {} pieces",
+                std::string::String::from_utf8_lossy(input),
+                pieces.len()
+            );
+        };
+        check(&[input]);
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        check(&bytes);
+        for cut in 1..input.len() {
+            check(&[&input[..cut], &input[cut..]]);
+        }
+    }
+
+    /// Every request the tests above use, and then some.
+    const CORPUS: &[&[u8]] = &[
+        b"GET /3:1f HTTP/1.1\r\nHost: example\r\nIf-None-Match: \"abc\"\r\n\r\n",
+        b"HEAD / HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade, close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive,close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: CLOSE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: \t close \t\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection:\r\n\r\n",
+        b"POST /P5 HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world",
+        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nokGET /c HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost:  a \t b  \r\nIf-None-Match:\t\"x\", W/\"y\" \r\n\r\n",
+        b"GET / HTTP/1.1\r\nhOsT: h\r\nX-Content-Length: zz\r\nContent-Lengthy: 5\r\nAccept: */*\r\n\r\n",
+        b"PUT / HTTP/1.1\r\n\r\n",
+        b"BREW / HTTP/1.1\r\n\r\n",
+        b"VERYLONGMETHOD / HTTP/1.1\r\n\r\n",
+        b"get / HTTP/1.1\r\n\r\n",
+        b"G(T / HTTP/1.1\r\n\r\n",
+        b" GET / HTTP/1.1\r\n\r\n",
+        b"GET  / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1 \r\n\r\n",
+        b"GET /\x01 HTTP/1.1\r\n\r\n",
+        b"GET / http/1.1\r\n\r\n",
+        b"GET / HTTP/1.x\r\n\r\n",
+        b"GET / HTTP/11\r\n\r\n",
+        b"GET / HTTP/1.1\n\r\n",
+        b"GET / HTTP/1.1\rX\n\r\n",
+        b"\nGET / HTTP/1.1\r\n\r\n",
+        b"GET /\xff HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/2.0\r\n\r\n",
+        b"GET / HTTP/1.2\r\n\r\n",
+        b"GET / HTTP/0.9\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1 2\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2 \r\n\r\nab",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 00000000000000000000002\r\n\r\nab",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\n: 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: a\nY: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: a\x00b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: a\x7fb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nHost: again\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX-(y): 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9\r\n\r\n",
+        b"POST / HTTP/1.0\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST / HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: 10.9.0.1\r\nUser-Agent: gigahttpd-netbench/1\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+    ];
+
+    #[test]
+    fn fast_path_agrees_with_the_state_machine_on_the_corpus() {
+        let tight = Limits {
+            max_target: 8,
+            max_head: 64,
+            max_body: 4,
+        };
+        for input in CORPUS {
+            same_as_state_machine(input, &Limits::default());
+            same_as_state_machine(input, &tight);
+        }
+        for input in [
+            &b"GET /2345678 HTTP/1.0\r\n\r\n"[..],
+            b"GET /23456789 HTTP/1.0\r\n\r\n",
+            b"GET / HTTP/1.0\r\nX: 01234567890123456789012345678901234567890\r\n\r\n",
+            b"GET / HTTP/1.0\r\nX: 012345678901234567890123456789012345678901\r\n\r\n",
+            b"POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello",
+        ] {
+            same_as_state_machine(input, &tight);
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_state_machine_on_random_requests() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 16) as usize % n
+        };
+        let methods: [&[u8]; 6] = [b"GET", b"HEAD", b"POST", b"PUT", b"GE", b"G T"];
+        let targets: [&[u8]; 6] = [b"/", b"/echo", b"/a?b=c", b"*", b"/\x7f", b"/x\ty"];
+        let versions: [&[u8]; 5] = [
+            b"HTTP/1.1",
+            b"HTTP/1.0",
+            b"HTTP/1.2",
+            b"HTTP/1.",
+            b"HTTP/1.1 ",
+        ];
+        let names: [&[u8]; 12] = [
+            b"Host",
+            b"hOST",
+            b"Connection",
+            b"Content-Length",
+            b"content-length",
+            b"Transfer-Encoding",
+            b"If-None-Match",
+            b"User-Agent",
+            b"X",
+            b"Hos",
+            b"Host ",
+            b"Connectionx",
+        ];
+        let value_bytes = b"ab \t,\"0123456789closekeep-alive/\x80\x00\x7f\r\n";
+        for _ in 0..3000 {
+            let mut req: Vec<u8> = Vec::new();
+            if next(20) == 0 {
+                req.extend_from_slice(b"\r\n");
+            }
+            req.extend_from_slice(methods[next(methods.len())]);
+            req.push(b' ');
+            req.extend_from_slice(targets[next(targets.len())]);
+            req.push(b' ');
+            req.extend_from_slice(versions[next(versions.len())]);
+            req.extend_from_slice(b"\r\n");
+            for _ in 0..next(5) {
+                req.extend_from_slice(names[next(names.len())]);
+                req.push(b':');
+                for _ in 0..next(12) {
+                    // Mostly plain bytes; now and then a control byte.
+                    let k = if next(6) == 0 {
+                        value_bytes.len()
+                    } else {
+                        value_bytes.len() - 5
+                    };
+                    req.push(value_bytes[next(k)]);
+                }
+                req.extend_from_slice(b"\r\n");
+            }
+            req.extend_from_slice(b"\r\n");
+            req.extend_from_slice(b"hello, body");
+            let limits = Limits {
+                max_target: 1 + next(8) as u16,
+                max_head: 20 + next(120) as u16,
+                max_body: next(12) as u64,
+            };
+            same_as_state_machine(&req, &limits);
+            same_as_state_machine(&req, &Limits::default());
+        }
+    }
+
+    #[test]
+    fn word_wise_name_comparison_is_ascii_case_insensitive_equality() {
+        for known in NAMES {
+            for at in 0..known.len() {
+                for c in 0..=255u8 {
+                    if !is_tchar(c) {
+                        continue;
+                    }
+                    let mut name = known.to_vec();
+                    name[at] = c;
+                    assert_eq!(
+                        eq_lowercase(&name, known),
+                        name.eq_ignore_ascii_case(known),
+                        "{name:?}"
+                    );
+                    assert_eq!(
+                        field_of(&name) != Field::Other,
+                        name.eq_ignore_ascii_case(known)
+                    );
+                }
+            }
+            let upper = known.to_ascii_uppercase();
+            assert!(eq_lowercase(&upper, known));
+            assert!(!eq_lowercase(&known[1..], known));
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod echo;
 pub mod path;
 pub mod replies;
 
+use super::http::date;
 use super::http::request::{Event, Header, Limits, Parser, RequestHead};
 use super::http::response::EtagMatcher;
 use super::http::Method;
@@ -105,6 +106,9 @@ pub struct Site<'a> {
     base_unix: u64,
     base_ms: u64,
     now_ms: u64,
+    /// The date of responses started this second (retransmissions of older ones format
+    /// theirs again).
+    date: date::Cache,
     /// What the site counted.
     pub counters: SiteCounters,
 }
@@ -133,6 +137,7 @@ impl<'a> Site<'a> {
             base_unix: unix_seconds,
             base_ms: now_ms,
             now_ms,
+            date: date::Cache::new(unix_seconds),
             counters: SiteCounters::default(),
         })
     }
@@ -211,7 +216,7 @@ impl Source for Site<'_> {
         let h = Handle(handle);
         if h.is_task() {
             return match self.tasks.get(h.index()) {
-                Some(t) => replies::task_answer(t, h, 0, 0, &mut []),
+                Some(t) => replies::task_answer_dated(t, h, &[0; date::LEN], 0, &mut []),
                 None => 0,
             };
         }
@@ -219,15 +224,18 @@ impl Source for Site<'_> {
     }
 
     fn fill(&self, handle: u32, off: u32, out: &mut [u8]) {
+        if out.is_empty() {
+            return;
+        }
         let h = Handle(handle);
-        let now = self.now_unix();
+        let date = self.date.get(h.date(self.now_unix()));
         if h.is_task() {
             if let Some(t) = self.tasks.get(h.index()) {
-                replies::task_answer(t, h, now, off, out);
+                replies::task_answer_dated(t, h, &date, off, out);
             }
             return;
         }
-        self.replies.fill(h, now, off, out);
+        self.replies.fill_dated(h, &date, off, out);
     }
 }
 
@@ -330,7 +338,9 @@ impl App for Site<'_> {
         if !x.has(READY) {
             return;
         }
-        let h = Handle(x.reply).dated(self.now_unix());
+        let now = self.now_unix();
+        self.date.set(now);
+        let h = Handle(x.reply).dated(now);
         if !tcb.send(h.0, &*self) {
             return;
         }

@@ -404,21 +404,35 @@ impl<'a> Replies<'a> {
 
     /// Writes bytes `off..off + out.len()` of response `h` into `out`, dated from `now_unix`.
     pub fn fill(&self, h: Handle, now_unix: u64, off: u32, out: &mut [u8]) {
-        let date = date::format(h.date(now_unix));
-        copy_range(&self.pieces(h, &date), off as usize, out);
+        self.fill_dated(h, &date::format(h.date(now_unix)), off, out);
+    }
+
+    /// [`Replies::fill`] with the date already formatted (`h`'s date, from a cache).
+    pub fn fill_dated(&self, h: Handle, date: &[u8; date::LEN], off: u32, out: &mut [u8]) {
+        copy_range(&self.pieces(h, date), off as usize, out);
     }
 }
 
 /// The answer of `task` as sent: a 200 whose body is the task's answer.
 pub fn task_answer(task: &Task, h: Handle, now_unix: u64, off: u32, out: &mut [u8]) -> u32 {
-    let date = date::format(h.date(now_unix));
+    task_answer_dated(task, h, &date::format(h.date(now_unix)), off, out)
+}
+
+/// [`task_answer`] with the date already formatted (`h`'s date).
+pub fn task_answer_dated(
+    task: &Task,
+    h: Handle,
+    date: &[u8; date::LEN],
+    off: u32,
+    out: &mut [u8],
+) -> u32 {
     let mut body = [0u8; MAX_ANSWER];
     let body_len = task.answer(&mut body);
     let mut digits = [0u8; 20];
     let d = echo::decimal(body_len as u64, &mut digits);
     let pieces: [&[u8]; 7] = [
         b"HTTP/1.1 200 OK\r\nDate: ",
-        &date,
+        date,
         b"\r\nServer: GigaHttpd\r\nContent-Length: ",
         digits.get(..d).unwrap_or(&[]),
         b"\r\nContent-Type: text/plain\r\n",

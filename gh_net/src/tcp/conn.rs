@@ -573,7 +573,8 @@ impl Tcb {
     /// timer (new data was acknowledged), `activity` the idle timer (the peer spoke), and
     /// `blocked` says data waits behind a closed peer window.
     fn rearm(&mut self, now: u32, cfg: &Config, restart: bool, activity: bool, blocked: bool) {
-        let rto = self.rtt.rto_ms(&cfg.rto, self.backoff);
+        // The timeout is computed only where a timer is (re)started: most calls keep one.
+        let rto = |t: &Tcb| now.wrapping_add(t.rtt.rto_ms(&cfg.rto, t.backoff));
         let in_flight = self.snd_una != self.snd_max;
         match self.state {
             State::Closed => self.set_timer(Timer::Off, 0),
@@ -584,12 +585,12 @@ impl Tcb {
             }
             _ if in_flight => {
                 if restart || self.timer() != Timer::Retransmit {
-                    self.set_timer(Timer::Retransmit, now.wrapping_add(rto));
+                    self.set_timer(Timer::Retransmit, rto(self));
                 }
             }
             _ if blocked => {
                 if self.timer() != Timer::Persist {
-                    self.set_timer(Timer::Persist, now.wrapping_add(rto));
+                    self.set_timer(Timer::Persist, rto(self));
                 }
             }
             State::FinWait2 | State::Established | State::CloseWait => {
@@ -720,7 +721,15 @@ impl Tcb {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
             let len = room.min(u32::from(self.mss)) as u16;
             let push = self.snd_nxt.wrapping_add(u32::from(len)) == end;
-            let flags = if push { Flags::PSH } else { Flags(0) };
+            // The FIN rides on the last data segment when the peer's window has room for
+            // it too (RFC 9293: FIN takes the sequence number after the data), saving a
+            // frame; otherwise it follows alone below.
+            let with_fin = push && self.has(flag::FIN_QUEUED) && end.lt(wnd_end);
+            let flags = match (push, with_fin) {
+                (true, true) => Flags::PSH.with(Flags::FIN),
+                (true, false) => Flags::PSH,
+                _ => Flags(0),
+            };
             let offset = self.snd_nxt.since(self.resp_seq);
             let seg = Segment {
                 data: Some((self.handle, offset, len)),
@@ -733,7 +742,7 @@ impl Tcb {
             if self.snd_nxt == self.snd_max && !self.has(flag::TIMING) {
                 self.start_timing(new_end, now);
             }
-            self.advance_nxt(new_end);
+            self.advance_nxt(new_end.wrapping_add(u32::from(with_fin)));
         }
         let fin_pending = self.has(flag::FIN_QUEUED) && self.snd_nxt == end;
         if fin_pending {

@@ -477,9 +477,11 @@ fn peer_closes_first() {
     h.wire.sent.clear();
     h.output().unwrap();
     let out = core::mem::take(&mut h.wire.sent);
+    // The FIN rides on the last data segment, after its 10 bytes.
+    assert_eq!(out.len(), 1);
     assert_eq!(out[0].data_len(), 10);
-    assert_eq!(out[1].flags, Flags::FIN);
-    assert_eq!(out[1].seq, SeqNumber(ISS + 11));
+    assert_eq!(out[0].seq, SeqNumber(ISS + 1));
+    assert_eq!(out[0].flags, Flags::PSH.with(Flags::FIN));
     assert_eq!(h.tcb.state(), State::LastAck);
     h.input(seg(IRS + 5, Some(ISS + 12), Flags(0), b""));
     assert!(h.freed);
@@ -506,7 +508,7 @@ fn server_closes_first_then_time_wait() {
     h.tcb.close();
     h.wire.sent.clear();
     h.output().unwrap();
-    assert_eq!(h.wire.sent.len(), 2);
+    assert_eq!(h.wire.sent.len(), 1, "data and FIN in one segment");
     assert_eq!(h.tcb.state(), State::FinWait1);
     h.exchange(seg(IRS + 1, Some(ISS + 22), Flags(0), b""));
     assert_eq!(h.tcb.state(), State::FinWait2);
@@ -619,4 +621,63 @@ fn arbitrary_segments_never_panic() {
             assert!(h.tcb.snd_una().le(h.tcb.snd_nxt()));
         }
     }
+}
+
+#[test]
+fn fin_goes_alone_when_the_window_has_no_room_for_it() {
+    let mut h = Harness::established();
+    let mut s = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+    s.window = 20;
+    h.exchange(s);
+    assert!(h.tcb.send(20, &Lens));
+    h.tcb.close();
+    h.wire.sent.clear();
+    h.output().unwrap();
+    let out = core::mem::take(&mut h.wire.sent);
+    // The data fills the window exactly: the FIN does not ride on it.
+    assert_eq!(out[0].data_len(), 20);
+    assert_eq!(out[0].flags, Flags::PSH);
+    assert_eq!(out[1].flags, Flags::FIN);
+    assert_eq!(out[1].seq, SeqNumber(ISS + 21));
+}
+
+#[test]
+fn lost_fin_after_acknowledged_data_is_resent_alone() {
+    let mut h = Harness::established();
+    h.send(10);
+    h.tcb.close();
+    h.wire.sent.clear();
+    h.output().unwrap();
+    // Data went out without the FIN (it was sent before close); the FIN follows.
+    let out = core::mem::take(&mut h.wire.sent);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags, Flags::FIN);
+    // The peer acknowledges the data only: the retransmission is the FIN alone.
+    h.exchange(seg(IRS + 1, Some(ISS + 11), Flags(0), b""));
+    let out = h.fire();
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].flags, out[0].seq),
+        (Flags::FIN, SeqNumber(ISS + 11))
+    );
+    assert!(out[0].data.is_none());
+    h.exchange(seg(IRS + 1, Some(ISS + 12), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::FinWait2);
+}
+
+#[test]
+fn retransmission_of_data_carries_the_fin_again() {
+    let mut h = Harness::established();
+    assert!(h.tcb.send(10, &Lens));
+    h.tcb.close();
+    h.wire.sent.clear();
+    h.output().unwrap();
+    h.wire.sent.clear();
+    let out = h.fire();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].seq, SeqNumber(ISS + 1));
+    assert_eq!(out[0].data_len(), 10);
+    assert_eq!(out[0].flags, Flags::PSH.with(Flags::FIN));
+    h.exchange(seg(IRS + 1, Some(ISS + 12), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::FinWait2);
 }

@@ -564,7 +564,9 @@ mod tests {
         let out = core::mem::take(&mut wire.0);
         assert_eq!(out[0].data, Some((5, 0, 5)));
         assert_eq!(out[0].ack, Some(SeqNumber(101 + req.len() as u32)));
-        assert_eq!(out[1].flags, Flags::FIN);
+        // The FIN rides on the response's last segment.
+        assert_eq!(out[0].flags, Flags::PSH.with(Flags::FIN));
+        assert_eq!(out.len(), 1);
         let rcv = 101 + req.len() as u32;
         l.on_segment(
             PEER,

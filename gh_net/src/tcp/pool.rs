@@ -1,22 +1,55 @@
 //! The per-core pool of connection slots over caller memory, with a lookup table by flow.
 //!
 //! The table is open addressing with linear probing over `u32` entries (slot index + 1),
-//! keyed by SipHash so that a peer cannot aim many flows at one chain; deletion shifts
-//! entries back, so there are no tombstones to age. Free slots chain through their
-//! otherwise unused wheel link.
+//! deletion shifts entries back, so there are no tombstones to age. Free slots chain
+//! through their otherwise unused wheel link.
+//!
+//! Every segment looks its flow up, so the table's hash is multiply-add-shift
+//! (Dietzfelbinger): `((a * x + b) mod 2^128) >> (128 - bits)` over the 64-bit flow key `x`,
+//! with `a` and `b` 128-bit secrets drawn from the pool's SipHash key. That family is
+//! strongly universal, so a peer that does not know the key cannot aim many flows at one
+//! chain, and it costs a few multiplications instead of a SipHash.
 
-use super::super::wire::field;
 use super::super::wire::ipv4::Address;
 use super::conn::Tcb;
 use super::siphash::{self, Key};
 use super::wheel::Wheel;
+
+/// The table's keyed hash of a flow (see the module comment).
+#[derive(Debug)]
+struct FlowHash {
+    a: u128,
+    b: u128,
+    /// 64 minus the table's index bits.
+    shift: u32,
+}
+
+impl FlowHash {
+    fn new(key: &Key, table_len: usize) -> FlowHash {
+        let word = |tag: &[u8]| siphash::hash(key, tag);
+        let wide = |hi: u64, lo: u64| (u128::from(hi) << 64) | u128::from(lo);
+        FlowHash {
+            a: wide(word(b"pool a hi"), word(b"pool a lo")),
+            b: wide(word(b"pool b hi"), word(b"pool b lo")),
+            shift: 64 - table_len.trailing_zeros().min(64),
+        }
+    }
+
+    /// The top index bits of `a * x + b`; wider than the table is masked by the caller.
+    fn home(&self, ip: Address, port: u16, local_port: u16) -> usize {
+        let x = (u64::from(ip.to_u32()) << 32) | (u64::from(port) << 16) | u64::from(local_port);
+        let h = self.a.wrapping_mul(u128::from(x)).wrapping_add(self.b);
+        // A one-entry table has shift 64, which wraps to 0; its mask is 0 anyway.
+        ((h >> 64) as u64).wrapping_shr(self.shift) as usize
+    }
+}
 
 /// Connection slots and their index.
 #[derive(Debug)]
 pub struct Pool<'a> {
     slots: &'a mut [Tcb],
     table: &'a mut [u32],
-    key: Key,
+    hash: FlowHash,
     free_head: u32,
     used: usize,
 }
@@ -39,9 +72,9 @@ impl<'a> Pool<'a> {
         }
         Some(Pool {
             free_head: if n > 0 { 1 } else { 0 },
+            hash: FlowHash::new(&key, table.len()),
             slots,
             table,
-            key,
             used: 0,
         })
     }
@@ -63,11 +96,7 @@ impl<'a> Pool<'a> {
     }
 
     fn home(&self, ip: Address, port: u16, local_port: u16) -> usize {
-        let mut k = [0u8; 8];
-        field::set_bytes(&mut k, 0, &ip.0);
-        field::set_u16(&mut k, 4, port);
-        field::set_u16(&mut k, 6, local_port);
-        (siphash::hash(&self.key, &k) as usize) & (self.table.len() - 1)
+        self.hash.home(ip, port, local_port) & (self.table.len() - 1)
     }
 
     fn home_of_slot(&self, i: usize) -> usize {

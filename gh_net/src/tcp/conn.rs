@@ -637,7 +637,14 @@ impl Tcb {
                 self.flags &= !flag::TIMING;
             }
             Timer::Persist => {
-                self.backoff = self.backoff.saturating_add(1).min(cfg.max_retries);
+                // Only an opening window resets the count: a peer that keeps its window
+                // shut, or answers no probe, cannot hold the slot for ever.
+                if self.backoff >= cfg.max_retries {
+                    bump(&mut ctr.tcp_timeouts);
+                    self.abort();
+                    return Verdict::Keep;
+                }
+                self.backoff = self.backoff.saturating_add(1);
                 self.flags |= flag::PROBE_NOW;
             }
             Timer::Linger => match self.state {

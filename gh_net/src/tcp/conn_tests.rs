@@ -466,6 +466,29 @@ fn zero_window_is_probed_until_it_opens() {
 }
 
 #[test]
+fn a_window_that_never_opens_ends_the_connection() {
+    let mut h = Harness::established();
+    let mut s = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+    s.window = 0;
+    h.exchange(s);
+    assert!(h.send(500).is_empty());
+    let mut probes = 0;
+    while !h.freed && probes < 100 {
+        let out = h.fire();
+        if out.iter().any(|s| s.flags.contains(Flags::RST)) {
+            break;
+        }
+        probes += 1;
+        // The peer answers each probe, its window still shut.
+        let mut s = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+        s.window = 0;
+        h.exchange(s);
+    }
+    assert_eq!(probes, usize::from(h.cfg.max_retries));
+    assert_eq!(h.ctr.tcp_timeouts, 1);
+}
+
+#[test]
 fn peer_closes_first() {
     let mut h = Harness::established();
     let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::FIN, b"bye"));

@@ -13,6 +13,7 @@
 ///
 /// Pieces after the first must start at an even offset of the checksummed message,
 /// which holds for every header/payload split GigaHttpd uses.
+#[inline]
 pub fn add(sum: u32, data: &[u8]) -> u32 {
     // fold_once keeps `sum` below 2^17, so adding a 16-bit value cannot overflow.
     fold_once(sum) + u32::from(sum16(data))
@@ -42,6 +43,7 @@ fn word<const N: usize>(b: &[u8; N]) -> u64 {
 }
 
 /// The ones' complement sum of `data` as big-endian 16-bit words, folded to 16 bits.
+#[inline]
 fn sum16(data: &[u8]) -> u16 {
     let mut acc = 0u64;
     let mut rest = data;
@@ -94,11 +96,13 @@ fn sum16(data: &[u8]) -> u16 {
 }
 
 /// Keeps the running sum far from overflow by moving carries back into the low half.
+#[inline]
 fn fold_once(sum: u32) -> u32 {
     (sum & 0xffff) + (sum >> 16)
 }
 
 /// Folds a running sum and complements it: the value written into a header field.
+#[inline]
 pub fn finish(sum: u32) -> u16 {
     let mut s = sum;
     while s > 0xffff {
@@ -114,6 +118,7 @@ pub fn of(data: &[u8]) -> u16 {
 }
 
 /// Sum of the IPv4 pseudo-header that TCP checksums cover (RFC 9293 section 3.1).
+#[inline]
 pub fn pseudo_header(src: [u8; 4], dst: [u8; 4], protocol: u8, length: u16) -> u32 {
     let word = |[a, b, c, d]: [u8; 4]| {
         u32::from(u16::from_be_bytes([a, b])) + u32::from(u16::from_be_bytes([c, d]))

@@ -50,14 +50,14 @@ struct FrameTx<'n, 'p, P: Platform> {
 impl<P: Platform> Tx for FrameTx<'_, '_, P> {
     fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
         let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
-        let sent =
-            self.net
-                .send_tcp_uncounted(self.platform, flow, seg, usize::from(len), &mut |out| {
-                    // Segments without data have no response to read (nor a date to format).
-                    if !out.is_empty() {
-                        src.fill(handle, off, out)
-                    }
-                });
+        let sent = self
+            .net
+            .send_tcp_with(self.platform, flow, seg, usize::from(len), |out| {
+                // Segments without data have no response to read (nor a date to format).
+                if !out.is_empty() {
+                    src.fill(handle, off, out)
+                }
+            });
         self.sent += u64::from(sent);
         sent
     }

@@ -396,9 +396,29 @@ impl<'a> Replies<'a> {
     }
 
     /// Length of response `h` (a table response; task answers need their task).
+    ///
+    /// TCP asks for it on every segment of the connection: it is summed from the lengths
+    /// of [`Replies::pieces`] without assembling them.
+    #[inline]
     pub fn len(&self, h: Handle) -> u32 {
-        let pieces = self.pieces(h, &[0; date::LEN]);
-        let n: usize = pieces.iter().map(|p| p.len()).sum();
+        let Some(r) = self.table.get(h.index()) else {
+            return 0;
+        };
+        let span = |a: u32, b: u32| {
+            self.arena
+                .get(a as usize..b as usize)
+                .map_or(0, <[u8]>::len)
+        };
+        let body = match (h.head_only(), r.body) {
+            (true, _) | (_, Body::None) => 0,
+            (false, Body::Page(p)) => self.pages.get(usize::from(p)).map_or(0, |p| p.body.len()),
+            (false, Body::Arena { start, len }) => span(start, start.saturating_add(len)),
+        };
+        let n = span(r.start, r.date_at)
+            + date::LEN
+            + span(r.date_at, r.end)
+            + h.conn().ending().len()
+            + body;
         u32::try_from(n).unwrap_or(0)
     }
 
@@ -560,6 +580,23 @@ mod tests {
         assert!(m.windows(17).any(|w| w == b"Allow: GET, HEAD\r"));
         let empty = render(&r, Handle::reply(FIXED + 2, Conn::Keep, false), date);
         assert!(empty.ends_with(b"Content-Length: 0\r\nContent-Type: text/plain; charset=utf-8\r\nETag: \"cbf29ce484222325\"\r\n\r\n"));
+    }
+
+    #[test]
+    fn len_is_the_length_of_the_pieces() {
+        let mut table = [Reply::default(); table_len(2)];
+        let mut arena = vec![0u8; arena_len(&PAGES)];
+        let r = Replies::build(&PAGES, &mut table, &mut arena).unwrap();
+        for index in 0..table_len(2) + 3 {
+            for conn in [Conn::Keep, Conn::KeepAnnounced, Conn::Close] {
+                for head_only in [false, true] {
+                    let h = Handle::reply(index, conn, head_only).dated(12_345);
+                    let pieces = r.pieces(h, &[0; date::LEN]);
+                    let want: usize = pieces.iter().map(|p| p.len()).sum();
+                    assert_eq!(r.len(h) as usize, want, "{index} {conn:?} {head_only}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -36,6 +36,7 @@ impl FlowHash {
     }
 
     /// The top index bits of `a * x + b`; wider than the table is masked by the caller.
+    #[inline]
     fn home(&self, ip: Address, port: u16, local_port: u16) -> usize {
         let x = (u64::from(ip.to_u32()) << 32) | (u64::from(port) << 16) | u64::from(local_port);
         let h = self.a.wrapping_mul(u128::from(x)).wrapping_add(self.b);
@@ -110,6 +111,7 @@ impl<'a> Pool<'a> {
     }
 
     /// The slot of the connection from `ip:port` to our `local_port`.
+    #[inline]
     pub fn find(&self, ip: Address, port: u16, local_port: u16) -> Option<usize> {
         let mask = self.table.len() - 1;
         let mut pos = self.home(ip, port, local_port);

@@ -42,6 +42,17 @@ impl<'a> Wheel<'a> {
         self.heads.len() as u64
     }
 
+    /// The bucket of `tick`: a mask for the usual power-of-two wheel, no division.
+    #[inline]
+    fn index(&self, tick: u64) -> u64 {
+        let len = self.len();
+        if len.is_power_of_two() {
+            tick & (len - 1)
+        } else {
+            tick % len
+        }
+    }
+
     /// Bucket for a deadline: rounded up to a tick, so a timer never fires early.
     fn bucket_for(&self, deadline: u32) -> u32 {
         let delta = deadline.wrapping_sub(self.now_ms as u32) as i32;
@@ -50,10 +61,11 @@ impl<'a> Wheel<'a> {
             .saturating_add(u64::from(delta.max(0).unsigned_abs()));
         let tick = at.div_ceil(self.tick_ms);
         let tick = tick.clamp(self.cursor, self.cursor + self.len() - 1);
-        (tick % self.len()) as u32
+        self.index(tick) as u32
     }
 
     /// Links slot `i` by its deadline (nothing if it has none). The slot must be unlinked.
+    #[inline]
     pub fn insert(&mut self, slots: &mut [Tcb], i: usize) {
         let Some(deadline) = slots.get(i).and_then(|t| t.deadline()) else {
             return;
@@ -74,6 +86,7 @@ impl<'a> Wheel<'a> {
     }
 
     /// Unlinks slot `i` if linked.
+    #[inline]
     pub fn remove(&mut self, slots: &mut [Tcb], i: usize) {
         let Some(t) = slots.get_mut(i) else {
             return;
@@ -103,6 +116,7 @@ impl<'a> Wheel<'a> {
     }
 
     /// Moves slot `i` to the bucket of its current deadline.
+    #[inline]
     pub fn rearm(&mut self, slots: &mut [Tcb], i: usize) {
         self.remove(slots, i);
         self.insert(slots, i);
@@ -124,7 +138,7 @@ impl<'a> Wheel<'a> {
             self.cursor = now_tick + 1 - self.len();
         }
         loop {
-            let b = (self.cursor % self.len()) as usize;
+            let b = self.index(self.cursor) as usize;
             while let Some(i) = self.heads.get(b).and_then(|&h| (h as usize).checked_sub(1)) {
                 self.remove(slots, i);
                 let due = slots

@@ -72,7 +72,7 @@ counters! {
     tcp_no_listener,
     /// Connections opened (handshake completed).
     tcp_opened,
-    /// Connections closed in an orderly way.
+    /// Connections closed in an orderly way (either side first).
     tcp_closed,
     /// Connections reset by the peer.
     tcp_resets_received,

@@ -7,6 +7,7 @@ use super::counters::Counters;
 use super::engine::{NetConfig, Network, Platform, Received};
 use super::qos::WaitList;
 use super::site::echo::Task;
+use super::site::pipeline::Queued;
 use super::site::replies::Reply;
 use super::site::{Exchange, Page, Site, SiteMemory};
 use super::tcp::listener::Listener;
@@ -36,6 +37,8 @@ pub struct ServerMemory<'a> {
     pub arena: &'a mut [u8],
     /// The echo task pool.
     pub tasks: &'a mut [Task],
+    /// Responses of pipelined requests waiting their turn (shared by all connections).
+    pub pipeline: &'a mut [Queued],
 }
 
 /// The TCP layer's transmit path: frames built by the network layer, response bytes
@@ -93,6 +96,7 @@ impl<'a> Server<'a> {
             replies,
             arena,
             tasks,
+            pipeline,
         } = mem;
         if exchanges.len() < slots.len() {
             return None;
@@ -119,6 +123,7 @@ impl<'a> Server<'a> {
                 arena,
                 exchanges,
                 tasks,
+                pipeline,
             },
             unix_seconds,
             now_ms,

@@ -10,6 +10,7 @@ use common::{client_frame_from, server_segment, Nic, SERVER_IP, SERVER_MAC};
 use gh_net::engine::NetConfig;
 use gh_net::server::{Server, ServerMemory};
 use gh_net::site::echo::Task;
+use gh_net::site::pipeline::Queued;
 use gh_net::site::replies::{self, Reply};
 use gh_net::site::{Exchange, Page};
 use gh_net::tcp::Tcb;
@@ -40,6 +41,7 @@ struct Memory {
     replies: Vec<Reply>,
     arena: Vec<u8>,
     tasks: Vec<Task>,
+    pipeline: Vec<Queued>,
 }
 
 impl Memory {
@@ -53,6 +55,7 @@ impl Memory {
             replies: vec![Reply::default(); replies::table_len(PAGES.len())],
             arena: vec![0; replies::arena_len(&PAGES)],
             tasks: vec![Task::FREE; tasks],
+            pipeline: vec![Queued::default(); 16],
         }
     }
 
@@ -68,6 +71,7 @@ impl Memory {
                 replies: &mut self.replies,
                 arena: &mut self.arena,
                 tasks: &mut self.tasks,
+                pipeline: &mut self.pipeline,
             },
             NetConfig {
                 mac: SERVER_MAC,
@@ -355,4 +359,69 @@ fn echo_tasks_are_bounded_503_past_the_pool() {
     );
     assert_eq!(server.tasks_busy(), 0);
     assert_eq!(server.counters.qos_refused_503, 1);
+}
+
+#[test]
+fn pipelined_requests_are_all_taken_and_answered_in_order() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 42000);
+    let one = "GET /about HTTP/1.1\r\nHost: a\r\n\r\n";
+    let many = [one; 8].concat() + "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    let out = exchange(&mut server, &mut nic, c.frame(Flags::PSH, many.as_bytes()));
+    let (_, ack, _, _) = server_segment(out.last().unwrap());
+    assert_eq!(
+        ack,
+        Some(c.seq + many.len() as u32),
+        "every pipelined request is taken at once"
+    );
+    c.seq += many.len() as u32;
+    // Acknowledging each response releases the next.
+    let mut got = Vec::new();
+    let mut out = out;
+    while !out.is_empty() {
+        for f in &out {
+            let (s, _, fl, p) = server_segment(f);
+            if !p.is_empty() {
+                assert_eq!(s, c.their);
+                c.their += p.len() as u32;
+                got.extend_from_slice(&p);
+            }
+            if fl.contains(Flags::FIN) {
+                c.their += 1;
+                c.fin = true;
+            }
+        }
+        out = exchange(&mut server, &mut nic, c.frame(Flags(0), b""));
+    }
+    let mut want = Vec::new();
+    for _ in 0..8 {
+        want.extend(ok(&PAGES[1], "", true));
+    }
+    want.extend(ok(&PAGES[0], "Connection: close\r\n", true));
+    assert_eq!(show(&got), show(&want));
+    assert!(c.fin);
+    assert_eq!(server.counters.http_requests, 9);
+}
+
+#[test]
+fn a_peer_that_closes_is_answered_with_our_fin() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 43000);
+    let r = c.send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+    // The client closes its idle keep-alive connection: the server closes too, at once.
+    let out = exchange(&mut server, &mut nic, c.frame(Flags::FIN, b""));
+    c.seq += 1;
+    assert!(
+        out.iter().any(|f| server_segment(f).2.contains(Flags::FIN)),
+        "our FIN follows the peer's"
+    );
+    assert_eq!(server.connections(), 1, "until our FIN is acknowledged");
+    c.their += 1;
+    exchange(&mut server, &mut nic, c.frame(Flags(0), b""));
+    assert_eq!(server.connections(), 0);
 }

@@ -8,20 +8,24 @@
 //! - A malformed request: its 4xx/5xx, then the connection closes.
 //!
 //! Per connection the site keeps an [`Exchange`]: the parser's state, a path matcher, an
-//! ETag matcher and the response to send; no request or response bytes.
+//! ETag matcher and the response being sent; no request or response bytes. Responses of
+//! pipelined requests wait behind it in a shared [`pipeline`] pool.
 
 pub mod echo;
 pub mod path;
+pub mod pipeline;
 pub mod replies;
 
 use super::http::date;
 use super::http::request::{Event, Header, Limits, Parser, RequestHead};
 use super::http::response::EtagMatcher;
 use super::http::Method;
+use super::tcp::conn::State;
 use super::tcp::listener::App;
 use super::tcp::{Source, Tcb};
 use echo::{Phase, Task, Tasks};
 use path::PathMatch;
+use pipeline::{Pipeline, Queued};
 use replies::{Conn, Fixed, Handle, Replies, Reply, FIXED};
 
 /// One page of the site.
@@ -44,18 +48,28 @@ pub struct Exchange {
     parser: Parser,
     path: PathMatch,
     etag: EtagMatcher,
-    /// The response decided at the end of the head, without its date.
+    /// The first response of the connection's queue (decided at the end of its request's
+    /// head, without its date): the one being sent, or next.
     reply: u32,
-    /// `READY`, `CLOSING`, `HAS_TASK`.
+    /// The rest of the queue in the pipeline pool (link, 0 for none).
+    more: u16,
+    /// `HAS_REPLY`, `READY`, `SENT`, `PARSING`, `CLOSING`, `HAS_TASK`.
     flags: u8,
 }
 
-/// The request is complete: `reply` waits to be sent.
-const READY: u8 = 1;
-/// The last response closes the connection: further input is ignored.
-const CLOSING: u8 = 2;
-/// The task named by `reply` belongs to this connection.
-const HAS_TASK: u8 = 4;
+/// `reply` holds a response.
+const HAS_REPLY: u8 = 1;
+/// Its request is complete: it may be sent.
+const READY: u8 = 2;
+/// It is being sent; it leaves the queue once acknowledged in full.
+const SENT: u8 = 4;
+/// The last response of the queue belongs to the request being parsed.
+const PARSING: u8 = 8;
+/// A response that closes the connection is queued: further input is ignored.
+const CLOSING: u8 = 16;
+/// The task named by `reply` belongs to this connection (a task's answer is always
+/// first in its queue).
+const HAS_TASK: u8 = 32;
 
 impl Exchange {
     fn has(&self, f: u8) -> bool {
@@ -93,6 +107,8 @@ pub struct SiteMemory<'a> {
     pub exchanges: &'a mut [Exchange],
     /// The echo task pool.
     pub tasks: &'a mut [Task],
+    /// Responses of pipelined requests waiting their turn.
+    pub pipeline: &'a mut [Queued],
 }
 
 /// The built-in application.
@@ -101,6 +117,7 @@ pub struct Site<'a> {
     replies: Replies<'a>,
     exchanges: &'a mut [Exchange],
     tasks: Tasks<'a>,
+    pipeline: Pipeline<'a>,
     limits: Limits,
     /// Unix seconds at `base_ms` of the platform clock.
     base_unix: u64,
@@ -126,6 +143,7 @@ impl<'a> Site<'a> {
             arena,
             exchanges,
             tasks,
+            pipeline,
         } = mem;
         exchanges.fill(Exchange::default());
         Some(Site {
@@ -133,6 +151,7 @@ impl<'a> Site<'a> {
             replies: Replies::build(pages, replies, arena)?,
             exchanges,
             tasks: Tasks::new(tasks),
+            pipeline: Pipeline::new(pipeline),
             limits: Limits::default(),
             base_unix: unix_seconds,
             base_ms: now_ms,
@@ -239,6 +258,48 @@ impl Source for Site<'_> {
     }
 }
 
+/// A connection's queue of responses: `reply` first, the rest in the pipeline pool.
+struct Queue<'q, 'p> {
+    reply: &'q mut u32,
+    more: &'q mut u16,
+    flags: &'q mut u8,
+    pipeline: &'q mut Pipeline<'p>,
+}
+
+impl Queue<'_, '_> {
+    /// Appends a response whose request is still being parsed; false when the pool is empty.
+    fn push(&mut self, h: Handle) -> bool {
+        if *self.flags & HAS_REPLY == 0 {
+            *self.reply = h.0;
+            *self.flags = (*self.flags & !(READY | SENT)) | HAS_REPLY | PARSING;
+            return true;
+        }
+        let pushed = self.pipeline.push(self.more, h.0);
+        if pushed {
+            *self.flags |= PARSING;
+        }
+        pushed
+    }
+
+    /// The last response, to change.
+    fn last(&mut self) -> Option<&mut u32> {
+        if *self.more == 0 {
+            return (*self.flags & HAS_REPLY != 0).then_some(&mut *self.reply);
+        }
+        self.pipeline.last_mut(*self.more).map(|(h, _)| h)
+    }
+
+    /// The request of the last response is complete.
+    fn complete(&mut self) {
+        *self.flags &= !PARSING;
+        if *self.more == 0 {
+            *self.flags |= READY;
+        } else if let Some((_, ready)) = self.pipeline.last_mut(*self.more) {
+            *ready = true;
+        }
+    }
+}
+
 impl App for Site<'_> {
     fn on_data(&mut self, slot: usize, data: &[u8]) -> usize {
         let (pages, replies, limits) = (self.pages, self.replies, self.limits);
@@ -248,15 +309,7 @@ impl App for Site<'_> {
         if x.has(CLOSING) {
             return data.len();
         }
-        // One response at a time, and a task's answer stays until it is acknowledged: the
-        // next request waits, unacknowledged, so the peer sends it again.
-        let answering = x
-            .task()
-            .and_then(|t| self.tasks.get(t))
-            .is_some_and(|t| t.phase == Phase::Replying);
-        if x.has(READY) || answering {
-            return 0;
-        }
+        let before = *x;
         let paths = |i: usize| Site::path(pages, i);
         let tasks = &mut self.tasks;
         let Exchange {
@@ -264,8 +317,18 @@ impl App for Site<'_> {
             path,
             etag,
             reply,
+            more,
             flags,
         } = x;
+        let mut q = Queue {
+            reply,
+            more,
+            flags,
+            pipeline: &mut self.pipeline,
+        };
+        // Set when this request cannot be taken now: it is left unacknowledged, and the
+        // peer sends it again.
+        let mut refuse = false;
         let result = parser.feed(data, &limits, &mut |e| match e {
             Event::Target(piece) => path.feed(piece, &paths),
             Event::Header(Header::IfNoneMatch, piece) => {
@@ -278,10 +341,18 @@ impl App for Site<'_> {
                 let matched = route
                     .filter(|&p| p < pages.len())
                     .is_some_and(|p| etag.finish(replies.etag(p)));
-                *reply = decide(&head, route, pages.len(), matched, tasks, flags).0;
+                let wants_task = head.method == Method::Post && route == Some(pages.len());
+                // A task's answer goes first in its queue (so it is found and freed there):
+                // a pipelined POST waits for the responses ahead of it.
+                if wants_task && *q.flags & HAS_REPLY != 0 {
+                    refuse = true;
+                    return;
+                }
+                let h = decide(&head, route, pages.len(), matched, tasks, q.flags);
+                refuse = !q.push(h);
             }
             Event::Body(piece) => {
-                let task = (*flags & HAS_TASK != 0).then(|| Handle(*reply).index());
+                let task = (*q.flags & HAS_TASK != 0).then(|| Handle(*q.reply).index());
                 if let Some(t) = task.and_then(|t| tasks.get_mut(t)) {
                     t.feed(piece);
                 }
@@ -289,23 +360,39 @@ impl App for Site<'_> {
             Event::Method(_) | Event::Header(..) => {}
         });
         let c = &mut self.counters;
-        let consumed = match result {
+        let (consumed, h) = match result {
+            _ if refuse => {
+                *x = before;
+                return 0;
+            }
             Ok(p) if !p.complete => return p.consumed,
-            Ok(p) => p.consumed,
+            Ok(p) => {
+                q.complete();
+                (p.consumed, q.last().map(|h| Handle(*h)))
+            }
             Err(status) => {
                 c.rejected += 1;
-                if let Some(t) = x.task() {
-                    self.tasks.release(t);
+                let e = Handle::reply(Fixed::for_error(status) as usize, Conn::Close, false);
+                if *q.flags & PARSING != 0 {
+                    // The request's own response becomes the error.
+                    if let Some(last) = q.last() {
+                        *last = e.0;
+                    }
+                    if *q.more == 0 && *q.flags & HAS_TASK != 0 {
+                        *q.flags &= !HAS_TASK;
+                        tasks.release(Handle(*q.reply).index());
+                    }
+                } else if !q.push(e) {
+                    *x = before;
+                    return 0;
                 }
-                x.flags &= !HAS_TASK;
-                x.reply = Handle::reply(Fixed::for_error(status) as usize, Conn::Close, false).0;
-                x.parser = Parser::new();
-                data.len()
+                q.complete();
+                *parser = Parser::new();
+                (data.len(), Some(e))
             }
         };
         c.requests += 1;
-        let h = Handle(x.reply);
-        if !h.is_task() {
+        if let Some(h) = h.filter(|h| !h.is_task()) {
             match h.index() {
                 i if i == Fixed::NotFound as usize => c.not_found += 1,
                 i if i == Fixed::Unavailable as usize => c.refused_503 += 1,
@@ -313,54 +400,69 @@ impl App for Site<'_> {
                 _ => {}
             }
         }
-        x.flags |= READY;
-        x.path = PathMatch::default();
-        x.etag = EtagMatcher::default();
+        if h.is_some_and(|h| h.conn() == Conn::Close) {
+            *q.flags |= CLOSING;
+        }
+        *path = PathMatch::default();
+        *etag = EtagMatcher::default();
         consumed
     }
 
     fn on_ready(&mut self, slot: usize, tcb: &mut Tcb) {
         let idle = tcb.can_send(&*self);
-        let Some(x) = self.exchanges.get(slot).copied() else {
+        let Some(x) = self.exchanges.get_mut(slot) else {
             return;
         };
-        if let Some(t) = x.task() {
-            if idle
-                && self
-                    .tasks
-                    .get(t)
-                    .is_some_and(|t| t.phase == Phase::Replying)
-            {
-                // Its answer is acknowledged in full.
-                self.release_task(slot);
+        if x.has(SENT) && idle {
+            // The response being sent is acknowledged in full: it leaves the queue.
+            if x.has(HAS_TASK) {
+                self.tasks.release(Handle(x.reply).index());
+            }
+            x.flags &= !(HAS_TASK | SENT | READY | HAS_REPLY);
+            if let Some((h, ready)) = self.pipeline.pop(&mut x.more) {
+                x.reply = h;
+                x.flags |= HAS_REPLY;
+                if ready {
+                    x.flags |= READY;
+                }
+            } else {
+                // What was parsing (if anything) was the last entry, now gone: nothing is.
+                x.flags &= !PARSING;
             }
         }
-        if !x.has(READY) {
-            return;
-        }
-        let now = self.now_unix();
-        self.date.set(now);
-        let h = Handle(x.reply).dated(now);
-        if !tcb.send(h.0, &*self) {
-            return;
-        }
-        if h.is_task() {
-            if let Some(t) = self.tasks.get_mut(h.index()) {
-                t.phase = Phase::Replying;
+        let x = *x;
+        if x.has(READY) && !x.has(SENT) {
+            let now = self.now_unix();
+            self.date.set(now);
+            let h = Handle(x.reply).dated(now);
+            if tcb.send(h.0, &*self) {
+                if h.is_task() {
+                    if let Some(t) = self.tasks.get_mut(h.index()) {
+                        t.phase = Phase::Replying;
+                    }
+                }
+                if let Some(x) = self.exchanges.get_mut(slot) {
+                    x.flags |= SENT;
+                }
+                if h.conn() == Conn::Close {
+                    tcb.close();
+                }
+                return;
             }
         }
-        if let Some(x) = self.exchanges.get_mut(slot) {
-            x.flags &= !READY;
-            if h.conn() == Conn::Close {
+        // The peer has finished sending and every request it sent is answered: so are we.
+        if !x.has(HAS_REPLY) && tcb.state() == State::CloseWait {
+            if let Some(x) = self.exchanges.get_mut(slot) {
                 x.flags |= CLOSING;
-                tcb.close();
             }
+            tcb.close();
         }
     }
 
     fn on_closed(&mut self, slot: usize) {
         self.release_task(slot);
         if let Some(x) = self.exchanges.get_mut(slot) {
+            self.pipeline.release(&mut x.more);
             *x = Exchange::default();
         }
     }

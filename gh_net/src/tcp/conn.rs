@@ -492,9 +492,10 @@ impl Tcb {
                 }
                 new_ack = true;
             }
-            // Window updates only from in-order segments, which stand in for SND.WL1/WL2:
-            // out-of-order data is never accepted, so an older segment cannot shrink it.
-            if seg.seq == self.rcv_nxt {
+            // Window updates stand in for SND.WL1/WL2: from a segment that acknowledges
+            // something new, or one not older than what we took (data we left
+            // unacknowledged puts the peer's later segments ahead of RCV.NXT).
+            if new_ack || self.rcv_nxt.le(seg.seq) {
                 if self.snd_wnd == 0 && seg.window > 0 {
                     self.backoff = 0;
                 }
@@ -649,6 +650,7 @@ impl Tcb {
             }
             Timer::Linger => match self.state {
                 State::TimeWait | State::FinWait2 => {
+                    bump(&mut ctr.tcp_closed);
                     self.state = State::Closed;
                     return Verdict::Free;
                 }

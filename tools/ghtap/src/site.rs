@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gh_net::engine::NetConfig;
 use gh_net::server::{Server, ServerMemory};
 use gh_net::site::echo::Task;
+use gh_net::site::pipeline::Queued;
 use gh_net::site::replies::{self, Reply};
 use gh_net::site::{Exchange, Page};
 use gh_net::tcp::Tcb;
@@ -84,6 +85,7 @@ pub struct Memory {
     replies: Vec<Reply>,
     arena: Vec<u8>,
     tasks: Vec<Task>,
+    pipeline: Vec<Queued>,
 }
 
 /// Timer wheel buckets: with the engine's 10 ms tick, 4096 buckets span 40 s, so nearly
@@ -105,6 +107,8 @@ impl Memory {
             replies: vec![Reply::default(); replies::table_len(pages.len())],
             arena: vec![0; replies::arena_len(pages)],
             tasks: vec![Task::FREE; tasks],
+            // Pipelined requests waiting behind a response: a few per connection.
+            pipeline: vec![Queued::default(); (slots * 4).min(usize::from(u16::MAX))],
         }
     }
 
@@ -118,6 +122,7 @@ impl Memory {
             + std::mem::size_of_val(self.replies.as_slice())
             + std::mem::size_of_val(self.arena.as_slice())
             + std::mem::size_of_val(self.tasks.as_slice())
+            + std::mem::size_of_val(self.pipeline.as_slice())
     }
 }
 
@@ -141,6 +146,7 @@ pub fn server<'a>(
         replies,
         arena,
         tasks,
+        pipeline,
     } = mem;
     let unix_seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -155,6 +161,7 @@ pub fn server<'a>(
             replies,
             arena,
             tasks,
+            pipeline,
         },
         cfg,
         port,

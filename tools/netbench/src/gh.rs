@@ -8,6 +8,7 @@ use std::mem::{size_of, size_of_val};
 use gh_net::engine::{NetConfig, Platform};
 use gh_net::server::{Server, ServerMemory};
 use gh_net::site::echo::Task;
+use gh_net::site::pipeline::Queued;
 use gh_net::site::replies::{self, Reply};
 use gh_net::site::{Exchange, Page};
 use gh_net::tcp::Tcb;
@@ -46,6 +47,7 @@ pub struct Memory {
     replies: Vec<Reply>,
     arena: Vec<u8>,
     tasks: Vec<Task>,
+    pipeline: Vec<Queued>,
 }
 
 impl Memory {
@@ -62,6 +64,7 @@ impl Memory {
             replies: vec![Reply::default(); replies::table_len(PAGES.len())],
             arena: vec![0; replies::arena_len(&PAGES)],
             tasks: vec![Task::FREE; TASKS],
+            pipeline: vec![Queued::default(); CONNECTIONS],
         }
     }
 
@@ -93,6 +96,7 @@ impl Memory {
             + size_of_val(self.replies.as_slice())
             + size_of_val(self.arena.as_slice())
             + size_of_val(self.tasks.as_slice())
+            + size_of_val(self.pipeline.as_slice())
     }
 }
 
@@ -108,6 +112,7 @@ fn new_server(mem: &mut Memory, now_ms: u64) -> Server<'_> {
             replies: &mut mem.replies,
             arena: &mut mem.arena,
             tasks: &mut mem.tasks,
+            pipeline: &mut mem.pipeline,
         },
         NetConfig {
             mac: SERVER_MAC,

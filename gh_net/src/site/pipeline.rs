@@ -1,0 +1,156 @@
+//! Responses decided for pipelined requests, waiting behind the one a connection is
+//! sending. TCP carries one response per connection at a time, and nothing of a request
+//! is buffered; what a pipelined request needs until its turn is only its decided
+//! response handle. Those wait here, in a pool shared by the core's connections, so a
+//! connection that does not pipeline costs nothing more. When the pool is empty the
+//! request is left unacknowledged and the peer sends it again.
+
+/// One waiting response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Queued {
+    handle: u32,
+    /// Next entry of the same connection (index + 1), or of the free list.
+    next: u16,
+    /// Its request is complete: the response may be sent.
+    ready: bool,
+}
+
+/// The pool, over caller memory (at most 65,535 entries are used).
+#[derive(Debug)]
+pub struct Pipeline<'a> {
+    entries: &'a mut [Queued],
+    /// Head of the free list (index + 1, 0 when empty).
+    free: u16,
+}
+
+impl<'a> Pipeline<'a> {
+    /// A pool of every entry of `entries`, all free.
+    pub fn new(entries: &'a mut [Queued]) -> Self {
+        let n = entries.len().min(usize::from(u16::MAX));
+        for (i, e) in entries.iter_mut().enumerate() {
+            let next = if i + 1 < n { (i + 2) as u16 } else { 0 };
+            *e = Queued {
+                handle: 0,
+                next,
+                ready: false,
+            };
+        }
+        Pipeline {
+            entries,
+            free: if n > 0 { 1 } else { 0 },
+        }
+    }
+
+    /// True if no entry is free.
+    pub fn is_empty(&self) -> bool {
+        self.free == 0
+    }
+
+    fn get(&self, link: u16) -> Option<&Queued> {
+        self.entries.get(usize::from(link).checked_sub(1)?)
+    }
+
+    fn get_mut(&mut self, link: u16) -> Option<&mut Queued> {
+        self.entries.get_mut(usize::from(link).checked_sub(1)?)
+    }
+
+    /// Appends `handle` (not yet ready) to the list starting at `*head`; false when the
+    /// pool is empty.
+    pub fn push(&mut self, head: &mut u16, handle: u32) -> bool {
+        let link = self.free;
+        let Some(e) = self.get_mut(link) else {
+            return false;
+        };
+        let after = e.next;
+        *e = Queued {
+            handle,
+            next: 0,
+            ready: false,
+        };
+        self.free = after;
+        match self.tail(*head) {
+            Some(t) => {
+                if let Some(t) = self.get_mut(t) {
+                    t.next = link;
+                }
+            }
+            None => *head = link,
+        }
+        true
+    }
+
+    /// The last entry of the list at `head`.
+    fn tail(&self, head: u16) -> Option<u16> {
+        let mut at = head;
+        let mut last = None;
+        // A list is never longer than the pool; the bound keeps a damaged link harmless.
+        for _ in 0..self.entries.len() {
+            let e = self.get(at)?;
+            last = Some(at);
+            at = e.next;
+            if at == 0 {
+                break;
+            }
+        }
+        last
+    }
+
+    /// The handle of the last entry of the list at `head`, to change it.
+    pub fn last_mut(&mut self, head: u16) -> Option<(&mut u32, &mut bool)> {
+        let t = self.tail(head)?;
+        self.get_mut(t).map(|e| (&mut e.handle, &mut e.ready))
+    }
+
+    /// Takes the first entry off the list at `*head`: its handle and whether it is ready.
+    pub fn pop(&mut self, head: &mut u16) -> Option<(u32, bool)> {
+        let link = *head;
+        let free = self.free;
+        let e = self.get_mut(link)?;
+        let got = (e.handle, e.ready);
+        *head = e.next;
+        e.next = free;
+        self.free = link;
+        Some(got)
+    }
+
+    /// Returns the whole list at `*head` to the pool.
+    pub fn release(&mut self, head: &mut u16) {
+        for _ in 0..self.entries.len() {
+            if self.pop(head).is_none() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_share_the_pool_in_order() {
+        let mut mem = [Queued::default(); 3];
+        let mut p = Pipeline::new(&mut mem);
+        let (mut a, mut b) = (0u16, 0u16);
+        assert!(p.push(&mut a, 1) && p.push(&mut b, 10) && p.push(&mut a, 2));
+        assert!(p.is_empty() && !p.push(&mut a, 3), "bounded by the pool");
+        *p.last_mut(a).unwrap().1 = true;
+        assert_eq!(p.pop(&mut a), Some((1, false)));
+        assert_eq!(p.pop(&mut a), Some((2, true)));
+        assert_eq!((p.pop(&mut a), a), (None, 0));
+        p.release(&mut b);
+        assert_eq!(b, 0);
+        for h in 0..3 {
+            assert!(p.push(&mut a, h));
+        }
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn an_empty_pool_refuses() {
+        let mut p = Pipeline::new(&mut []);
+        let mut a = 0;
+        assert!(p.is_empty() && !p.push(&mut a, 1));
+    }
+}

@@ -326,8 +326,7 @@ impl<'a> Replies<'a> {
             };
             *slot = reply;
         }
-        let page_slots = table.get_mut(FIXED..n)?.chunks_exact_mut(2);
-        for (i, (page, pair)) in pages.iter().zip(page_slots).enumerate() {
+        for (i, page) in pages.iter().enumerate() {
             let etag_at = i * ETAG_LEN;
             let etag: [u8; ETAG_LEN] = arena.get(etag_at..etag_at + ETAG_LEN)?.try_into().ok()?;
             let index = u16::try_from(i).ok()?;
@@ -352,10 +351,8 @@ impl<'a> Replies<'a> {
                     ..ok
                 },
             )?;
-            if let [a, b] = pair {
-                *a = full;
-                *b = not_modified;
-            }
+            *table.get_mut(FIXED + 2 * i)? = full;
+            *table.get_mut(FIXED + 2 * i + 1)? = not_modified;
         }
         Some(Replies {
             table,

@@ -329,7 +329,7 @@ impl App for Site<'_> {
         // Set when this request cannot be taken now: it is left unacknowledged, and the
         // peer sends it again.
         let mut refuse = false;
-        let result = parser.feed(data, &limits, &mut |e| match e {
+        let result = parser.feed_routing(data, &limits, &mut |e| match e {
             Event::Target(piece) => path.feed(piece, &paths),
             Event::Header(Header::IfNoneMatch, piece) => {
                 if let Some(p) = path.finish(&paths).filter(|&p| p < pages.len()) {

@@ -149,6 +149,9 @@ pub struct Tcb {
     pub(super) next: u32,
     /// See `next`.
     pub(super) prev: u32,
+    /// The wheel tick (low 16 bits) of the bucket the slot is linked in, owned by the
+    /// wheel: a later deadline leaves the slot there (see `Wheel::refile`).
+    pub(super) filed: u16,
     remote_port: u16,
     local_port: u16,
     snd_wnd: u16,
@@ -187,6 +190,7 @@ impl Tcb {
         deadline: 0,
         next: 0,
         prev: 0,
+        filed: 0,
         remote_port: 0,
         local_port: 0,
         snd_wnd: 0,
@@ -290,6 +294,18 @@ impl Tcb {
     /// When the timer fires, if it is running.
     pub fn deadline(&self) -> Option<u32> {
         (self.timer() != Timer::Off).then_some(self.deadline)
+    }
+
+    /// Sets a linger timer at `deadline`, as a state change would.
+    #[cfg(test)]
+    pub(super) fn set_linger_for_test(&mut self, deadline: u32) {
+        self.set_timer(Timer::Linger, deadline);
+    }
+
+    /// Stops the timer, as a state change would.
+    #[cfg(test)]
+    pub(super) fn stop_timer_for_test(&mut self) {
+        self.set_timer(Timer::Off, 0);
     }
 
     /// Smoothed RTT in ms (0 before a sample).

@@ -297,7 +297,7 @@ impl<'a> Listener<'a> {
                 } else {
                     tcb.waits &= !WAIT_WINDOW;
                 }
-                self.wheel.rearm(self.pool.slots_mut(), i)
+                self.wheel.refile(self.pool.slots_mut(), i)
             }
             Err(_) => {
                 // Nothing was lost: the connection waits for TX room, unless too many wait.
@@ -315,7 +315,7 @@ impl<'a> Listener<'a> {
                     tcb.waits |= WAIT_TX;
                     bump(&mut ctr.qos_parked_tx);
                 }
-                self.wheel.rearm(self.pool.slots_mut(), i);
+                self.wheel.refile(self.pool.slots_mut(), i);
             }
         }
     }

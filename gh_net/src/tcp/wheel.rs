@@ -7,6 +7,7 @@
 //! bucket and is moved on when that bucket comes round.
 
 use super::conn::Tcb;
+use core::num::NonZeroU64;
 
 const HEAD: u32 = 1 << 31;
 
@@ -14,7 +15,8 @@ const HEAD: u32 = 1 << 31;
 #[derive(Debug)]
 pub struct Wheel<'a> {
     heads: &'a mut [u32],
-    tick_ms: u64,
+    /// Non-zero, so dividing by it has no panic path.
+    tick_ms: NonZeroU64,
     /// The tick being processed; every deadline up to its end is due.
     cursor: u64,
     /// Platform time (ms) at the last `advance`.
@@ -28,8 +30,8 @@ impl<'a> Wheel<'a> {
         if heads.is_empty() || tick_ms == 0 || heads.len() >= HEAD as usize {
             return None;
         }
+        let tick_ms = NonZeroU64::new(u64::from(tick_ms))?;
         heads.fill(0);
-        let tick_ms = u64::from(tick_ms);
         Some(Wheel {
             heads,
             tick_ms,
@@ -49,28 +51,35 @@ impl<'a> Wheel<'a> {
         if len.is_power_of_two() {
             tick & (len - 1)
         } else {
-            tick % len
+            tick.checked_rem(len).unwrap_or(0)
         }
     }
 
-    /// Bucket for a deadline: rounded up to a tick, so a timer never fires early.
-    fn bucket_for(&self, deadline: u32) -> u32 {
+    /// The tick whose bucket holds a deadline: rounded up, so a timer never fires early,
+    /// and no further than the wheel's span.
+    #[inline]
+    fn tick_for(&self, deadline: u32) -> u64 {
+        let at = self.at_ms(deadline);
+        let tick = at / self.tick_ms + u64::from(at % self.tick_ms != 0);
+        tick.min(self.cursor + self.len() - 1).max(self.cursor)
+    }
+
+    /// A deadline on the platform clock, or now if it has passed.
+    #[inline]
+    fn at_ms(&self, deadline: u32) -> u64 {
         let delta = deadline.wrapping_sub(self.now_ms as u32) as i32;
-        let at = self
-            .now_ms
-            .saturating_add(u64::from(delta.max(0).unsigned_abs()));
-        let tick = at.div_ceil(self.tick_ms);
-        let tick = tick.clamp(self.cursor, self.cursor + self.len() - 1);
-        self.index(tick) as u32
+        self.now_ms
+            .saturating_add(u64::from(delta.max(0).unsigned_abs()))
     }
 
     /// Links slot `i` by its deadline (nothing if it has none). The slot must be unlinked.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, slots: &mut [Tcb], i: usize) {
         let Some(deadline) = slots.get(i).and_then(|t| t.deadline()) else {
             return;
         };
-        let b = self.bucket_for(deadline);
+        let tick = self.tick_for(deadline);
+        let b = self.index(tick) as u32;
         let Some(head) = self.heads.get_mut(b as usize) else {
             return;
         };
@@ -79,6 +88,7 @@ impl<'a> Wheel<'a> {
         if let Some(t) = slots.get_mut(i) {
             t.next = old;
             t.prev = HEAD | b;
+            t.filed = tick as u16;
         }
         if let Some(o) = (old as usize).checked_sub(1).and_then(|o| slots.get_mut(o)) {
             o.prev = i as u32 + 1;
@@ -122,6 +132,35 @@ impl<'a> Wheel<'a> {
         self.insert(slots, i);
     }
 
+    /// Files slot `i` after its timer changed, lazily: a slot linked in a bucket that
+    /// comes round at or before its deadline's stays there, and `pop_expired`, finding it
+    /// not yet due, files it again then. Most changes push a deadline later (the idle timer
+    /// after each segment, TIME-WAIT after the retransmission timer), so most calls touch
+    /// no list. A stopped timer leaves the slot linked until its bucket comes round.
+    #[inline(always)]
+    pub fn refile(&mut self, slots: &mut [Tcb], i: usize) {
+        let Some(t) = slots.get(i) else {
+            return;
+        };
+        // The 16-bit tick is exact while it lies within one span ahead of the cursor, and
+        // the bucket at `filed` is then next visited at tick `filed`.
+        let ahead = t.filed.wrapping_sub(self.cursor as u16);
+        if t.prev != 0 && self.len() <= 1 << 15 && ahead as i16 >= 0 {
+            // Tick `f` holds the deadlines in ((f - 1) * tick, f * tick]: the slot may stay
+            // if its deadline is past the start of its bucket's tick.
+            let end_ms = (self.cursor + u64::from(ahead)).saturating_mul(self.tick_ms.get());
+            let keep = match t.deadline() {
+                None => true,
+                Some(d) => self.at_ms(d).saturating_add(self.tick_ms.get()) > end_ms,
+            };
+            if keep {
+                return;
+            }
+        }
+        self.remove(slots, i);
+        self.insert(slots, i);
+    }
+
     /// Moves the clock to `now_ms`.
     pub fn advance(&mut self, now_ms: u64) {
         if now_ms > self.now_ms {
@@ -133,6 +172,7 @@ impl<'a> Wheel<'a> {
     /// due. Call repeatedly after [`Wheel::advance`]; re-insert slots whose timer is re-armed.
     pub fn pop_expired(&mut self, slots: &mut [Tcb]) -> Option<usize> {
         let now_tick = self.now_ms / self.tick_ms;
+        let into_tick = self.now_ms % self.tick_ms;
         // After a long pause, one turn of the wheel visits every bucket.
         if now_tick.saturating_sub(self.cursor) >= self.len() {
             self.cursor = now_tick + 1 - self.len();
@@ -141,10 +181,12 @@ impl<'a> Wheel<'a> {
             let b = self.index(self.cursor) as usize;
             while let Some(i) = self.heads.get(b).and_then(|&h| (h as usize).checked_sub(1)) {
                 self.remove(slots, i);
-                let due = slots
-                    .get(i)
-                    .and_then(|t| t.deadline())
-                    .is_some_and(|d| (self.now_ms as u32).wrapping_sub(d) as i32 >= 0);
+                // Due at the start of the current tick: a deadline fires in the tick it
+                // rounds up to, also when `refile` left its slot in an earlier bucket.
+                let due = slots.get(i).and_then(|t| t.deadline()).is_some_and(|d| {
+                    let lag = (self.now_ms as u32).wrapping_sub(d) as i32;
+                    lag >= 0 && u64::from(lag.unsigned_abs()) >= into_tick
+                });
                 if due {
                     return Some(i);
                 }
@@ -290,6 +332,72 @@ mod tests {
             }
         }
         assert_eq!(fired, 300);
+    }
+
+    /// Deadlines moved at random, earlier and later, and timers stopped: a wheel filing
+    /// lazily fires exactly the slots, at exactly the ticks, an eager one does, and never
+    /// more than a tick after a deadline.
+    #[test]
+    fn lazy_refiling_fires_as_eager_rearming() {
+        const N: usize = 48;
+        let (mut eager_heads, mut lazy_heads) = ([0u32; 32], [0u32; 32]);
+        let mut eager = Wheel::new(&mut eager_heads, 10, 0).unwrap();
+        let mut lazy = Wheel::new(&mut lazy_heads, 10, 0).unwrap();
+        let mut a: Vec<Tcb> = (0..N).map(|_| idle_slot(0, 5000)).collect();
+        for t in a.iter_mut() {
+            t.stop_timer_for_test();
+        }
+        let mut b = a.clone();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 16) % n
+        };
+        let mut now = 0u64;
+        let mut fired = 0;
+        while now < 60_000 {
+            for _ in 0..next(4) {
+                let i = next(N as u64) as usize;
+                if next(5) == 0 {
+                    a[i].stop_timer_for_test();
+                    b[i].stop_timer_for_test();
+                } else {
+                    // Mostly near (retransmission), sometimes beyond the 320 ms span.
+                    let far = next(3) == 0;
+                    let d = (now + 1 + next(if far { 3000 } else { 250 })) as u32;
+                    a[i].set_linger_for_test(d);
+                    b[i].set_linger_for_test(d);
+                }
+                eager.rearm(&mut a, i);
+                lazy.refile(&mut b, i);
+            }
+            now += 1 + next(25);
+            eager.advance(now);
+            lazy.advance(now);
+            let (mut ea, mut la) = (Vec::new(), Vec::new());
+            while let Some(i) = eager.pop_expired(&mut a) {
+                ea.push((i, a[i].deadline()));
+                a[i].stop_timer_for_test();
+                eager.rearm(&mut a, i);
+            }
+            while let Some(i) = lazy.pop_expired(&mut b) {
+                la.push((i, b[i].deadline()));
+                b[i].stop_timer_for_test();
+                lazy.refile(&mut b, i);
+            }
+            ea.sort_unstable();
+            la.sort_unstable();
+            assert_eq!(ea, la, "at {now} ms");
+            fired += la.len();
+            for t in &b {
+                if let Some(d) = t.deadline() {
+                    assert!(u64::from(d) + 10 > now, "late: {d} at {now}");
+                }
+            }
+        }
+        assert!(fired > 1000, "{fired} fired");
     }
 
     #[test]

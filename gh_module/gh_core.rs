@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::gh_net::counters::Counters;
 use crate::gh_net::engine::{NetConfig, Platform};
 use crate::gh_net::server::Server;
+use crate::gh_net::site::Page;
 use crate::gh_net::wire::{ethernet, ipv4};
 use crate::nic::Driver;
 use crate::nic_stats::NicStats;
@@ -83,9 +84,11 @@ pub(crate) struct CoreSetup {
     pub(crate) ip: [u8; 4],
     pub(crate) gateway: [u8; 4],
     pub(crate) port: [u16; 1],
-    /// The response every request gets (head and body).
-    pub(crate) response: *const u8,
-    pub(crate) response_len: usize,
+    /// The built-in site's pages.
+    pub(crate) pages: &'static [Page<'static>],
+    /// The wall clock, Unix seconds, at `unix_at_ms` of the core's clock.
+    pub(crate) unix_seconds: u64,
+    pub(crate) unix_at_ms: u64,
     /// TSC ticks per millisecond (Linux's `tsc_khz`).
     pub(crate) tsc_per_ms: u64,
     pub(crate) seed: [u64; 4],
@@ -392,9 +395,9 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     let setup = unsafe { &*shared.setup.get() };
     // SAFETY: as above; null means no NIC (or no server memory).
     let (mut nic, arrays) = unsafe { (setup.nic.as_mut(), setup.server.as_mut()) };
-    // SAFETY: the response lives in `Cores` until every core has stopped.
-    let response = unsafe { core::slice::from_raw_parts(setup.response, setup.response_len) };
     let mut clock = Clock::new(setup);
+    let now = clock.now_ms();
+    let unix_seconds = setup.unix_seconds + now.saturating_sub(setup.unix_at_ms) / 1000;
     let mut server = arrays.and_then(|a| {
         Server::new(
             a.memory(),
@@ -404,9 +407,10 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                 gateway: Some(ipv4::Address(setup.gateway)),
             },
             &setup.port,
-            response,
+            setup.pages,
+            unix_seconds,
             setup.seed,
-            clock.now_ms(),
+            now,
         )
     });
     let mut next_tick = 0;

@@ -217,10 +217,11 @@ impl ProcFile<Loaded> for MemoryFile {
                 MemoryView {
                     cpu: core.cpu(),
                     reserved: core.memory().bytes() as u64,
-                    // No engine pool is carved from the reservation yet.
-                    used: 0,
+                    used: core.memory().used() as u64,
                     blocks: blocks as u64,
                     huge_blocks: huge_blocks as u64,
+                    connections: core.connections() as u64,
+                    bytes_per_connection: server_mem::ServerArrays::BYTES_PER_CONNECTION as u64,
                 }
             }),
         )
@@ -270,35 +271,21 @@ impl ProcWrite<Loaded> for ControlFile {
     }
 }
 
-/// The page every request gets until the store serves blocks: a complete response.
-fn demo_page() -> Result<KVec<u8>> {
-    const BODY: &[u8] = b"<!DOCTYPE html>\n<html><head><title>GigaHttpd</title></head>\n\
+/// The site every core serves until the store serves blocks.
+static DEMO_SITE: [gh_net::site::Page<'static>; 2] = [
+    gh_net::site::Page {
+        path: "/",
+        content_type: "text/html; charset=utf-8",
+        body: b"<!DOCTYPE html>\n<html><head><title>GigaHttpd</title></head>\n\
 <body><h1>GigaHttpd</h1><p>Served by a CPU taken from Linux, through GigaHttpd's own \
-NIC driver and TCP/HTTP engine.</p></body></html>\n";
-    let mut head = [0u8; 512];
-    // SAFETY: reads the wall clock; no preconditions.
-    let now = unsafe { bindings::ktime_get_real_seconds() };
-    let len = gh_net::http::response::write_head(
-        &mut head,
-        &gh_net::http::response::ResponseHead {
-            status: gh_net::http::Status::OK,
-            date: u64::try_from(now).unwrap_or(0),
-            content_length: BODY.len() as u64,
-            content_type: Some("text/html; charset=utf-8"),
-            etag: Some(b"\"gh-demo-1\""),
-            keep_alive: true,
-            minor_version: 1,
-        },
-    )
-    .map_err(|_| EINVAL)?;
-    let mut page = KVec::with_capacity(len + BODY.len(), GFP_KERNEL)?;
-    for part in [head.get(..len).unwrap_or(&[]), BODY] {
-        for &b in part {
-            page.push(b, GFP_KERNEL)?;
-        }
-    }
-    Ok(page)
-}
+NIC driver and TCP/HTTP engine.</p></body></html>\n",
+    },
+    gh_net::site::Page {
+        path: "/hello.txt",
+        content_type: "text/plain; charset=utf-8",
+        body: b"Hello from GigaHttpd\n",
+    },
+];
 
 /// Reads every parameter given to `insmod` and checks them; logs the first problem.
 fn load_params() -> Result<Params> {
@@ -363,7 +350,7 @@ impl kernel::Module for GigaHttpd {
             ip: params.ip.addr.0,
             gateway: params.gateway.0,
             port: params.port,
-            response: demo_page()?,
+            pages: &DEMO_SITE,
         };
         let cores = Cores::take(&gh_cpus, nics, mem_bytes, serve)?;
         let mut proc = ProcDir::new(

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Each GigaHttpd core's memory: reserved from Linux at load as whole pages, 2 MiB
-//! blocks where the page allocator has them, so nothing is allocated once cores run.
+//! blocks where the page allocator has them, and carved into the engine's arrays, so
+//! nothing is allocated once cores run.
+
+use core::ptr::NonNull;
 
 use kernel::prelude::*;
 
@@ -14,6 +17,10 @@ const HUGE_ORDER: u32 = 9;
 pub(crate) struct CoreMemory {
     blocks: KVec<Pages>,
     bytes: usize,
+    /// Where `carve` goes on: a block and an offset in it.
+    next: (usize, usize),
+    /// Bytes carved, alignment padding included.
+    used: usize,
 }
 
 impl CoreMemory {
@@ -39,7 +46,50 @@ impl CoreMemory {
         Ok(Self {
             blocks,
             bytes: bytes.div_ceil(4096) * 4096,
+            next: (0, 0),
+            used: 0,
         })
+    }
+
+    /// Carves an array of `len` copies of `value` out of the reservation, inside one
+    /// block. The array is the caller's until [`CoreMemory::reset`] or drop; the memory
+    /// is never handed out twice before either.
+    pub(crate) fn carve<T: Copy>(&mut self, len: usize, value: T) -> Result<NonNull<[T]>> {
+        let size = len.checked_mul(core::mem::size_of::<T>()).ok_or(ENOMEM)?;
+        let align = core::mem::align_of::<T>();
+        let (mut block, mut offset) = self.next;
+        while let Some(b) = self.blocks.get(block) {
+            // Blocks are page aligned, so aligning the offset aligns the address.
+            let start = offset.next_multiple_of(align);
+            if start.checked_add(size).is_some_and(|end| end <= b.len()) {
+                let first = (b.addr() + start) as *mut T;
+                for i in 0..len {
+                    // SAFETY: `first..first + len` lies inside block `block`, which this
+                    // reservation owns, and no earlier `carve` handed it out (`next` only
+                    // moves forward); `T` is `Copy`, so overwriting drops nothing.
+                    unsafe { first.add(i).write(value) };
+                }
+                self.used += start - offset + size;
+                self.next = (block, start + size);
+                let slice = core::ptr::slice_from_raw_parts_mut(first, len);
+                return NonNull::new(slice).ok_or(ENOMEM);
+            }
+            self.used += b.len() - offset;
+            block += 1;
+            offset = 0;
+        }
+        Err(ENOMEM)
+    }
+
+    /// Takes back everything carved (the caller's arrays must be gone).
+    pub(crate) fn reset(&mut self) {
+        self.next = (0, 0);
+        self.used = 0;
+    }
+
+    /// Bytes carved so far.
+    pub(crate) fn used(&self) -> usize {
+        self.used
     }
 
     /// Bytes reserved.

@@ -1,55 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The memory a core's HTTP server runs in, allocated by Linux before the core starts.
+//! The arrays a core's HTTP server runs in, carved from the core's reserved memory by
+//! Linux before the core starts.
+
+use core::ptr::NonNull;
 
 use kernel::prelude::*;
 
-use crate::gh_net::http::request::Parser;
 use crate::gh_net::server::ServerMemory;
+use crate::gh_net::site::echo::Task;
+use crate::gh_net::site::pipeline::Queued;
+use crate::gh_net::site::replies::{self, Reply};
+use crate::gh_net::site::{Exchange, Page};
 use crate::gh_net::tcp::Tcb;
+use crate::memory::CoreMemory;
 
-/// Connections one core serves at once.
-const CONNECTIONS: usize = 1024;
+/// Most connections one core serves at once: the slot array, at 64 bytes a slot, then
+/// fills one 2 MiB block.
+const MAX_CONNECTIONS: usize = 32 * 1024;
 
-/// The arrays of one core's server; the core borrows them while it runs.
+/// Fewest connections a core is started with.
+const MIN_CONNECTIONS: usize = 1024;
+
+/// `POST /echo` bodies one core takes at once.
+const TASKS: usize = 64;
+
+/// The arrays of one core's server, in its [`CoreMemory`]; the core borrows them while it
+/// runs. They must not outlive that memory.
 pub(crate) struct ServerArrays {
-    slots: KVec<Tcb>,
-    table: KVec<u32>,
-    heads: KVec<u32>,
-    waits: KVec<u32>,
-    parsers: KVec<Parser>,
-    ready: KVec<Option<bool>>,
-}
-
-fn filled<T: Copy>(len: usize, value: T) -> Result<KVec<T>> {
-    let mut v = KVec::with_capacity(len, GFP_KERNEL)?;
-    for _ in 0..len {
-        v.push(value, GFP_KERNEL)?;
-    }
-    Ok(v)
+    slots: NonNull<[Tcb]>,
+    table: NonNull<[u32]>,
+    timers: NonNull<[u32]>,
+    waits: NonNull<[u32]>,
+    exchanges: NonNull<[Exchange]>,
+    replies: NonNull<[Reply]>,
+    arena: NonNull<[u8]>,
+    tasks: NonNull<[Task]>,
+    pipeline: NonNull<[Queued]>,
 }
 
 impl ServerArrays {
-    pub(crate) fn new() -> Result<Self> {
+    /// What one connection costs: its slot, its HTTP state and its two lookup entries.
+    pub(crate) const BYTES_PER_CONNECTION: usize =
+        core::mem::size_of::<Tcb>() + core::mem::size_of::<Exchange>() + 2 * 4;
+
+    /// Carves the arrays for a site of `pages` from `memory`: as many connections as fit
+    /// (a power of two between [`MIN_CONNECTIONS`] and [`MAX_CONNECTIONS`]).
+    pub(crate) fn carve(memory: &mut CoreMemory, pages: &[Page<'_>]) -> Result<Self> {
+        let mut connections = MAX_CONNECTIONS;
+        loop {
+            memory.reset();
+            match Self::carve_for(memory, pages, connections) {
+                Ok(arrays) => return Ok(arrays),
+                Err(e) if connections <= MIN_CONNECTIONS => return Err(e),
+                Err(_) => connections /= 2,
+            }
+        }
+    }
+
+    fn carve_for(memory: &mut CoreMemory, pages: &[Page<'_>], n: usize) -> Result<Self> {
         Ok(Self {
-            slots: filled(CONNECTIONS, Tcb::EMPTY)?,
-            table: filled(CONNECTIONS * 2, 0)?,
-            heads: filled(256, 0)?,
-            waits: filled(256, 0)?,
-            parsers: filled(CONNECTIONS, Parser::new())?,
-            ready: filled(CONNECTIONS, None)?,
+            slots: memory.carve(n, Tcb::EMPTY)?,
+            table: memory.carve(2 * n, 0)?,
+            timers: memory.carve(256, 0)?,
+            waits: memory.carve(256, 0)?,
+            exchanges: memory.carve(n, Exchange::default())?,
+            replies: memory.carve(replies::table_len(pages.len()), Reply::default())?,
+            arena: memory.carve(replies::arena_len(pages), 0)?,
+            tasks: memory.carve(TASKS, Task::FREE)?,
+            // A few pipelined requests per connection, within one block.
+            pipeline: memory.carve(4 * n.min(u16::MAX as usize / 4), Queued::default())?,
         })
+    }
+
+    /// Connection slots.
+    pub(crate) fn connections(&self) -> usize {
+        self.slots.len()
     }
 
     /// The arrays as the engine takes them.
     pub(crate) fn memory(&mut self) -> ServerMemory<'_> {
-        ServerMemory {
-            slots: &mut self.slots,
-            table: &mut self.table,
-            heads: &mut self.heads,
-            waits: &mut self.waits,
-            parsers: &mut self.parsers,
-            ready: &mut self.ready,
+        // SAFETY: each array was carved from a distinct range of the core's reserved
+        // memory, which outlives `self` (the core's `Drop` frees `self` before its memory),
+        // and `&mut self` makes the borrows unique for their lifetime.
+        unsafe {
+            ServerMemory {
+                slots: self.slots.as_mut(),
+                table: self.table.as_mut(),
+                timers: self.timers.as_mut(),
+                waits: self.waits.as_mut(),
+                exchanges: self.exchanges.as_mut(),
+                replies: self.replies.as_mut(),
+                arena: self.arena.as_mut(),
+                tasks: self.tasks.as_mut(),
+                pipeline: self.pipeline.as_mut(),
+            }
         }
     }
 }

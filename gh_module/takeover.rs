@@ -20,6 +20,7 @@ use crate::bindings;
 use crate::gh_core::{
     entry_address, gh_boot_args, gh_idt, BootArgs, CoreSetup, CoreShared, CoreState,
 };
+use crate::gh_net::site::Page;
 use crate::gh_proc::cpuset::CpuSet;
 use crate::gh_proc::pci::PciAddr;
 use crate::ksym::Kallsyms;
@@ -78,6 +79,12 @@ impl Core {
         &self.memory
     }
 
+    /// Connection slots of the core's server.
+    pub(crate) fn connections(&self) -> usize {
+        // SAFETY: the arrays' box lives until the core drops; only their lengths are read.
+        unsafe { self.server_arrays.as_ref() }.map_or(0, |a| a.connections())
+    }
+
     /// Times the watchdog restarted this core.
     pub(crate) fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
@@ -108,13 +115,13 @@ impl Drop for Core {
     }
 }
 
-/// What every core serves: the data address, the gateway, the HTTP port and the one
-/// response the built-in application gives.
+/// What every core serves: the data address, the gateway, the HTTP port and the pages of
+/// the built-in site.
 pub(crate) struct Serve {
     pub(crate) ip: [u8; 4],
     pub(crate) gateway: [u8; 4],
     pub(crate) port: u16,
-    pub(crate) response: KVec<u8>,
+    pub(crate) pages: &'static [Page<'static>],
 }
 
 /// The CPUs GigaHttpd has taken.
@@ -167,16 +174,22 @@ impl Cores {
             let apic_id = apic.apic_id(cpu).ok_or(ENODEV)?;
             let pgd = Pages::new(0)?;
             share_kernel_half(&pgd);
-            let memory = CoreMemory::reserve(mem_bytes).inspect_err(|_| {
+            let mut memory = CoreMemory::reserve(mem_bytes).inspect_err(|_| {
                 pr_err!("cannot reserve {} MiB for CPU {}\n", mem_bytes >> 20, cpu);
             })?;
             let stack = Pages::new(STACK_ORDER)?;
-            let server_arrays = KBox::new(ServerArrays::new()?, GFP_KERNEL)?;
+            let server_arrays =
+                ServerArrays::carve(&mut memory, serve.pages).inspect_err(|_| {
+                    pr_err!("CPU {}: its memory cannot hold the server's arrays\n", cpu);
+                })?;
+            let server_arrays = KBox::new(server_arrays, GFP_KERNEL)?;
             let nic = nics.next();
-            // SAFETY: plain reads of values Linux set at boot.
-            let (tsc_per_ms, seed) = unsafe {
+            // SAFETY: plain reads of values Linux set at boot, the wall clock and the TSC.
+            let (tsc_per_ms, unix_seconds, tsc_now, seed) = unsafe {
                 (
                     u64::from(bindings::tsc_khz),
+                    u64::try_from(bindings::ktime_get_real_seconds()).unwrap_or(0),
+                    core::arch::x86_64::_rdtsc(),
                     [
                         bindings::get_random_u64(),
                         bindings::get_random_u64(),
@@ -204,8 +217,9 @@ impl Cores {
                         ip: serve.ip,
                         gateway: serve.gateway,
                         port: [serve.port],
-                        response: serve.response.as_ptr(),
-                        response_len: serve.response.len(),
+                        pages: serve.pages,
+                        unix_seconds,
+                        unix_at_ms: tsc_now.checked_div(tsc_per_ms).unwrap_or(0),
                         tsc_per_ms,
                         seed,
                     }),

@@ -15,20 +15,30 @@ pub struct MemoryView {
     pub blocks: u64,
     /// How many of those blocks are 2 MiB.
     pub huge_blocks: u64,
+    /// Connection slots carved for the core's server.
+    pub connections: u64,
+    /// Bytes each connection costs: its slot, its HTTP state and its lookup entries.
+    pub bytes_per_connection: u64,
 }
 
 /// Writes the `memory` file.
 pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = MemoryView>) -> fmt::Result {
     writeln!(
         w,
-        "{:<5} {:>14} {:>14} {:>8} {:>11}",
-        "cpu", "reserved", "used", "blocks", "huge_blocks"
+        "{:<5} {:>14} {:>14} {:>8} {:>11} {:>11} {:>10}",
+        "cpu", "reserved", "used", "blocks", "huge_blocks", "connections", "conn_bytes"
     )?;
     for m in cores {
         writeln!(
             w,
-            "{:<5} {:>14} {:>14} {:>8} {:>11}",
-            m.cpu, m.reserved, m.used, m.blocks, m.huge_blocks
+            "{:<5} {:>14} {:>14} {:>8} {:>11} {:>11} {:>10}",
+            m.cpu,
+            m.reserved,
+            m.used,
+            m.blocks,
+            m.huge_blocks,
+            m.connections,
+            m.bytes_per_connection
         )?;
     }
     Ok(())
@@ -45,16 +55,18 @@ mod tests {
         let m = MemoryView {
             cpu: 2,
             reserved: 128 << 20,
-            used: 0,
+            used: 3 << 20,
             blocks: 64,
             huge_blocks: 64,
+            connections: 32768,
+            bytes_per_connection: 112,
         };
         let mut out = String::new();
         assert_eq!(render(&mut out, &mut [m].into_iter()), Ok(()));
         assert_eq!(
             out,
-            "cpu         reserved           used   blocks huge_blocks\n\
-             2          134217728              0       64          64\n"
+            "cpu         reserved           used   blocks huge_blocks connections conn_bytes\n\
+             2          134217728        3145728       64          64       32768        112\n"
         );
     }
 }

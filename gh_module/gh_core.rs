@@ -11,7 +11,6 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use crate::gh_net::counters::Counters;
 use crate::gh_net::engine::{NetConfig, Platform};
 use crate::gh_net::server::Server;
 use crate::gh_net::site::Page;
@@ -94,7 +93,7 @@ pub(crate) struct CoreSetup {
     pub(crate) seed: [u64; 4],
 }
 
-/// The engine counters `/proc` shows, copied from the core's `Counters`.
+/// The engine counters `/proc` shows, copied from the core's server.
 #[derive(Default)]
 pub(crate) struct EngineStats {
     pub(crate) arp_replies: AtomicU64,
@@ -103,10 +102,16 @@ pub(crate) struct EngineStats {
     pub(crate) tcp_resets: AtomicU64,
     pub(crate) http_requests: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    pub(crate) rx_frames: AtomicU64,
+    pub(crate) connections: AtomicU64,
+    pub(crate) parked: AtomicU64,
+    /// Thousandths of the last timer period spent handling frames and timers.
+    pub(crate) busy_permille: AtomicU64,
 }
 
 impl EngineStats {
-    fn publish(&self, c: &Counters) {
+    fn publish(&self, server: &Server<'_>, busy_permille: u64) {
+        let c = &server.counters;
         let dropped = c.drop_eth_truncated
             + c.drop_eth_not_ours
             + c.drop_eth_unknown_type
@@ -122,6 +127,10 @@ impl EngineStats {
             (&self.tcp_resets, c.tcp_resets_sent),
             (&self.http_requests, c.http_requests),
             (&self.dropped, dropped),
+            (&self.rx_frames, c.rx_frames),
+            (&self.connections, server.connections() as u64),
+            (&self.parked, server.parked() as u64),
+            (&self.busy_permille, busy_permille),
         ] {
             to.store(value, Ordering::Relaxed);
         }
@@ -417,11 +426,15 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     shared
         .state
         .store(CoreState::Running as u32, Ordering::Release);
+    // TSC cycles spent on frames and timers, and when the current period began.
+    let (mut busy, mut period_start) = (0u64, tsc());
     while shared.stop.load(Ordering::Acquire) == 0 {
         shared.heartbeat.fetch_add(1, Ordering::Relaxed);
         if let (Some(nic), Some(server)) = (nic.as_deref_mut(), server.as_mut()) {
             let stats = &shared.nic_stats;
+            let (start, mut frames) = (tsc(), 0u32);
             nic.poll(stats, &mut |frame, reply| {
+                frames += 1;
                 server.receive(
                     frame,
                     &mut CorePlatform {
@@ -433,13 +446,23 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                     },
                 );
             });
+            if frames > 0 {
+                busy += tsc().wrapping_sub(start);
+            }
             if clock.now_ms() >= next_tick {
                 next_tick = clock.now_ms() + TICK_MS;
+                let start = tsc();
                 server.tick(&mut CorePlatform {
                     clock: &mut clock,
                     send: &mut |f| nic.send(stats, f),
                 });
-                shared.engine.publish(&server.counters);
+                let now = tsc();
+                busy += now.wrapping_sub(start);
+                let period = now.wrapping_sub(period_start).max(1);
+                shared
+                    .engine
+                    .publish(server, busy.saturating_mul(1000) / period);
+                (busy, period_start) = (0, now);
             }
         }
         if shared.hang.load(Ordering::Relaxed) != 0 {
@@ -460,6 +483,12 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     }
 }
 
+/// The time-stamp counter.
+fn tsc() -> u64 {
+    // SAFETY: RDTSC has no side effects.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
 /// How often timers run and counters are published.
 const TICK_MS: u64 = 10;
 
@@ -478,9 +507,7 @@ impl Clock {
     }
 
     fn now_ms(&self) -> u64 {
-        // SAFETY: RDTSC has no side effects.
-        let tsc = unsafe { core::arch::x86_64::_rdtsc() };
-        tsc.checked_div(self.tsc_per_ms).unwrap_or(0)
+        tsc().checked_div(self.tsc_per_ms).unwrap_or(0)
     }
 
     fn random(&mut self) -> u64 {

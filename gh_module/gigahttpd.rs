@@ -160,12 +160,20 @@ impl ProcFile<Loaded> for CpusFile {
     fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
         gh_proc::cpus::render(
             out,
-            &mut loaded.cores.iter().map(|core| CoreView {
-                cpu: core.cpu(),
-                state: core.shared().state().name(),
-                heartbeat: core.shared().heartbeat(),
-                restarts: core.restarts(),
-                nmis: core.shared().nmis().into(),
+            &mut loaded.cores.iter().map(|core| {
+                let e = core.shared().engine_stats();
+                CoreView {
+                    cpu: core.cpu(),
+                    state: core.shared().state().name(),
+                    heartbeat: core.shared().heartbeat(),
+                    restarts: core.restarts(),
+                    nmis: core.shared().nmis().into(),
+                    busy_permille: e.busy_permille.load(Relaxed),
+                    packets: e.rx_frames.load(Relaxed),
+                    connections: e.connections.load(Relaxed),
+                    requests: e.http_requests.load(Relaxed),
+                    parked: e.parked.load(Relaxed),
+                }
             }),
         )
     }

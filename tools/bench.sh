@@ -92,5 +92,5 @@ echo
 echo "GigaHttpd, instructions per connection, top functions (self):"
 profile "$out/callgrind.gh.out" no | head -n 15
 echo "GigaHttpd, instructions per connection, parts (including callees):"
-profile "$out/callgrind.gh.out" yes | grep -E '  (netbench::gh::(receive|tick)|gh_net::engine::Network::send_tcp|gh_net::tcp::listener::Listener::(on_connection|output)|.*Site as gh_net::tcp::listener::App>::on_data|.*Site as gh_net::tcp::Source>::fill|gh_net::wire::tcp::Repr::parse|gh_net::tcp::pool::Pool::find|gh_net::tcp::siphash::hash|gh_net::http::date::format)$'
+profile "$out/callgrind.gh.out" yes | grep -E '  (netbench::gh::(receive|tick)|gh_net::engine::Network::send_tcp(_with)?|gh_net::wire::frame::[a-z_:]*|gh_net::tcp::listener::Listener::(on_connection|output)|.*Site as gh_net::tcp::listener::App>::on_data|.*Site as gh_net::tcp::Source>::fill|gh_net::wire::tcp::Repr::parse|gh_net::tcp::pool::Pool::find|gh_net::tcp::siphash::hash|gh_net::http::date::format)$'
 echo "(profiles: $out/callgrind.{gh,smoltcp}.out; callgrind_annotate FILE)"

@@ -191,6 +191,11 @@ impl<'a> Server<'a> {
         self.listener.pool.used()
     }
 
+    /// Connections parked now, waiting for room in the TX ring.
+    pub fn parked(&self) -> usize {
+        self.listener.tx_waiting()
+    }
+
     /// Echo tasks in use.
     pub fn tasks_busy(&self) -> usize {
         self.site.tasks_busy()

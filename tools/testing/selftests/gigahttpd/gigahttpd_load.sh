@@ -28,8 +28,13 @@ test_load() {
         i=$((i + 1))
     done
     ktap_diag "$(cat "$PROC/nics")"
+    ktap_diag "$(cat "$PROC/cpus")"
+    # The cores' own records agree: requests and packets counted per core.
+    core_requests=$(awk 'NR > 1 { n += $9 } END { print n + 0 }' "$PROC/cpus")
+    core_packets=$(awk 'NR > 1 { n += $7 } END { print n + 0 }' "$PROC/cpus")
     echo "GH-LOAD-DONE"
-    rmmod gigahttpd && no_trace && [ $served -ge 1200 ]
+    rmmod gigahttpd && no_trace && [ $served -ge 1200 ] && [ "$core_requests" -ge 1200 ] &&
+        [ "$core_packets" -ge 1200 ]
 }
 
 ktap_header

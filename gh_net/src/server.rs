@@ -152,6 +152,8 @@ impl<'a> Server<'a> {
         let now = p.now_ms();
         self.net.poll(p, &mut self.counters);
         self.with_tcp(p, now, |listener, site, tx, ctr| {
+            // Connections parked on a full TX ring try again first, in order.
+            listener.resume_tx(now, site, tx, ctr);
             listener.on_timers(now, site, tx, ctr)
         });
     }

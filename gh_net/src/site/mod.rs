@@ -352,7 +352,12 @@ impl App for Site<'_> {
                 refuse = !q.push(h);
             }
             Event::Body(piece) => {
-                let task = (*q.flags & HAS_TASK != 0).then(|| Handle(*q.reply).index());
+                // Only the body of the request that took the task feeds it: not one being
+                // refused, nor one parsed while the task's answer is in flight.
+                let owns = !refuse
+                    && *q.more == 0
+                    && *q.flags & (HAS_TASK | PARSING) == HAS_TASK | PARSING;
+                let task = owns.then(|| Handle(*q.reply).index());
                 if let Some(t) = task.and_then(|t| tasks.get_mut(t)) {
                     t.feed(piece);
                 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything GigaHttpd needs to build gigahttpd.ko and boot it in a QEMU guest:
 # Debian packages (pinned Rust-for-Linux compiler and its library source, kernel source,
-# clang/LLVM, QEMU, busybox, valgrind for tools/bench.sh), bindgen from crates.io, and the
-# unpacked kernel source.
+# clang/LLVM, QEMU, busybox, valgrind for tools/bench.sh, ab/ping/tcpdump for
+# tools/ghtap/test.sh), bindgen and cargo-fuzz from crates.io, and the unpacked kernel
+# source.
 # Idempotent and non-interactive; writes nothing into the repository.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -14,6 +15,7 @@ packages=(
     "linux-source-6.12=$GH_KERNEL_DEB_VERSION"
     clang lld llvm libclang-14-dev flex bison bc libelf-dev libssl-dev cpio xz-utils make
     busybox-static qemu-system-x86 curl python3 iproute2 kmod valgrind
+    apache2-utils iputils-ping tcpdump
 )
 
 installed() {
@@ -45,6 +47,14 @@ if ! [ -x "$GH_BINDGEN" ]; then
     cargo install --locked --quiet bindgen-cli --version "$GH_BINDGEN_VERSION" \
         --root "$GH_CACHE/bindgen-$GH_BINDGEN_VERSION"
     gh_log "setup: bindgen built ($((SECONDS - t)) s)"
+fi
+
+if ! [ -x "$GH_CARGO_FUZZ" ]; then
+    gh_log "setup: installing cargo-fuzz $GH_CARGO_FUZZ_VERSION"
+    t=$SECONDS
+    cargo install --locked --quiet cargo-fuzz --version "$GH_CARGO_FUZZ_VERSION" \
+        --root "$GH_CACHE/cargo-fuzz-$GH_CARGO_FUZZ_VERSION"
+    gh_log "setup: cargo-fuzz built ($((SECONDS - t)) s)"
 fi
 
 if ! [ -f "$GH_KSRC/.gh-unpacked" ]; then

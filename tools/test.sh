@@ -56,6 +56,36 @@ passed=$((passed + p)) failed=$((failed + f))
 [ $rc = 0 ] || [ "$f" != 0 ] || count "cargo test runs to completion" 1
 phase host
 
+# Coverage-guided fuzzing of the frame, TCP and HTTP inputs and the disk reader, each for a
+# bounded time (GH_FUZZ_SECONDS per target; longer runs: tools/fuzz.sh SECONDS).
+gh_log "test: fuzz"
+tools/fuzz.sh "${GH_FUZZ_SECONDS:-20}" >build/fuzz.log 2>&1
+rc=$?
+grep -E '^(PASS|FAIL): ' build/fuzz.log
+p=$(grep -c '^PASS: ' build/fuzz.log) f=$(grep -c '^FAIL: ' build/fuzz.log)
+passed=$((passed + p)) failed=$((failed + f))
+[ $rc = 0 ] || [ "$f" != 0 ] || { tail -20 build/fuzz.log; count "fuzzers run to completion" 1; }
+phase fuzz
+
+# The engine against Linux's own clients on a TAP device in a network namespace.
+gh_log "test: wire harness"
+tools/ghtap/test.sh >build/ghtap.log 2>&1
+rc=$?
+grep -E '^(ok|not ok) ' build/ghtap.log
+p=$(grep -c '^ok ' build/ghtap.log) f=$(grep -c '^not ok ' build/ghtap.log)
+passed=$((passed + p)) failed=$((failed + f))
+[ $rc = 0 ] || [ "$f" != 0 ] || { tail -20 build/ghtap.log; count "wire harness runs to completion" 1; }
+phase ghtap
+
+# The benchmark's harness checks every connection of both servers; its figures are printed,
+# never judged here (full run: tools/bench.sh).
+gh_log "test: benchmark smoke run"
+tools/bench.sh 100 >build/bench.log 2>&1
+rc=$?
+sed -n '/instructions\/connection/,/^bytes:/p' build/bench.log
+count "benchmark harness: both servers complete every connection" $rc
+phase bench
+
 gh_log "test: module"
 tools/build-module.sh "$kdir" >build/module.log 2>&1
 rc=$?

@@ -141,9 +141,8 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
             if !info.is_valid() {
                 continue;
             }
-            match self.walk_chain(&info, false) {
+            match self.claim_chain(&info) {
                 Ok(last) => {
-                    self.walk_chain(&info, true)?;
                     if let Some(last) = last {
                         if newest.is_none_or(|(s, _)| s < sequence) {
                             newest = Some((sequence, last));
@@ -167,14 +166,28 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
         Ok(())
     }
 
-    /// Follows `info`'s chain, checking each cluster-info record; with
-    /// `mark`, claims the clusters. Returns the last cluster, if any.
-    fn walk_chain(&mut self, info: &BlockInfo, mark: bool) -> Result<Option<u32>, LogError> {
+    /// Follows `info`'s chain, checking each cluster-info record, and claims its clusters.
+    /// A cluster met twice (a loop, or one another block holds) makes the block corrupt;
+    /// then what it claimed is given back. Returns the last cluster, if any.
+    fn claim_chain(&mut self, info: &BlockInfo) -> Result<Option<u32>, LogError> {
+        let mut claimed = 0u32;
+        let result = self.walk_and_claim(info, &mut claimed);
+        if result.is_err() {
+            self.release_chain(info.first_cluster, claimed)?;
+        }
+        result
+    }
+
+    fn walk_and_claim(
+        &mut self,
+        info: &BlockInfo,
+        claimed: &mut u32,
+    ) -> Result<Option<u32>, LogError> {
         let mut remaining = info.length;
         let mut cluster = info.first_cluster;
         let mut last = None;
         while remaining > 0 {
-            if cluster >= self.geometry.clusters || (!mark && self.cluster_in_use(cluster)) {
+            if cluster >= self.geometry.clusters || self.cluster_in_use(cluster) {
                 return Err(LogError::Corrupt);
             }
             let record = self.read_cluster_info(cluster)?;
@@ -182,21 +195,28 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
             if record.owner != info.addr || u64::from(record.used_bytes) != expected {
                 return Err(LogError::Corrupt);
             }
-            if mark {
-                self.set_cluster(cluster, true);
-                self.free_clusters = self.free_clusters.saturating_sub(1);
-            }
+            self.set_cluster(cluster, true);
+            self.free_clusters = self.free_clusters.saturating_sub(1);
+            *claimed += 1;
             remaining -= expected;
             last = Some(cluster);
-            if remaining == 0 {
-                break;
-            }
-            if record.next == cluster {
-                return Err(LogError::Corrupt);
-            }
             cluster = record.next;
         }
         Ok(last)
+    }
+
+    /// Gives back the first `count` clusters of the chain at `first` (claimed, so valid
+    /// and distinct).
+    fn release_chain(&mut self, first: u32, count: u32) -> Result<(), LogError> {
+        let mut cluster = first;
+        for i in 0..count {
+            self.set_cluster(cluster, false);
+            self.free_clusters = self.free_clusters.saturating_add(1);
+            if i + 1 < count {
+                cluster = self.read_cluster_info(cluster)?.next;
+            }
+        }
+        Ok(())
     }
 }
 

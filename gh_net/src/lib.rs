@@ -10,6 +10,8 @@ pub mod checksum;
 pub mod counters;
 pub mod engine;
 pub mod http;
+#[cfg(feature = "alloc")]
+pub mod owned;
 pub mod qos;
 pub mod server;
 pub mod site;

@@ -8,12 +8,9 @@ mod common;
 
 use common::{client_frame_from, server_segment, Nic, SERVER_IP, SERVER_MAC};
 use gh_net::engine::NetConfig;
-use gh_net::server::{Server, ServerMemory};
-use gh_net::site::echo::Task;
-use gh_net::site::pipeline::Queued;
-use gh_net::site::replies::{self, Reply};
-use gh_net::site::{Exchange, Page};
-use gh_net::tcp::Tcb;
+use gh_net::owned::{OwnedMemory, Sizes};
+use gh_net::server::Server;
+use gh_net::site::Page;
 use gh_net::wire::tcp::Flags;
 
 const DATE: u64 = 784_111_777;
@@ -32,47 +29,24 @@ const PAGES: [Page<'static>; 2] = [
 ];
 
 /// Owned memory for a server with `slots` connections and `tasks` echo tasks.
-struct Memory {
-    slots: Vec<Tcb>,
-    table: Vec<u32>,
-    timers: Vec<u32>,
-    waits: Vec<u32>,
-    exchanges: Vec<Exchange>,
-    replies: Vec<Reply>,
-    arena: Vec<u8>,
-    tasks: Vec<Task>,
-    pipeline: Vec<Queued>,
-}
+struct Memory(OwnedMemory);
 
 impl Memory {
     fn new(slots: usize, tasks: usize) -> Self {
-        Memory {
-            slots: vec![Tcb::EMPTY; slots],
-            table: vec![0; (2 * slots).next_power_of_two()],
-            timers: vec![0; 64],
-            waits: vec![0; 16],
-            exchanges: vec![Exchange::default(); slots],
-            replies: vec![Reply::default(); replies::table_len(PAGES.len())],
-            arena: vec![0; replies::arena_len(&PAGES)],
-            tasks: vec![Task::FREE; tasks],
-            pipeline: vec![Queued::default(); 16],
-        }
+        let sizes = Sizes {
+            slots,
+            timers: 64,
+            waits: 16,
+            tasks,
+            pipeline: 16,
+        };
+        Memory(OwnedMemory::new(&sizes, &PAGES))
     }
 
     fn server(&mut self) -> Server<'_> {
         static PORT: [u16; 1] = [80];
         Server::new(
-            ServerMemory {
-                slots: &mut self.slots,
-                table: &mut self.table,
-                timers: &mut self.timers,
-                waits: &mut self.waits,
-                exchanges: &mut self.exchanges,
-                replies: &mut self.replies,
-                arena: &mut self.arena,
-                tasks: &mut self.tasks,
-                pipeline: &mut self.pipeline,
-            },
+            self.0.memory(),
             NetConfig {
                 mac: SERVER_MAC,
                 ip: SERVER_IP,

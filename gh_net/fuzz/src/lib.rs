@@ -7,12 +7,9 @@
 
 use gh_net::checksum;
 use gh_net::engine::{NetConfig, Platform};
-use gh_net::server::{Server, ServerMemory};
-use gh_net::site::echo::Task;
-use gh_net::site::pipeline::Queued;
-use gh_net::site::replies::{self, Reply};
-use gh_net::site::{Exchange, Page};
-use gh_net::tcp::Tcb;
+use gh_net::owned::{OwnedMemory, Sizes};
+use gh_net::server::Server;
+use gh_net::site::Page;
 use gh_net::wire::arp;
 use gh_net::wire::ethernet::{self, Address as Mac, EtherType};
 use gh_net::wire::icmp;
@@ -104,34 +101,25 @@ pub fn etag(page: &Page<'_>) -> String {
     format!("\"{h:016x}\"")
 }
 
-/// Memory for one server: everything [`Server::new`] borrows.
+/// Memory for one server: everything [`Server::new`] borrows, and its port.
 pub struct ServerMem {
-    slots: Vec<Tcb>,
-    table: Vec<u32>,
-    timers: Vec<u32>,
-    waits: Vec<u32>,
-    exchanges: Vec<Exchange>,
-    replies: Vec<Reply>,
-    arena: Vec<u8>,
-    tasks: Vec<Task>,
-    pipeline: Vec<Queued>,
+    arrays: OwnedMemory,
     port: [u16; 1],
 }
 
 impl Default for ServerMem {
     fn default() -> Self {
-        ServerMem {
-            slots: vec![Tcb::EMPTY; POOL_SLOTS],
-            table: vec![0; (2 * POOL_SLOTS).next_power_of_two()],
-            timers: vec![0; 64],
-            waits: vec![0; POOL_SLOTS],
-            exchanges: vec![Exchange::default(); POOL_SLOTS],
-            replies: vec![Reply::default(); replies::table_len(PAGES.len())],
-            arena: vec![0; replies::arena_len(&PAGES)],
+        let sizes = Sizes {
+            slots: POOL_SLOTS,
+            timers: 64,
+            waits: POOL_SLOTS,
             // Fewer tasks than slots, so that `/echo` also meets a busy pool (503).
-            tasks: vec![Task::FREE; 2],
+            tasks: 2,
             // Short, so that pipelined requests also meet a full queue.
-            pipeline: vec![Queued::default(); 4],
+            pipeline: 4,
+        };
+        ServerMem {
+            arrays: OwnedMemory::new(&sizes, &PAGES),
             port: [HTTP_PORT],
         }
     }
@@ -143,17 +131,7 @@ impl Default for ServerMem {
 /// this function (and [`ServerMem`]) is what follows it.
 pub fn new_server(mem: &mut ServerMem, now_ms: u64) -> Server<'_> {
     let server = Server::new(
-        ServerMemory {
-            slots: &mut mem.slots,
-            table: &mut mem.table,
-            timers: &mut mem.timers,
-            waits: &mut mem.waits,
-            exchanges: &mut mem.exchanges,
-            replies: &mut mem.replies,
-            arena: &mut mem.arena,
-            tasks: &mut mem.tasks,
-            pipeline: &mut mem.pipeline,
-        },
+        mem.arrays.memory(),
         NetConfig {
             mac: SERVER_MAC,
             ip: SERVER_IP,

@@ -5,12 +5,9 @@ use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gh_net::engine::NetConfig;
-use gh_net::server::{Server, ServerMemory};
-use gh_net::site::echo::Task;
-use gh_net::site::pipeline::Queued;
-use gh_net::site::replies::{self, Reply};
-use gh_net::site::{Exchange, Page};
-use gh_net::tcp::Tcb;
+use gh_net::owned::{OwnedMemory, Sizes};
+use gh_net::server::Server;
+use gh_net::site::Page;
 
 /// One page given on the command line: served at `path` with `content_type`.
 pub struct PageFile {
@@ -76,17 +73,7 @@ fn guess_type(file: &str) -> &'static str {
 }
 
 /// Everything the engine works in, allocated once here because the engine never allocates.
-pub struct Memory {
-    slots: Vec<Tcb>,
-    table: Vec<u32>,
-    timers: Vec<u32>,
-    waits: Vec<u32>,
-    exchanges: Vec<Exchange>,
-    replies: Vec<Reply>,
-    arena: Vec<u8>,
-    tasks: Vec<Task>,
-    pipeline: Vec<Queued>,
-}
+pub struct Memory(OwnedMemory);
 
 /// Timer wheel buckets: with the engine's 10 ms tick, 4096 buckets span 40 s, so nearly
 /// every timer lands in its own bucket on first insertion.
@@ -96,33 +83,21 @@ impl Memory {
     /// Memory for `slots` connections, `tasks` concurrent `POST /echo` bodies and the
     /// prepared responses of `pages`.
     pub fn new(slots: usize, tasks: usize, pages: &[Page<'_>]) -> Memory {
-        Memory {
-            slots: vec![Tcb::EMPTY; slots],
-            // A power of two more than twice the slots keeps the lookup's probes short.
-            table: vec![0; (slots * 2 + 1).next_power_of_two()],
-            timers: vec![0; WHEEL_BUCKETS],
+        let sizes = Sizes {
+            slots,
+            timers: WHEEL_BUCKETS,
             // Every connection may wait for the TX ring at once.
-            waits: vec![0; slots.max(1)],
-            exchanges: vec![Exchange::default(); slots],
-            replies: vec![Reply::default(); replies::table_len(pages.len())],
-            arena: vec![0; replies::arena_len(pages)],
-            tasks: vec![Task::FREE; tasks],
+            waits: slots.max(1),
+            tasks,
             // Pipelined requests waiting behind a response: a few per connection.
-            pipeline: vec![Queued::default(); (slots * 4).min(usize::from(u16::MAX))],
-        }
+            pipeline: (slots * 4).min(usize::from(u16::MAX)),
+        };
+        Memory(OwnedMemory::new(&sizes, pages))
     }
 
     /// Bytes handed to the engine.
     pub fn bytes(&self) -> usize {
-        std::mem::size_of_val(self.slots.as_slice())
-            + std::mem::size_of_val(self.table.as_slice())
-            + std::mem::size_of_val(self.timers.as_slice())
-            + std::mem::size_of_val(self.waits.as_slice())
-            + std::mem::size_of_val(self.exchanges.as_slice())
-            + std::mem::size_of_val(self.replies.as_slice())
-            + std::mem::size_of_val(self.arena.as_slice())
-            + std::mem::size_of_val(self.tasks.as_slice())
-            + std::mem::size_of_val(self.pipeline.as_slice())
+        self.0.bytes()
     }
 }
 
@@ -137,37 +112,8 @@ pub fn server<'a>(
     seed: [u64; 4],
     now_ms: u64,
 ) -> Option<Server<'a>> {
-    let Memory {
-        slots,
-        table,
-        timers,
-        waits,
-        exchanges,
-        replies,
-        arena,
-        tasks,
-        pipeline,
-    } = mem;
     let unix_seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    Server::new(
-        ServerMemory {
-            slots,
-            table,
-            timers,
-            waits,
-            exchanges,
-            replies,
-            arena,
-            tasks,
-            pipeline,
-        },
-        cfg,
-        port,
-        pages,
-        unix_seconds,
-        seed,
-        now_ms,
-    )
+    Server::new(mem.0.memory(), cfg, port, pages, unix_seconds, seed, now_ms)
 }

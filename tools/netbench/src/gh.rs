@@ -3,13 +3,11 @@
 //! `receive`, and `tick` runs whenever `TICK_MS` of the clock have passed. The site
 //! serves one page; its responses carry a `Date` that follows the clock.
 
-use std::mem::{size_of, size_of_val};
+use std::mem::size_of;
 
 use gh_net::engine::{NetConfig, Platform};
-use gh_net::server::{Server, ServerMemory};
-use gh_net::site::echo::Task;
-use gh_net::site::pipeline::Queued;
-use gh_net::site::replies::{self, Reply};
+use gh_net::owned::{OwnedMemory, Sizes};
+use gh_net::server::Server;
 use gh_net::site::{Exchange, Page};
 use gh_net::tcp::Tcb;
 
@@ -17,7 +15,7 @@ use crate::client::Target;
 use crate::server_side;
 use crate::wire::{Wire, HTTP_PORT, SERVER_IP, SERVER_MAC};
 
-/// Connection slots, as a core has (gh_module/server_mem.rs).
+/// Connection slots (a core has up to 32,768; gh_module/server_mem.rs).
 const CONNECTIONS: usize = 1024;
 /// Timer ticks, as a core's loop runs them.
 const TICK_MS: u64 = 10;
@@ -38,82 +36,48 @@ static PAGES: [Page<'static>; 1] = [Page {
 static PORTS: [u16; 1] = [HTTP_PORT];
 
 /// The arrays a GigaHttpd server runs in, sized as a core's.
-pub struct Memory {
-    slots: Vec<Tcb>,
-    table: Vec<u32>,
-    timers: Vec<u32>,
-    waits: Vec<u32>,
-    exchanges: Vec<Exchange>,
-    replies: Vec<Reply>,
-    arena: Vec<u8>,
-    tasks: Vec<Task>,
-    pipeline: Vec<Queued>,
-}
+pub struct Memory(OwnedMemory);
 
 impl Memory {
-    /// Arrays for [`CONNECTIONS`] slots as gh_module allocates them: a lookup table
-    /// twice as long, 256 timer buckets, a 256-entry TX wait ring, the echo tasks, and
-    /// the site's prepared responses for [`PAGES`].
+    /// Arrays for [`CONNECTIONS`] slots as a core has them: a lookup table twice as
+    /// long, 256 timer buckets, a 256-entry TX wait ring, the echo tasks, a pipeline
+    /// queue, and the site's prepared responses for [`PAGES`].
     pub fn new() -> Self {
-        Self {
-            slots: vec![Tcb::EMPTY; CONNECTIONS],
-            table: vec![0; CONNECTIONS * 2],
-            timers: vec![0; 256],
-            waits: vec![0; 256],
-            exchanges: vec![Exchange::default(); CONNECTIONS],
-            replies: vec![Reply::default(); replies::table_len(PAGES.len())],
-            arena: vec![0; replies::arena_len(&PAGES)],
-            tasks: vec![Task::FREE; TASKS],
-            pipeline: vec![Queued::default(); CONNECTIONS],
-        }
+        let sizes = Sizes {
+            slots: CONNECTIONS,
+            timers: 256,
+            waits: 256,
+            tasks: TASKS,
+            pipeline: CONNECTIONS,
+        };
+        Memory(OwnedMemory::new(&sizes, &PAGES))
     }
 
-    /// What one connection costs, item by item: every per-slot array, and the slot's
-    /// share of the lookup table.
+    /// What one connection costs, item by item: its slot, its HTTP state, and its share
+    /// of the lookup table.
     pub fn per_connection(&self) -> Vec<(String, usize)> {
-        let n = self.slots.len();
+        let (tcb, exchange) = (size_of::<Tcb>(), size_of::<Exchange>());
         vec![
+            ("gh_net::tcp::Tcb (connection slot)".into(), tcb),
+            ("gh_net::site::Exchange (HTTP state)".into(), exchange),
             (
-                "gh_net::tcp::Tcb (connection slot)".into(),
-                size_of::<Tcb>(),
-            ),
-            (
-                "gh_net::site::Exchange (HTTP state)".into(),
-                size_of::<Exchange>(),
-            ),
-            (
-                format!("pool lookup table ({} u32 per slot)", self.table.len() / n),
-                size_of_val(self.table.as_slice()) / n,
+                "pool lookup table share".into(),
+                self.0.bytes_per_connection() - tcb - exchange,
             ),
         ]
     }
 
     /// Bytes per core that do not grow with connections: timer buckets, TX wait ring,
-    /// prepared responses and echo tasks.
+    /// prepared responses, echo tasks and the pipeline queue.
     pub fn per_core(&self) -> usize {
-        size_of_val(self.timers.as_slice())
-            + size_of_val(self.waits.as_slice())
-            + size_of_val(self.replies.as_slice())
-            + size_of_val(self.arena.as_slice())
-            + size_of_val(self.tasks.as_slice())
-            + size_of_val(self.pipeline.as_slice())
+        self.0.bytes_per_server()
     }
 }
 
 /// Builds the server: the single place that knows `Server::new`'s signature.
 fn new_server(mem: &mut Memory, now_ms: u64) -> Server<'_> {
     Server::new(
-        ServerMemory {
-            slots: &mut mem.slots,
-            table: &mut mem.table,
-            timers: &mut mem.timers,
-            waits: &mut mem.waits,
-            exchanges: &mut mem.exchanges,
-            replies: &mut mem.replies,
-            arena: &mut mem.arena,
-            tasks: &mut mem.tasks,
-            pipeline: &mut mem.pipeline,
-        },
+        mem.0.memory(),
         NetConfig {
             mac: SERVER_MAC,
             ip: SERVER_IP,

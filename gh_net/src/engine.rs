@@ -138,27 +138,16 @@ impl Network {
         fill: &mut dyn FnMut(&mut [u8]),
         ctr: &mut Counters,
     ) -> bool {
-        let sent = self.send_tcp_uncounted(p, flow, seg, payload_len, fill);
+        let sent = self.send_tcp_with(p, flow, seg, payload_len, fill);
         if sent {
             bump(&mut ctr.tx_frames);
         }
         sent
     }
 
-    /// [`Network::send_tcp`] without the counter: the caller counts the frames it sent.
-    pub fn send_tcp_uncounted<P: Platform>(
-        &mut self,
-        p: &mut P,
-        flow: &super::tcp::Flow,
-        seg: &super::tcp::Segment,
-        payload_len: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
-    ) -> bool {
-        self.send_tcp_with(p, flow, seg, payload_len, fill)
-    }
-
-    /// [`Network::send_tcp_uncounted`] with the data written by a closure the compiler
-    /// sees, so the transmit path's copy of the response is not an indirect call.
+    /// [`Network::send_tcp`] without the counter (the caller counts the frames it sent),
+    /// with the data written by a closure the compiler sees, so the transmit path's copy
+    /// of the response is not an indirect call.
     #[inline]
     pub fn send_tcp_with<P: Platform>(
         &mut self,

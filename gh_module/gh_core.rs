@@ -15,6 +15,7 @@ use crate::gh_net::engine::{NetConfig, Platform};
 use crate::gh_net::server::Server;
 use crate::gh_net::site::Page;
 use crate::gh_net::wire::{ethernet, ipv4};
+use crate::gh_proc::reports::{Report, Ring};
 use crate::nic::Driver;
 use crate::nic_stats::NicStats;
 use crate::server_mem::ServerArrays;
@@ -73,6 +74,8 @@ pub(crate) struct CoreShared {
     setup: UnsafeCell<CoreSetup>,
     /// The engine's counters, published by the core after each poll.
     engine: EngineStats,
+    /// What the core tells Linux; the worker on CPU 0 prints it.
+    reports: Ring,
 }
 
 /// What a core serves with, owned by Linux and lent to the core while it runs.
@@ -152,7 +155,13 @@ impl CoreShared {
             nic_stats: NicStats::default(),
             setup: UnsafeCell::new(setup),
             engine: EngineStats::default(),
+            reports: Ring::new(),
         }
+    }
+
+    /// The core's reports to Linux.
+    pub(crate) fn reports(&self) -> &Ring {
+        &self.reports
     }
 
     /// The engine's counters.
@@ -407,6 +416,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     let mut clock = Clock::new(setup);
     let now = clock.now_ms();
     let unix_seconds = setup.unix_seconds + now.saturating_sub(setup.unix_at_ms) / 1000;
+    let slots = arrays.as_ref().map_or(0, |a| a.connections());
     let mut server = arrays.and_then(|a| {
         Server::new(
             a.memory(),
@@ -423,6 +433,17 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
         )
     });
     let mut next_tick = 0;
+    match (&server, &nic) {
+        (Some(_), _) => shared.reports.push(Report::Serving {
+            ip: setup.ip,
+            port: setup.port[0],
+            connections: slots as u64,
+        }),
+        (None, Some(_)) => shared.reports.push(Report::NoServer),
+        (None, None) => true,
+    };
+    // Pool-full reports: the count last reported, and when (at most one a second).
+    let (mut pool_full_told, mut pool_full_at) = (0u64, 0u64);
     shared
         .state
         .store(CoreState::Running as u32, Ordering::Release);
@@ -462,6 +483,12 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                 shared
                     .engine
                     .publish(server, busy.saturating_mul(1000) / period);
+                let pool_full = server.counters.tcp_pool_full;
+                let now_ms = clock.now_ms();
+                if pool_full > pool_full_told && now_ms >= pool_full_at + 1000 {
+                    shared.reports.push(Report::PoolFull { total: pool_full });
+                    (pool_full_told, pool_full_at) = (pool_full, now_ms);
+                }
                 (busy, period_start) = (0, now);
             }
         }

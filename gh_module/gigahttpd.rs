@@ -122,6 +122,7 @@ impl Job for Loaded {
     fn tick(&self) {
         let now_ms = kernel::time::Ktime::ktime_get().to_ms();
         let timeout_ms = self.setting(config::WATCHDOG_MS);
+        self.cores.print_reports();
         self.cores.watchdog(now_ms as u64, timeout_ms.into());
     }
 }

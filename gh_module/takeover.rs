@@ -411,6 +411,15 @@ impl Cores {
         pr_info!("reboot: GigaHttpd cores stopped\n");
     }
 
+    /// Prints what the cores reported since the last call (worker on CPU 0).
+    pub(crate) fn print_reports(&self) {
+        for core in self.cores.iter() {
+            while let Some(report) = core.shared.reports().pop() {
+                pr_info!("CPU {}: {}\n", core.cpu, report);
+            }
+        }
+    }
+
     /// One watchdog pass at time `now_ms`: a running core whose heartbeat has not moved
     /// for `timeout_ms` is reported and restarted. Skipped while a control command runs.
     pub(crate) fn watchdog(&self, now_ms: u64, timeout_ms: u64) {

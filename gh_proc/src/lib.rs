@@ -14,4 +14,5 @@ pub mod memory;
 pub mod nics;
 pub mod params;
 pub mod pci;
+pub mod reports;
 pub mod status;

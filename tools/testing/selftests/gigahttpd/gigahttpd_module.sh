@@ -124,6 +124,14 @@ test_data_nics_serve() {
     done
 }
 
+# Each core with a NIC says through its report ring (printed by the worker on CPU 0) that
+# it serves, with how many connection slots.
+test_cores_report() {
+    new_kmsg >/dev/null
+    n=$(grep -c 'gigahttpd: CPU [0-9]*: serving HTTP on [0-9.]*:[0-9]* with [0-9]* connection slots' "$KLOG")
+    [ "$n" -ge 2 ] || { ktap_diag "$(grep 'gigahttpd: CPU' "$KLOG" | tail -5)"; return 1; }
+}
+
 # After rmmod the data NICs are Linux's again and carry Linux's own traffic. A NIC's link
 # may take a few seconds to come up, so ping keeps trying for up to 15 s.
 test_data_nics_returned() {
@@ -199,7 +207,7 @@ test_cycles() {
 }
 
 ktap_header
-ktap_plan 16
+ktap_plan 17
 ktap_result "module loads with default parameters" test_load_defaults
 ktap_result "status shows every field" test_status_fields
 ktap_result "taken CPUs are offline to Linux and cannot be onlined" test_cpus_offline
@@ -208,6 +216,7 @@ ktap_result "each core's memory is reserved from Linux" test_memory_reserved
 ktap_result "the data NICs (virtio-net, e1000) are taken from Linux, one per core" test_data_nics_taken
 ktap_result "the data NICs receive the host's traffic" test_data_nics_receive
 ktap_result "the data NICs' cores answer HTTP requests" test_data_nics_serve
+ktap_result "the serving cores report to Linux through their rings" test_cores_report
 ktap_result "the management NIC keeps working" test_mgmt_nic_works
 ktap_result "rmmod removes everything and Linux runs tasks on every CPU again" test_unload
 ktap_result "the data NICs work in Linux again after rmmod" test_data_nics_returned

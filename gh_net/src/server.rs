@@ -181,6 +181,11 @@ impl<'a> Server<'a> {
         f(listener, site, &mut tx, counters);
         counters.tx_frames = counters.tx_frames.wrapping_add(tx.sent);
         let s = site.counters;
+        // Copied only when they moved: the site counts nothing else without counting a
+        // request or a rejection.
+        if counters.http_requests == s.requests && counters.http_rejected == s.rejected {
+            return;
+        }
         counters.http_requests = s.requests;
         counters.http_rejected = s.rejected;
         counters.http_not_modified = s.not_modified;

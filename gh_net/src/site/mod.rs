@@ -413,11 +413,16 @@ impl App for Site<'_> {
         consumed
     }
 
+    #[inline(always)]
     fn on_ready(&mut self, slot: usize, tcb: &mut Tcb) {
         let idle = tcb.can_send(&*self);
         let Some(x) = self.exchanges.get_mut(slot) else {
             return;
         };
+        // Nothing to retire, send or close: most calls (before data, after ACKs).
+        if x.flags & (SENT | READY) == 0 && tcb.state() != State::CloseWait {
+            return;
+        }
         if x.has(SENT) && idle {
             // The response being sent is acknowledged in full: it leaves the queue.
             if x.has(HAS_TASK) {

@@ -211,6 +211,11 @@ pub struct Reply {
     date_at: u32,
     end: u32,
     body: Body,
+    /// The head's length with its date, before the `Connection` ending, and the body's:
+    /// measured once when the table is built, since TCP asks for the length of the
+    /// response it is sending.
+    head_len: u32,
+    body_len: u32,
 }
 
 /// Length of an ETag with its quotes.
@@ -242,6 +247,21 @@ pub struct Replies<'a> {
     pages: &'a [Page<'a>],
 }
 
+/// The lengths of `r`'s head with its date (without the `Connection` ending) and of its
+/// body, as [`Replies::pieces`] assembles them.
+fn measure(r: &Reply, arena: &[u8], pages: &[Page<'_>]) -> (usize, usize) {
+    let span = |a: u32, b: u32| arena.get(a as usize..b as usize).map_or(0, <[u8]>::len);
+    let body = match r.body {
+        Body::None => 0,
+        Body::Page(p) => pages.get(usize::from(p)).map_or(0, |p| p.body.len()),
+        Body::Arena { start, len } => span(start, start.saturating_add(len)),
+    };
+    (
+        span(r.start, r.date_at) + date::LEN + span(r.date_at, r.end),
+        body,
+    )
+}
+
 /// Writes `head` as a template at `arena[at..]` and moves `at` past it.
 fn template(arena: &mut [u8], at: &mut usize, head: &ResponseHead<'_>) -> Option<Reply> {
     let t = response::write_template(arena.get_mut(*at..)?, head).ok()?;
@@ -252,6 +272,8 @@ fn template(arena: &mut [u8], at: &mut usize, head: &ResponseHead<'_>) -> Option
         date_at: start.checked_add(u32::try_from(t.date_at).ok()?)?,
         end: start.checked_add(u32::try_from(t.len).ok()?)?,
         body: Body::None,
+        head_len: 0,
+        body_len: 0,
     })
 }
 
@@ -354,6 +376,17 @@ impl<'a> Replies<'a> {
             *table.get_mut(FIXED + 2 * i)? = full;
             *table.get_mut(FIXED + 2 * i + 1)? = not_modified;
         }
+        for r in table.iter_mut() {
+            let (head, body) = measure(r, arena, pages);
+            r.head_len = u32::try_from(head).ok()?;
+            r.body_len = u32::try_from(body).ok()?;
+            // `len` adds any `Connection` ending without overflow.
+            for conn in [Conn::Keep, Conn::KeepAnnounced, Conn::Close] {
+                r.head_len
+                    .checked_add(r.body_len)?
+                    .checked_add(u32::try_from(conn.ending().len()).ok()?)?;
+            }
+        }
         Some(Replies {
             table,
             arena,
@@ -401,22 +434,11 @@ impl<'a> Replies<'a> {
         let Some(r) = self.table.get(h.index()) else {
             return 0;
         };
-        let span = |a: u32, b: u32| {
-            self.arena
-                .get(a as usize..b as usize)
-                .map_or(0, <[u8]>::len)
-        };
-        let body = match (h.head_only(), r.body) {
-            (true, _) | (_, Body::None) => 0,
-            (false, Body::Page(p)) => self.pages.get(usize::from(p)).map_or(0, |p| p.body.len()),
-            (false, Body::Arena { start, len }) => span(start, start.saturating_add(len)),
-        };
-        let n = span(r.start, r.date_at)
-            + date::LEN
-            + span(r.date_at, r.end)
-            + h.conn().ending().len()
-            + body;
-        u32::try_from(n).unwrap_or(0)
+        let body = if h.head_only() { 0 } else { r.body_len };
+        // `build` checked that the sum fits.
+        r.head_len
+            .wrapping_add(body)
+            .wrapping_add(h.conn().ending().len() as u32)
     }
 
     /// Writes bytes `off..off + out.len()` of response `h` into `out`, dated from `now_unix`.

@@ -138,8 +138,10 @@ pub struct Tcb {
     snd_max: SeqNumber,
     rcv_nxt: SeqNumber,
     rtt_seq: SeqNumber,
-    /// Start of the current response in sequence space.
-    resp_seq: SeqNumber,
+    /// One past the current response's last byte in sequence space (where the next one
+    /// starts): its length is asked of the application once, in `send`, rather than on
+    /// every test of the send queue.
+    resp_end: SeqNumber,
     /// The current response's handle (valid with `HAS_RESP`).
     handle: u32,
     /// Timer expiry, milliseconds of the platform clock modulo 2^32.
@@ -185,7 +187,7 @@ impl Tcb {
         snd_max: SeqNumber(0),
         rcv_nxt: SeqNumber(0),
         rtt_seq: SeqNumber(0),
-        resp_seq: SeqNumber(0),
+        resp_end: SeqNumber(0),
         handle: 0,
         deadline: 0,
         next: 0,
@@ -214,7 +216,7 @@ impl Tcb {
             snd_nxt: iss,
             snd_max: iss,
             rcv_nxt: syn.seq.wrapping_add(1),
-            resp_seq: iss.wrapping_add(1),
+            resp_end: iss.wrapping_add(1),
             snd_wnd: syn.window,
             mss: peer_mss.min(cfg.mss),
             state: State::SynReceived,
@@ -233,7 +235,7 @@ impl Tcb {
             snd_nxt: iss.wrapping_add(1),
             snd_max: iss.wrapping_add(1),
             rcv_nxt: ack.seq,
-            resp_seq: iss.wrapping_add(1),
+            resp_end: iss.wrapping_add(1),
             snd_wnd: ack.window,
             mss: mss.min(cfg.mss),
             state: State::Established,
@@ -331,15 +333,6 @@ impl Tcb {
         self.deadline = deadline;
     }
 
-    /// Sequence number one past the response data.
-    fn data_end(&self, src: &impl Source) -> SeqNumber {
-        if self.has(flag::HAS_RESP) {
-            self.resp_seq.wrapping_add(src.len(self.handle))
-        } else {
-            self.resp_seq
-        }
-    }
-
     fn rcv_wnd(&self, cfg: &Config) -> u32 {
         u32::from(if self.state == State::SynReceived {
             cfg.initial_window
@@ -349,19 +342,25 @@ impl Tcb {
     }
 
     /// True if the response has been sent and acknowledged in full: a new one may start.
-    pub fn can_send(&self, src: &impl Source) -> bool {
+    /// `src` is not read: the response's end is kept from `send`.
+    pub fn can_send(&self, _src: &impl Source) -> bool {
+        self.idle()
+    }
+
+    #[inline]
+    fn idle(&self) -> bool {
         matches!(self.state, State::Established | State::CloseWait)
             && !self.has(flag::FIN_QUEUED)
-            && self.snd_una == self.data_end(src)
+            && self.snd_una == self.resp_end
     }
 
     /// Starts sending the response `handle` (its bytes come from the application at output).
     /// Refused until the previous response is fully acknowledged.
     pub fn send(&mut self, handle: u32, src: &impl Source) -> bool {
-        if !self.can_send(src) {
+        if !self.idle() {
             return false;
         }
-        self.resp_seq = self.data_end(src);
+        self.resp_end = self.resp_end.wrapping_add(src.len(handle));
         self.handle = handle;
         self.flags |= flag::HAS_RESP;
         true
@@ -394,7 +393,7 @@ impl Tcb {
         seg: &Repr<'a>,
         now: u32,
         cfg: &Config,
-        src: &impl Source,
+        _src: &impl Source,
         ctr: &mut Counters,
     ) -> Input<'a> {
         let keep = Input::keep();
@@ -499,11 +498,9 @@ impl Tcb {
                 if self.snd_nxt.lt(self.snd_una) {
                     self.snd_nxt = self.snd_una;
                 }
-                let end = self.data_end(src);
-                if self.has(flag::HAS_RESP) && end.le(self.snd_una) {
+                if self.has(flag::HAS_RESP) && self.resp_end.le(self.snd_una) {
                     // Acknowledged in full: the handle is never read again, so the
                     // application may forget what it named.
-                    self.resp_seq = end;
                     self.flags &= !flag::HAS_RESP;
                 }
                 new_ack = true;
@@ -517,7 +514,7 @@ impl Tcb {
                 }
                 self.snd_wnd = seg.window;
             }
-            if self.has(flag::FIN_QUEUED) && self.snd_una == self.data_end(src).wrapping_add(1) {
+            if self.has(flag::FIN_QUEUED) && self.snd_una == self.resp_end.wrapping_add(1) {
                 match self.state {
                     State::FinWait1 => self.state = State::FinWait2,
                     State::Closing => self.enter_time_wait(now, cfg),
@@ -548,7 +545,7 @@ impl Tcb {
                 input.fin = seg.flags.contains(Flags::FIN);
             }
         }
-        let blocked = self.blocked(src);
+        let blocked = self.blocked();
         self.rearm(now, cfg, new_ack, true, blocked);
         input
     }
@@ -560,7 +557,7 @@ impl Tcb {
         taken: usize,
         now: u32,
         cfg: &Config,
-        src: &impl Source,
+        _src: &impl Source,
     ) {
         let taken = taken.min(input.data.len());
         self.rcv_nxt = self.rcv_nxt.wrapping_add(taken as u32);
@@ -576,9 +573,11 @@ impl Tcb {
                 State::FinWait2 => self.enter_time_wait(now, cfg),
                 _ => {}
             }
+            // Taking data alone changes nothing the timer depends on (`on_segment` has
+            // just chosen it); a FIN changes the state.
+            let blocked = self.blocked();
+            self.rearm(now, cfg, false, false, blocked);
         }
-        let blocked = self.blocked(src);
-        self.rearm(now, cfg, false, false, blocked);
     }
 
     fn enter_time_wait(&mut self, now: u32, cfg: &Config) {
@@ -589,6 +588,7 @@ impl Tcb {
     /// Chooses the timer for the current state. `restart` restarts a running retransmit
     /// timer (new data was acknowledged), `activity` the idle timer (the peer spoke), and
     /// `blocked` says data waits behind a closed peer window.
+    #[inline(always)]
     fn rearm(&mut self, now: u32, cfg: &Config, restart: bool, activity: bool, blocked: bool) {
         // The timeout is computed only where a timer is (re)started: most calls keep one.
         let rto = |t: &Tcb| now.wrapping_add(t.rtt.rto_ms(&cfg.rto, t.backoff));
@@ -740,7 +740,13 @@ impl Tcb {
             _ => {}
         }
 
-        let end = self.data_end(src);
+        let end = self.resp_end;
+        // The response's start, for the offsets of its segments: its length is asked for
+        // only when there is data to send.
+        let mut start = end;
+        if self.snd_nxt.lt(end) && self.has(flag::HAS_RESP) {
+            start = end.wrapping_add(src.len(self.handle).wrapping_neg());
+        }
         let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd));
         while self.snd_nxt.lt(end) && self.snd_nxt.lt(wnd_end) {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
@@ -755,7 +761,7 @@ impl Tcb {
                 (true, false) => Flags::PSH,
                 _ => Flags(0),
             };
-            let offset = self.snd_nxt.since(self.resp_seq);
+            let offset = self.snd_nxt.since(start);
             let seg = Segment {
                 data: Some((self.handle, offset, len)),
                 ..self.segment(self.snd_nxt, flags, cfg.window)
@@ -794,19 +800,19 @@ impl Tcb {
             }
             self.flags &= !flag::ACK_NOW;
         }
-        let blocked = self.blocked(src);
+        let blocked = self.blocked();
         self.rearm(now, cfg, false, false, blocked);
         Ok(Verdict::Keep)
     }
 
     /// Data waits behind a closed peer window (the persist timer's case).
     /// True while response data waits behind the peer's closed window.
-    pub fn window_blocked(&self, src: &impl Source) -> bool {
-        self.blocked(src)
+    pub fn window_blocked(&self, _src: &impl Source) -> bool {
+        self.blocked()
     }
 
-    fn blocked(&self, src: &impl Source) -> bool {
-        self.snd_wnd == 0 && self.snd_nxt.lt(self.data_end(src))
+    fn blocked(&self) -> bool {
+        self.snd_wnd == 0 && self.snd_nxt.lt(self.resp_end)
     }
 
     fn start_timing(&mut self, until: SeqNumber, now: u32) {

@@ -704,3 +704,73 @@ fn retransmission_of_data_carries_the_fin_again() {
     h.exchange(seg(IRS + 1, Some(ISS + 12), Flags(0), b""));
     assert_eq!(h.tcb.state(), State::FinWait2);
 }
+
+/// A source that counts how often TCP asks for the response's length.
+struct Counting {
+    len: core::cell::Cell<u32>,
+    asked: core::cell::Cell<u32>,
+}
+
+impl Source for Counting {
+    fn len(&self, _: u32) -> u32 {
+        self.asked.set(self.asked.get() + 1);
+        self.len.get()
+    }
+    fn fill(&self, _: u32, _: u32, out: &mut [u8]) {
+        out.fill(b'y');
+    }
+}
+
+#[test]
+fn response_length_is_asked_at_send_and_when_data_goes_out() {
+    let mut h = Harness::established();
+    let src = Counting {
+        len: core::cell::Cell::new(3000),
+        asked: core::cell::Cell::new(0),
+    };
+    assert!(h.tcb.can_send(&src));
+    assert!(h.tcb.send(7, &src));
+    assert_eq!(src.asked.get(), 1);
+    assert!(!h.tcb.can_send(&src));
+    let out = |h: &mut Harness| {
+        h.wire.sent.clear();
+        let v = h
+            .tcb
+            .output(h.now, &h.cfg, LOCAL, &src, &mut h.wire, &mut h.ctr);
+        assert_eq!(v, Ok(Verdict::Keep));
+        core::mem::take(&mut h.wire.sent)
+    };
+    let sent = out(&mut h);
+    let data: Vec<_> = sent.iter().map(|s| s.data).collect();
+    assert_eq!(
+        data,
+        [
+            Some((7, 0, 1400)),
+            Some((7, 1400, 1400)),
+            Some((7, 2800, 200))
+        ]
+    );
+    assert_eq!(src.asked.get(), 2, "once more, for the segments' offsets");
+    // Segments and timers in between ask nothing.
+    let ack = seg(IRS + 1, Some(ISS + 1401), Flags(0), b"");
+    let input = h.tcb.on_segment(&ack, h.now, &h.cfg, &src, &mut h.ctr);
+    h.tcb.consume(&input, 0, h.now, &h.cfg, &src);
+    assert!(out(&mut h).is_empty());
+    assert_eq!(src.asked.get(), 2);
+    // A retransmission asks again, and its offsets are the same.
+    h.now = h.tcb.deadline().unwrap();
+    assert_eq!(h.tcb.on_timer(h.now, &h.cfg, &mut h.ctr), Verdict::Keep);
+    let sent = out(&mut h);
+    assert_eq!(sent[0].data, Some((7, 1400, 1400)));
+    assert_eq!(src.asked.get(), 3);
+    // The end was fixed at `send`: a later answer does not move it.
+    src.len.set(10);
+    let ack = seg(IRS + 1, Some(ISS + 3001), Flags(0), b"");
+    let input = h.tcb.on_segment(&ack, h.now, &h.cfg, &src, &mut h.ctr);
+    h.tcb.consume(&input, 0, h.now, &h.cfg, &src);
+    assert!(h.tcb.can_send(&src));
+    assert!(h.tcb.send(8, &src));
+    let sent = out(&mut h);
+    assert_eq!(sent[0].seq, SeqNumber(ISS + 3001));
+    assert_eq!(sent[0].data, Some((8, 0, 10)));
+}

@@ -119,8 +119,21 @@ impl<'a> Listener<'a> {
         let now = now_ms as u32;
         let flow = self.flow(remote_ip, seg);
         if let Some(i) = self.pool.find(remote_ip, seg.src_port, seg.dst_port) {
-            self.on_connection(i, &flow, seg, now, app, tx, ctr);
-            return;
+            // A new SYN beyond all that an old incarnation in TIME-WAIT received starts a
+            // new connection at once (RFC 9293 section 3.10.7.4, RFC 6191) instead of
+            // making the peer reset and retry.
+            let reopens = seg.flags.contains(Flags::SYN)
+                && seg.ack.is_none()
+                && self
+                    .pool
+                    .get(i)
+                    .is_some_and(|t| t.state() == State::TimeWait && t.rcv_nxt().lt(seg.seq));
+            if !reopens {
+                self.on_connection(i, &flow, seg, now, app, tx, ctr);
+                return;
+            }
+            bump(&mut ctr.tcp_closed);
+            self.free(i, app);
         }
         if seg.flags.contains(Flags::RST) {
             return;
@@ -583,6 +596,36 @@ mod tests {
         assert_eq!(l.pool.used(), 0);
         assert_eq!(app.closed, 1);
         assert_eq!((ctr.tcp_opened, ctr.tcp_resets_sent), (1, 0));
+    }
+
+    #[test]
+    fn a_new_syn_reopens_a_connection_in_time_wait() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        let syn = seg(100, None, Flags::SYN, 80, b"");
+        l.on_segment(PEER, &syn, 1000, &mut app, &mut wire, &mut ctr);
+        let iss = wire.0.pop().unwrap().seq.0;
+        let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let get = seg(101, Some(iss + 1), Flags::PSH, 80, req);
+        l.on_segment(PEER, &get, 1010, &mut app, &mut wire, &mut ctr);
+        let rcv = 101 + req.len() as u32;
+        let fin = seg(rcv, Some(iss + 7), Flags::FIN, 80, b"");
+        l.on_segment(PEER, &fin, 1020, &mut app, &mut wire, &mut ctr);
+        wire.0.clear();
+        // An old duplicate SYN is only acknowledged; a newer one opens a new connection.
+        l.on_segment(PEER, &syn, 1030, &mut app, &mut wire, &mut ctr);
+        assert_eq!(wire.0.pop().unwrap().flags, Flags(0));
+        let again = seg(rcv + 1000, None, Flags::SYN, 80, b"");
+        l.on_segment(PEER, &again, 1040, &mut app, &mut wire, &mut ctr);
+        let sa = wire.0.pop().unwrap();
+        assert_eq!(sa.flags, Flags::SYN);
+        assert_eq!(sa.ack, Some(SeqNumber(rcv + 1001)));
+        assert_eq!(
+            (l.pool.used(), app.closed, ctr.tcp_opened, ctr.tcp_closed),
+            (1, 1, 1, 1)
+        );
     }
 
     #[test]

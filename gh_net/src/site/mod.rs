@@ -235,7 +235,7 @@ impl Source for Site<'_> {
         let h = Handle(handle);
         if h.is_task() {
             return match self.tasks.get(h.index()) {
-                Some(t) => replies::task_answer_dated(t, h, &[0; date::LEN], 0, &mut []),
+                Some(t) => replies::task_answer(t, h, &[0; date::LEN], 0, &mut []),
                 None => 0,
             };
         }
@@ -250,11 +250,11 @@ impl Source for Site<'_> {
         let date = self.date.get(h.date(self.now_unix()));
         if h.is_task() {
             if let Some(t) = self.tasks.get(h.index()) {
-                replies::task_answer_dated(t, h, &date, off, out);
+                replies::task_answer(t, h, &date, off, out);
             }
             return;
         }
-        self.replies.fill_dated(h, &date, off, out);
+        self.replies.fill(h, &date, off, out);
     }
 }
 
@@ -415,7 +415,7 @@ impl App for Site<'_> {
 
     #[inline(always)]
     fn on_ready(&mut self, slot: usize, tcb: &mut Tcb) {
-        let idle = tcb.can_send(&*self);
+        let idle = tcb.can_send();
         let Some(x) = self.exchanges.get_mut(slot) else {
             return;
         };

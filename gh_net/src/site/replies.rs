@@ -441,24 +441,17 @@ impl<'a> Replies<'a> {
             .wrapping_add(h.conn().ending().len() as u32)
     }
 
-    /// Writes bytes `off..off + out.len()` of response `h` into `out`, dated from `now_unix`.
-    pub fn fill(&self, h: Handle, now_unix: u64, off: u32, out: &mut [u8]) {
-        self.fill_dated(h, &date::format(h.date(now_unix)), off, out);
-    }
-
-    /// [`Replies::fill`] with the date already formatted (`h`'s date, from a cache).
-    pub fn fill_dated(&self, h: Handle, date: &[u8; date::LEN], off: u32, out: &mut [u8]) {
+    /// Writes bytes `off..off + out.len()` of response `h` into `out`, with `date` (`h`'s
+    /// date, formatted) in its place.
+    pub fn fill(&self, h: Handle, date: &[u8; date::LEN], off: u32, out: &mut [u8]) {
         copy_range(&self.pieces(h, date), off as usize, out);
     }
 }
 
-/// The answer of `task` as sent: a 200 whose body is the task's answer.
-pub fn task_answer(task: &Task, h: Handle, now_unix: u64, off: u32, out: &mut [u8]) -> u32 {
-    task_answer_dated(task, h, &date::format(h.date(now_unix)), off, out)
-}
-
-/// [`task_answer`] with the date already formatted (`h`'s date).
-pub fn task_answer_dated(
+/// The answer of `task` as sent, a 200 whose body is the task's answer, dated `date`
+/// (`h`'s date, formatted): writes bytes `off..off + out.len()` into `out` and returns
+/// the answer's whole length.
+pub fn task_answer(
     task: &Task,
     h: Handle,
     date: &[u8; date::LEN],
@@ -532,15 +525,15 @@ mod tests {
     fn render(r: &Replies<'_>, h: Handle, now: u64) -> Vec<u8> {
         let len = r.len(h) as usize;
         let mut whole = vec![0u8; len];
-        r.fill(h, now, 0, &mut whole);
+        r.fill(h, &date::format(h.date(now)), 0, &mut whole);
         // Any split renders the same bytes (a retransmission starts anywhere).
         for cut in [1, 7, len / 2, len.saturating_sub(1)] {
             if cut == 0 || cut >= len {
                 continue;
             }
             let mut a = vec![0u8; len];
-            r.fill(h, now, 0, &mut a[..cut]);
-            r.fill(h, now, cut as u32, &mut a[cut..]);
+            r.fill(h, &date::format(h.date(now)), 0, &mut a[..cut]);
+            r.fill(h, &date::format(h.date(now)), cut as u32, &mut a[cut..]);
             assert_eq!(a, whole);
         }
         whole
@@ -647,8 +640,8 @@ mod tests {
         t.feed(b"foobar");
         let h = Handle::task(0, Conn::Keep, false).dated(784_111_777);
         let mut out = [0u8; 256];
-        let n = task_answer(&t, h, 784_111_777, 0, &mut []) as usize;
-        task_answer(&t, h, 784_111_777, 0, &mut out[..n]);
+        let n = task_answer(&t, h, &date::format(784_111_777), 0, &mut []) as usize;
+        task_answer(&t, h, &date::format(784_111_777), 0, &mut out[..n]);
         let want = b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: GigaHttpd\r\nContent-Length: 19\r\nContent-Type: text/plain\r\n\r\n6 85944171f73967e8\n";
         assert_eq!(
             String::from_utf8_lossy(&out[..n]),

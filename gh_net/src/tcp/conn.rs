@@ -343,7 +343,7 @@ impl Tcb {
 
     /// True if the response has been sent and acknowledged in full: a new one may start.
     /// `src` is not read: the response's end is kept from `send`.
-    pub fn can_send(&self, _src: &impl Source) -> bool {
+    pub fn can_send(&self) -> bool {
         self.idle()
     }
 
@@ -393,7 +393,6 @@ impl Tcb {
         seg: &Repr<'a>,
         now: u32,
         cfg: &Config,
-        _src: &impl Source,
         ctr: &mut Counters,
     ) -> Input<'a> {
         let keep = Input::keep();
@@ -551,14 +550,7 @@ impl Tcb {
     }
 
     /// Acknowledges `taken` bytes of `input.data` and, if all were taken, its FIN.
-    pub fn consume(
-        &mut self,
-        input: &Input<'_>,
-        taken: usize,
-        now: u32,
-        cfg: &Config,
-        _src: &impl Source,
-    ) {
+    pub fn consume(&mut self, input: &Input<'_>, taken: usize, now: u32, cfg: &Config) {
         let taken = taken.min(input.data.len());
         self.rcv_nxt = self.rcv_nxt.wrapping_add(taken as u32);
         if !input.data.is_empty() {
@@ -807,7 +799,7 @@ impl Tcb {
 
     /// Data waits behind a closed peer window (the persist timer's case).
     /// True while response data waits behind the peer's closed window.
-    pub fn window_blocked(&self, _src: &impl Source) -> bool {
+    pub fn window_blocked(&self) -> bool {
         self.blocked()
     }
 

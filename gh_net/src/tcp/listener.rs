@@ -239,7 +239,7 @@ impl<'a> Listener<'a> {
             return;
         };
         let was_half_open = tcb.state() == State::SynReceived;
-        let input = tcb.on_segment(seg, now, &cfg, app, ctr);
+        let input = tcb.on_segment(seg, now, &cfg, ctr);
         if let Some(reply) = input.reply {
             // Best effort, like every RST: with the TX ring full it is simply not sent.
             let _sent = tx.transmit(flow, &reply, &*app);
@@ -268,7 +268,7 @@ impl<'a> Listener<'a> {
                 app.on_ready(i, tcb);
             }
         }
-        tcb.consume(&input, taken, now, &cfg, app);
+        tcb.consume(&input, taken, now, &cfg);
         app.on_ready(i, tcb);
         self.output(i, now, app, tx, ctr);
     }
@@ -302,7 +302,7 @@ impl<'a> Listener<'a> {
             Ok(Verdict::Keep) => {
                 // A closed peer window parks the response on the persist timer, which
                 // probes until the window opens (bounded by the retry limit).
-                if tcb.window_blocked(app) {
+                if tcb.window_blocked() {
                     if tcb.waits & WAIT_WINDOW == 0 {
                         tcb.waits |= WAIT_WINDOW;
                         bump(&mut ctr.qos_parked_window);

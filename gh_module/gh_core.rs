@@ -433,15 +433,15 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
         )
     });
     let mut next_tick = 0;
-    match (&server, &nic) {
-        (Some(_), _) => shared.reports.push(Report::Serving {
+    if server.is_some() {
+        shared.reports.push(Report::Serving {
             ip: setup.ip,
             port: setup.port[0],
             connections: slots as u64,
-        }),
-        (None, Some(_)) => shared.reports.push(Report::NoServer),
-        (None, None) => true,
-    };
+        });
+    } else if nic.is_some() {
+        shared.reports.push(Report::NoServer);
+    }
     // Pool-full reports: the count last reported, and when (at most one a second).
     let (mut pool_full_told, mut pool_full_at) = (0u64, 0u64);
     shared

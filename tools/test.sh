@@ -24,6 +24,14 @@ finish() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+# Adds a tool's own verdict lines to the tally: tally LOG RC PASS_PREFIX FAIL_PREFIX NAME.
+# A tool that failed without a failing line still counts one failure.
+tally() {
+    grep -E "^($3|$4) " "$1"
+    p=$(grep -c "^$3 " "$1") f=$(grep -c "^$4 " "$1")
+    passed=$((passed + p)) failed=$((failed + f))
+    [ "$2" = 0 ] || [ "$f" != 0 ] || { tail -20 "$1"; count "$5 run to completion" 1; }
+}
 timings=""
 phase() { timings="$timings $1=$(($SECONDS - phase_start))s"; phase_start=$SECONDS; }
 phase_start=$SECONDS
@@ -60,21 +68,13 @@ phase host
 # bounded time (GH_FUZZ_SECONDS per target; longer runs: tools/fuzz.sh SECONDS).
 gh_log "test: fuzz"
 tools/fuzz.sh "${GH_FUZZ_SECONDS:-20}" >build/fuzz.log 2>&1
-rc=$?
-grep -E '^(PASS|FAIL): ' build/fuzz.log
-p=$(grep -c '^PASS: ' build/fuzz.log) f=$(grep -c '^FAIL: ' build/fuzz.log)
-passed=$((passed + p)) failed=$((failed + f))
-[ $rc = 0 ] || [ "$f" != 0 ] || { tail -20 build/fuzz.log; count "fuzzers run to completion" 1; }
+tally build/fuzz.log $? 'PASS:' 'FAIL:' "fuzzers"
 phase fuzz
 
 # The engine against Linux's own clients on a TAP device in a network namespace.
 gh_log "test: wire harness"
 tools/ghtap/test.sh >build/ghtap.log 2>&1
-rc=$?
-grep -E '^(ok|not ok) ' build/ghtap.log
-p=$(grep -c '^ok ' build/ghtap.log) f=$(grep -c '^not ok ' build/ghtap.log)
-passed=$((passed + p)) failed=$((failed + f))
-[ $rc = 0 ] || [ "$f" != 0 ] || { tail -20 build/ghtap.log; count "wire harness runs to completion" 1; }
+tally build/ghtap.log $? 'ok' 'not ok' "wire harness"
 phase ghtap
 
 # The benchmark's harness checks every connection of both servers; its figures are printed,

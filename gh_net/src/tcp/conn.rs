@@ -388,6 +388,7 @@ impl Tcb {
     /// Processes one segment for this connection (RFC 9293 section 3.10.7.4, with the
     /// RFC 5961 mitigations), except the acceptance of its data and FIN: those go to the
     /// application first, and [`Tcb::consume`] then acknowledges what it took.
+    #[inline]
     pub fn on_segment<'a>(
         &mut self,
         seg: &Repr<'a>,
@@ -550,6 +551,7 @@ impl Tcb {
     }
 
     /// Acknowledges `taken` bytes of `input.data` and, if all were taken, its FIN.
+    #[inline]
     pub fn consume(&mut self, input: &Input<'_>, taken: usize, now: u32, cfg: &Config) {
         let taken = taken.min(input.data.len());
         self.rcv_nxt = self.rcv_nxt.wrapping_add(taken as u32);

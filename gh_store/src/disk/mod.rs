@@ -14,6 +14,8 @@ pub mod record;
 pub mod table;
 
 #[cfg(test)]
+mod chain_tests;
+#[cfg(test)]
 mod log_tests;
 #[cfg(test)]
 mod power_cut_tests;

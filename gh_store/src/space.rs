@@ -10,6 +10,9 @@ use super::block::{Block, BlockError, BlockHeader};
 use super::page_pool::{PagePool, PAGE_SIZE};
 
 mod chain;
+mod disk_source;
+
+pub use disk_source::SpaceSource;
 
 /// Highest CPU number.
 const MAX_CPU: u32 = (1 << CPU_BITS) - 1;

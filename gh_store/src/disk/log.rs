@@ -43,6 +43,9 @@ pub enum LogError {
     BufferTooSmall,
     /// The block's records or data fail their checks; it is not served.
     Corrupt,
+    /// The write queue has no free entry: wait for this write instead, or
+    /// park the request until `pump` has made room.
+    QueueFull,
 }
 
 impl From<DeviceError> for LogError {

@@ -12,6 +12,7 @@ pub mod log;
 pub mod queued;
 pub mod record;
 pub mod table;
+pub mod write_queue;
 
 #[cfg(test)]
 mod chain_tests;
@@ -21,3 +22,5 @@ mod log_tests;
 mod power_cut_tests;
 #[cfg(test)]
 mod test_device;
+#[cfg(test)]
+mod write_queue_power_cut_tests;

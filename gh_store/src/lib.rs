@@ -18,6 +18,7 @@ pub mod session;
 pub mod space;
 pub mod system_users;
 pub mod user;
+pub mod user_registry;
 
 #[cfg(test)]
 mod addr_props;

@@ -9,6 +9,11 @@ use super::addr::{AddrError, BlockAddr, CPU_BITS, INDEX_BITS};
 use super::block::{Block, BlockError, BlockHeader};
 use super::page_pool::{PagePool, PAGE_SIZE};
 
+mod chain;
+mod disk_source;
+
+pub use disk_source::SpaceSource;
+
 /// Highest CPU number.
 const MAX_CPU: u32 = (1 << CPU_BITS) - 1;
 /// Highest block index of a window.
@@ -76,6 +81,8 @@ pub enum SpaceError {
     OutOfBlock,
     /// The block is evicted; restore it first.
     NotResident,
+    /// A chain's continuation block is missing, or the chain loops.
+    BrokenChain,
 }
 
 impl From<BlockError> for SpaceError {
@@ -133,6 +140,15 @@ impl<'a> AddressSpace<'a> {
             return Err(SpaceError::NotMine);
         }
         Ok(addr.index() as usize)
+    }
+
+    /// A block and where its data is, without counting an access.
+    pub fn slot(&self, addr: BlockAddr) -> Result<&Slot, SpaceError> {
+        let index = self.slot_index(addr)?;
+        self.slots
+            .get(index)
+            .and_then(Option::as_ref)
+            .ok_or(SpaceError::NotFound)
     }
 
     fn slot_mut(&mut self, addr: BlockAddr) -> Result<&mut Slot, SpaceError> {
@@ -321,8 +337,23 @@ impl<'a> AddressSpace<'a> {
         (written, None)
     }
 
-    /// Deletes a block and frees its pages; its index is not reused.
+    /// Deletes a block, and every continuation of it if it heads a chain,
+    /// freeing their pages; their indexes are not reused.
     pub fn delete(&mut self, pool: &mut PagePool<'_>, addr: BlockAddr) -> Result<(), SpaceError> {
+        let mut next = self.take_block(pool, addr)?;
+        // Each step empties a slot, so the walk ends even if the chain loops.
+        while let Some(continuation) = next {
+            next = self.take_block(pool, continuation).ok().flatten();
+        }
+        Ok(())
+    }
+
+    /// Empties `addr`'s slot and frees its pages; returns its continuation.
+    fn take_block(
+        &mut self,
+        pool: &mut PagePool<'_>,
+        addr: BlockAddr,
+    ) -> Result<Option<BlockAddr>, SpaceError> {
         let index = self.slot_index(addr)?;
         let slot = self
             .slots
@@ -333,7 +364,7 @@ impl<'a> AddressSpace<'a> {
         let mut block = slot.block;
         let pages = block.release_pages(pool);
         self.used_pages = self.used_pages.saturating_sub(pages);
-        Ok(())
+        Ok(block.header.next_block)
     }
 }
 

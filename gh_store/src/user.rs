@@ -73,6 +73,31 @@ pub fn registered_name<'o>(
     core::str::from_utf8(bytes).map_err(|_| UserError::BadName)
 }
 
+/// The index in `name` if it ends with `-<cpu_name><hex index>` as
+/// `registered_name` writes it: how a core finds its own users by name
+/// alone, and tells them from other cores' users. `cpu_name` must not
+/// contain `-`, so the split is unambiguous.
+pub fn registered_index(name: &str, cpu_name: &str) -> Option<u32> {
+    if cpu_name.is_empty() || cpu_name.contains('-') {
+        return None;
+    }
+    let digits_start = name
+        .bytes()
+        .rev()
+        .take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        .count();
+    // The CPU name may itself end in hex digits: try each split point.
+    (1..=digits_start.min(8)).find_map(|len| {
+        let split = name.len().checked_sub(len)?;
+        let (rest, digits) = (name.get(..split)?, name.get(split..)?);
+        let base = rest.strip_suffix(cpu_name)?.strip_suffix('-')?;
+        if base.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    })
+}
+
 fn name_chars_ok(text: &str) -> bool {
     text.chars()
         .all(|c| !c.is_control() && c != '/' && c != ' ')
@@ -186,6 +211,30 @@ mod tests {
             registered_name(&long, "c3", 1, &mut out),
             Err(UserError::BadName)
         );
+    }
+
+    #[test]
+    fn index_read_back_from_a_registered_name() {
+        let mut out = [0u8; NAME_CAPACITY];
+        for (base, cpu, index) in [("ann", "c3", 0x1f), ("a-b", "黄山", 0), ("x", "3", 0x33)] {
+            let name = registered_name(base, cpu, index, &mut out).unwrap();
+            assert_eq!(registered_index(name, cpu), Some(index), "{name}");
+        }
+        let max = registered_name("ann", "c3", u32::MAX, &mut out).unwrap();
+        assert_eq!(registered_index(max, "c3"), Some(u32::MAX));
+        // Another core's suffix, no base, leading zeros, no digits, a bad CPU name.
+        for (name, cpu) in [
+            ("ann-c41", "c3"),
+            ("-c31", "c3"),
+            ("ann-c301", "c3"),
+            ("ann-c3", "c3"),
+            ("ann-c3g", "c3"),
+            ("ann-c3123456789", "c3"),
+            ("ann-c-31", "c-3"),
+            ("ann-1", ""),
+        ] {
+            assert_eq!(registered_index(name, cpu), None, "{name} on {cpu}");
+        }
     }
 
     #[test]

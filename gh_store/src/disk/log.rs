@@ -16,6 +16,7 @@ use super::header::RegionHeader;
 use super::record::RECORD_LEN;
 use super::table::{BlockInfoTable, TableError};
 
+mod chains;
 mod recovery;
 
 /// Why a log operation failed.
@@ -33,7 +34,8 @@ pub enum LogError {
     Full,
     /// Data over one block's 4 MiB.
     TooLarge,
-    /// Block addresses must be appended in increasing order.
+    /// Block addresses must be appended in increasing order, and a
+    /// continuation block must come after the block it continues.
     OutOfOrder,
     /// No live block at that address.
     NotFound,
@@ -41,6 +43,9 @@ pub enum LogError {
     BufferTooSmall,
     /// The block's records or data fail their checks; it is not served.
     Corrupt,
+    /// The write queue has no free entry: wait for this write instead, or
+    /// park the request until `pump` has made room.
+    QueueFull,
 }
 
 impl From<DeviceError> for LogError {
@@ -68,6 +73,9 @@ pub struct RecoveryReport {
     pub corrupt_records: usize,
     /// Blocks whose record was good but whose cluster chain was not.
     pub dropped_blocks: usize,
+    /// Blocks of chains (data over 4 MiB) dropped whole because a block of
+    /// the chain was missing, dropped, deleted or linked backwards.
+    pub broken_chains: usize,
 }
 
 /// Metadata stored with a block besides its data.
@@ -269,14 +277,18 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
     }
 
     /// Stores `data` as block `addr` (greater than every stored address);
-    /// returns once every record is on disk.
+    /// returns once every record is on disk. A chain is stored head first,
+    /// each block with its `next_block`; recovery serves it only once its
+    /// last block is on disk.
     pub fn put(&mut self, addr: BlockAddr, data: &[u8], meta: BlockMeta) -> Result<(), LogError> {
         self.check_running()?;
         let length = data.len() as u64;
         if length > BLOCK_SIZE {
             return Err(LogError::TooLarge);
         }
-        if self.last_addr().is_some_and(|last| last >= addr) {
+        if self.last_addr().is_some_and(|last| last >= addr)
+            || meta.next_block.is_some_and(|next| next <= addr)
+        {
             return Err(LogError::OutOfOrder);
         }
         let needed = data.len().div_ceil(CLUSTER_SIZE) as u32;

@@ -12,10 +12,15 @@ pub mod log;
 pub mod queued;
 pub mod record;
 pub mod table;
+pub mod write_queue;
 
+#[cfg(test)]
+mod chain_tests;
 #[cfg(test)]
 mod log_tests;
 #[cfg(test)]
 mod power_cut_tests;
 #[cfg(test)]
 mod test_device;
+#[cfg(test)]
+mod write_queue_power_cut_tests;

@@ -50,6 +50,7 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
         let mut report = RecoveryReport::default();
         let disk_top = log.normalize_image(&mut report);
         log.rebuild_cluster_map(&mut report)?;
+        log.drop_broken_chains(&mut report)?;
         let mut table = BlockInfoTable::new(&mut *log.image, log.used);
         table.compact()?;
         log.used = table.used();
@@ -207,7 +208,7 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
 
     /// Gives back the first `count` clusters of the chain at `first` (claimed, so valid
     /// and distinct).
-    fn release_chain(&mut self, first: u32, count: u32) -> Result<(), LogError> {
+    pub(super) fn release_chain(&mut self, first: u32, count: u32) -> Result<(), LogError> {
         let mut cluster = first;
         for i in 0..count {
             self.set_cluster(cluster, false);

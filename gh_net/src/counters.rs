@@ -102,6 +102,8 @@ counters! {
     http_not_modified,
     /// HTTP responses 404 Not Found.
     http_not_found,
+    /// Requests of a quarantined flow answered 500 instead of being run.
+    http_quarantined,
     /// Requests parked because the TX ring was full.
     qos_parked_tx,
     /// Requests parked because the connection pool was empty.

@@ -13,6 +13,7 @@ pub mod http;
 #[cfg(feature = "alloc")]
 pub mod owned;
 pub mod qos;
+pub mod quarantine;
 pub mod server;
 pub mod site;
 pub mod tcp;

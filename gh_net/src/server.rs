@@ -6,6 +6,7 @@
 use super::counters::Counters;
 use super::engine::{NetConfig, Network, Platform, Received};
 use super::qos::WaitList;
+use super::quarantine::{self, Answer, Quarantine};
 use super::site::echo::Task;
 use super::site::pipeline::Queued;
 use super::site::replies::Reply;
@@ -15,6 +16,7 @@ use super::tcp::pool::Pool;
 use super::tcp::siphash::Key;
 use super::tcp::wheel::Wheel;
 use super::tcp::{Config, Flow, Segment, Source, Tcb, Tx};
+use super::wire::tcp::{Flags, SeqNumber};
 
 /// Timer wheel granularity.
 const TICK_MS: u32 = 10;
@@ -71,6 +73,7 @@ pub struct Server<'a> {
     net: Network,
     listener: Listener<'a>,
     site: Site<'a>,
+    quarantine: Quarantine,
     /// What the engine counted.
     pub counters: Counters,
 }
@@ -132,6 +135,7 @@ impl<'a> Server<'a> {
             net: Network::new(cfg),
             listener,
             site,
+            quarantine: Quarantine::default(),
             counters: Counters::default(),
         })
     }
@@ -140,10 +144,69 @@ impl<'a> Server<'a> {
     pub fn receive<P: Platform>(&mut self, frame: &[u8], p: &mut P) {
         let now = p.now_ms();
         if let Received::Tcp { src, segment, .. } = self.net.receive(frame, p, &mut self.counters) {
+            if !self.quarantine.is_empty() && self.answer_quarantined(src, &segment, now, p) {
+                return;
+            }
             self.with_tcp(p, now, |listener, site, tx, ctr| {
                 listener.on_segment(src, &segment, now, site, tx, ctr)
             });
         }
+    }
+
+    /// Answers every later segment of `flow` (a [`quarantine::flow_key`]) without running
+    /// it: the request the flow carried stopped this core's previous run.
+    pub fn quarantine(&mut self, flow: u64, now_ms: u64) {
+        self.quarantine.add(flow, now_ms);
+    }
+
+    /// Flows quarantined now.
+    pub fn quarantined(&self, now_ms: u64) -> usize {
+        self.quarantine.len(now_ms)
+    }
+
+    /// Answers `segment` if its flow is quarantined; `false` sends it on to the listener.
+    fn answer_quarantined<P: Platform>(
+        &mut self,
+        src: super::wire::ipv4::Address,
+        segment: &super::wire::tcp::Repr<'_>,
+        now: u64,
+        p: &mut P,
+    ) -> bool {
+        let key = quarantine::flow_key(src, segment.src_port, segment.dst_port);
+        let (seq, ack, flags, data) = match self.quarantine.answer(key, segment, now) {
+            Answer::Pass => return false,
+            Answer::Drop => return true,
+            Answer::Refuse { seq, ack } => {
+                (seq, ack, Flags::FIN.with(Flags::PSH), quarantine::RESPONSE)
+            }
+            Answer::AckFin { seq, ack } => (seq, ack, Flags(0), &[][..]),
+        };
+        let flow = Flow {
+            remote_ip: src,
+            remote_port: segment.src_port,
+            local_ip: self.net.config().ip,
+            local_port: segment.dst_port,
+        };
+        let seg = Segment {
+            seq: SeqNumber(seq),
+            ack: Some(SeqNumber(ack)),
+            flags,
+            window: 1024,
+            mss: None,
+            data: None,
+        };
+        let sent = self.net.send_tcp_with(p, &flow, &seg, data.len(), |out| {
+            if let Some(bytes) = data.get(..out.len()) {
+                out.copy_from_slice(bytes);
+            }
+        });
+        if sent {
+            self.counters.tx_frames = self.counters.tx_frames.wrapping_add(1);
+            if !data.is_empty() {
+                super::counters::bump(&mut self.counters.http_quarantined);
+            }
+        }
+        true
     }
 
     /// Runs expired timers (retransmissions, TIME-WAIT, idle connections) and the
@@ -171,6 +234,7 @@ impl<'a> Server<'a> {
             listener,
             site,
             counters,
+            ..
         } = self;
         site.set_now(now);
         let mut tx = FrameTx {
@@ -191,6 +255,17 @@ impl<'a> Server<'a> {
         counters.http_not_modified = s.not_modified;
         counters.http_not_found = s.not_found;
         counters.qos_refused_503 = s.refused_503;
+    }
+
+    /// Sets the window a SYN-ACK offers, for connections opened from now on.
+    pub fn set_initial_window(&mut self, bytes: u16) {
+        self.listener.cfg.initial_window = bytes;
+    }
+
+    /// Sets how long an established connection may stay idle, from each connection's
+    /// next activity on.
+    pub fn set_idle_ms(&mut self, ms: u32) {
+        self.listener.cfg.idle_ms = ms;
     }
 
     /// Connections in use.

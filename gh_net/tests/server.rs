@@ -399,3 +399,100 @@ fn a_peer_that_closes_is_answered_with_our_fin() {
     exchange(&mut server, &mut nic, c.frame(Flags(0), b""));
     assert_eq!(server.connections(), 0);
 }
+
+/// A core restarted after a request stopped it answers that request's flow with 500 and
+/// a FIN, never running it again, and serves a new connection from the same port.
+#[test]
+fn a_quarantined_flow_is_refused_not_run() {
+    let mut mem = Memory::new(8, 2);
+    let mut nic = Nic::default();
+    let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let c = {
+        let mut first_run = mem.server();
+        Client::connect(&mut first_run, &mut nic, 50000)
+        // The request that stops the core never comes back from `receive`: the first run
+        // ends here, with the connection established.
+    };
+    let mut server = mem.server();
+    server.quarantine(
+        gh_net::quarantine::flow_key(common::CLIENT_IP, 50000, 80),
+        nic.now,
+    );
+    assert_eq!(server.quarantined(nic.now), 1);
+    for _ in 0..2 {
+        // The client retransmits; each copy is answered the same way.
+        let out = exchange(&mut server, &mut nic, c.frame(Flags::PSH, request));
+        assert_eq!(out.len(), 1);
+        let (seq, ack, flags, payload) = server_segment(&out[0]);
+        assert_eq!((seq, ack), (c.their, Some(c.seq + request.len() as u32)));
+        assert!(flags.contains(Flags::FIN), "{flags:?}");
+        assert_eq!(show(&payload), show(gh_net::quarantine::RESPONSE));
+    }
+    let fin = client_frame_from(
+        50000,
+        c.seq + request.len() as u32,
+        Some(c.their + gh_net::quarantine::RESPONSE.len() as u32 + 1),
+        Flags::FIN,
+        b"",
+    );
+    let out = exchange(&mut server, &mut nic, fin);
+    let (_, ack, flags, payload) = server_segment(&out[0]);
+    assert_eq!(
+        (ack, flags, payload.len()),
+        (Some(c.seq + request.len() as u32 + 1), Flags(0), 0)
+    );
+    assert_eq!(server.counters.http_quarantined, 2);
+    assert_eq!(server.counters.http_requests, 0);
+    assert_eq!(server.connections(), 0);
+    // A new connection from the same port ends the quarantine and is served.
+    let mut c = Client::connect(&mut server, &mut nic, 50000);
+    assert_eq!(server.quarantined(nic.now), 0);
+    let r = c.send(&mut server, &mut nic, request);
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+}
+
+/// Live tuning: the SYN-ACK offers the window set, and an idle connection closes after
+/// the idle time set (not before).
+#[test]
+fn tuned_window_and_idle_time_apply() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    server.set_initial_window(512);
+    server.set_idle_ms(1000);
+    let out = exchange(
+        &mut server,
+        &mut nic,
+        client_frame_from(50000, 100, None, Flags::SYN, b""),
+    );
+    assert_eq!(u16::from_be_bytes([out[0][48], out[0][49]]), 512);
+    let (iss, _, _, _) = server_segment(&out[0]);
+    let mut c = Client {
+        port: 50000,
+        seq: 101,
+        their: iss + 1,
+        fin: false,
+    };
+    assert!(exchange(&mut server, &mut nic, c.frame(Flags(0), b"")).is_empty());
+    let r = c.send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+    let idle_from = nic.now;
+    let mut closed_at = None;
+    while nic.now < idle_from + 3000 && closed_at.is_none() {
+        nic.now += 10;
+        server.tick(&mut nic);
+        if std::mem::take(&mut nic.sent)
+            .iter()
+            .any(|f| server_segment(f).2.contains(Flags::FIN))
+        {
+            closed_at = Some(nic.now - idle_from);
+        }
+    }
+    let Some(closed_at) = closed_at else {
+        panic!("the idle connection was not closed")
+    };
+    assert!(
+        (1000..1100).contains(&closed_at),
+        "closed after {closed_at} ms"
+    );
+}

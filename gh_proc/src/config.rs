@@ -11,12 +11,26 @@ struct Setting {
     default: u32,
 }
 
-const SETTINGS: [Setting; 1] = [Setting {
-    name: "watchdog_ms",
-    min: 100,
-    max: 60_000,
-    default: 2_000,
-}];
+const SETTINGS: [Setting; 3] = [
+    Setting {
+        name: "watchdog_ms",
+        min: 100,
+        max: 60_000,
+        default: 2_000,
+    },
+    Setting {
+        name: "initial_window",
+        min: 256,
+        max: 65_535,
+        default: 1_024,
+    },
+    Setting {
+        name: "idle_ms",
+        min: 1_000,
+        max: 3_600_000,
+        default: 60_000,
+    },
+];
 
 /// Number of live settings.
 pub const COUNT: usize = SETTINGS.len();
@@ -24,6 +38,13 @@ pub const COUNT: usize = SETTINGS.len();
 /// Index of `watchdog_ms`: how long a core's heartbeat may stand still before the
 /// watchdog restarts the core.
 pub const WATCHDOG_MS: usize = 0;
+
+/// Index of `initial_window`: the receive window, in bytes, a core's SYN-ACK offers.
+pub const INITIAL_WINDOW: usize = 1;
+
+/// Index of `idle_ms`: how long a keep-alive connection may stay idle before the core
+/// closes it.
+pub const IDLE_MS: usize = 2;
 
 /// Why a write was refused; nothing was changed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -92,6 +113,8 @@ mod tests {
     fn parses_writes() {
         assert_eq!(parse("watchdog_ms=500\n"), Ok((WATCHDOG_MS, 500)));
         assert_eq!(parse(" watchdog_ms = 100 "), Ok((WATCHDOG_MS, 100)));
+        assert_eq!(parse("initial_window=65535"), Ok((INITIAL_WINDOW, 65_535)));
+        assert_eq!(parse("idle_ms=1000"), Ok((IDLE_MS, 1_000)));
     }
 
     #[test]
@@ -104,12 +127,23 @@ mod tests {
         assert_eq!(parse("watchdog_ms="), range);
         assert_eq!(parse("watchdog_ms=1e3"), range);
         assert_eq!(parse("watchdog_ms=99999999999"), range);
+        assert_eq!(
+            parse("initial_window=65536"),
+            Err(ConfigError::Range("initial_window", 256, 65_535))
+        );
+        assert_eq!(
+            parse("idle_ms=999"),
+            Err(ConfigError::Range("idle_ms", 1_000, 3_600_000))
+        );
     }
 
     #[test]
     fn renders_values() {
         let mut out = String::new();
         assert_eq!(render(&mut out, &mut defaults().into_iter()), Ok(()));
-        assert_eq!(out, "watchdog_ms=2000\n");
+        assert_eq!(
+            out,
+            "watchdog_ms=2000\ninitial_window=1024\nidle_ms=60000\n"
+        );
     }
 }

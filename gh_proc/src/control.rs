@@ -12,6 +12,13 @@ pub enum Command {
     /// Test hook: make the core on this CPU spin without a heartbeat, as a stuck task
     /// would, so the watchdog's detection and restart can be exercised.
     InjectHang(u32),
+    /// Test hook: make the core on this CPU spin without a heartbeat when it handles the
+    /// next `GET /hang` request, as a request whose task never ends would; the restarted
+    /// core must answer that request's flow with an error.
+    InjectHangOnRequest(u32),
+    /// Test hook: make the core on this CPU run its stack pointer past its stack's
+    /// bottom; the fault must halt the core as faulted, not take the machine down.
+    InjectStackOverflow(u32),
     /// Test hook: send an NMI to the core on this CPU; it must count it and go on.
     InjectNmi(u32),
 }
@@ -35,7 +42,8 @@ impl fmt::Display for CommandError {
 }
 
 /// What `control` shows when read: the commands it accepts.
-pub const USAGE: &str = "stop-core CPU\nstart-core CPU\ninject-hang CPU\ninject-nmi CPU\n";
+pub const USAGE: &str =
+    "stop-core CPU\nstart-core CPU\ninject-hang CPU\ninject-hang-on-request CPU\ninject-stack-overflow CPU\ninject-nmi CPU\n";
 
 impl Command {
     /// Parses one command, such as `stop-core 2`; a trailing newline is ignored.
@@ -46,6 +54,8 @@ impl Command {
             "stop-core" => Command::StopCore,
             "start-core" => Command::StartCore,
             "inject-hang" => Command::InjectHang,
+            "inject-hang-on-request" => Command::InjectHangOnRequest,
+            "inject-stack-overflow" => Command::InjectStackOverflow,
             "inject-nmi" => Command::InjectNmi,
             _ => return Err(CommandError::Unknown),
         };
@@ -70,6 +80,14 @@ mod tests {
         );
         assert_eq!(Command::parse("inject-hang 1"), Ok(Command::InjectHang(1)));
         assert_eq!(Command::parse("inject-nmi 3"), Ok(Command::InjectNmi(3)));
+        assert_eq!(
+            Command::parse("inject-stack-overflow 2"),
+            Ok(Command::InjectStackOverflow(2))
+        );
+        assert_eq!(
+            Command::parse("inject-hang-on-request 1"),
+            Ok(Command::InjectHangOnRequest(1))
+        );
     }
 
     #[test]

@@ -26,13 +26,15 @@ pub struct CoreView {
     pub requests: u64,
     /// Connections parked now, waiting for a resource (TX ring room).
     pub parked: u64,
+    /// Requests answered 500 because they stopped the core before (see the watchdog).
+    pub quarantined: u64,
 }
 
 /// Writes the `cpus` file.
 pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = CoreView>) -> fmt::Result {
     writeln!(
         w,
-        "{:<5} {:<8} {:>20} {:>8} {:>6} {:>6} {:>12} {:>11} {:>12} {:>6}",
+        "{:<5} {:<8} {:>20} {:>8} {:>6} {:>6} {:>12} {:>11} {:>12} {:>6} {:>11}",
         "cpu",
         "state",
         "heartbeat",
@@ -42,13 +44,14 @@ pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = CoreView>)
         "packets",
         "connections",
         "requests",
-        "parked"
+        "parked",
+        "quarantined"
     )?;
     for core in cores {
         let busy = core.busy_permille.min(1000);
         writeln!(
             w,
-            "{:<5} {:<8} {:>20} {:>8} {:>6} {:>4}.{} {:>12} {:>11} {:>12} {:>6}",
+            "{:<5} {:<8} {:>20} {:>8} {:>6} {:>4}.{} {:>12} {:>11} {:>12} {:>6} {:>11}",
             core.cpu,
             core.state,
             core.heartbeat,
@@ -59,7 +62,8 @@ pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = CoreView>)
             core.packets,
             core.connections,
             core.requests,
-            core.parked
+            core.parked,
+            core.quarantined
         )?;
     }
     Ok(())
@@ -84,6 +88,7 @@ mod tests {
             connections: 2,
             requests: 9,
             parked: 0,
+            quarantined: 0,
         };
         let cores = [
             idle,
@@ -98,15 +103,16 @@ mod tests {
                 connections: 0,
                 requests: 0,
                 parked: 1,
+                quarantined: 4,
             },
         ];
         let mut out = String::new();
         assert_eq!(render(&mut out, &mut cores.iter().copied()), Ok(()));
         assert_eq!(
             out,
-            "cpu   state               heartbeat restarts   nmis  busy%      packets connections     requests parked\n\
-             1     running                123456        0      0    0.5           10           2            9      0\n\
-             3     faulted                     7        2      1  100.0            0           0            0      1\n"
+            "cpu   state               heartbeat restarts   nmis  busy%      packets connections     requests parked quarantined\n\
+             1     running                123456        0      0    0.5           10           2            9      0           0\n\
+             3     faulted                     7        2      1  100.0            0           0            0      1           4\n"
         );
     }
 }

@@ -15,4 +15,5 @@ pub mod nics;
 pub mod params;
 pub mod pci;
 pub mod reports;
+pub mod seqcount;
 pub mod status;

@@ -19,26 +19,36 @@ pub struct MemoryView {
     pub connections: u64,
     /// Bytes each connection costs: its slot, its HTTP state and its lookup entries.
     pub bytes_per_connection: u64,
+    /// Page-table pages of the core's private window over its memory.
+    pub window_tables: u64,
 }
 
 /// Writes the `memory` file.
 pub fn render(w: &mut dyn fmt::Write, cores: &mut dyn Iterator<Item = MemoryView>) -> fmt::Result {
     writeln!(
         w,
-        "{:<5} {:>14} {:>14} {:>8} {:>11} {:>11} {:>10}",
-        "cpu", "reserved", "used", "blocks", "huge_blocks", "connections", "conn_bytes"
+        "{:<5} {:>14} {:>14} {:>8} {:>11} {:>11} {:>10} {:>13}",
+        "cpu",
+        "reserved",
+        "used",
+        "blocks",
+        "huge_blocks",
+        "connections",
+        "conn_bytes",
+        "window_tables"
     )?;
     for m in cores {
         writeln!(
             w,
-            "{:<5} {:>14} {:>14} {:>8} {:>11} {:>11} {:>10}",
+            "{:<5} {:>14} {:>14} {:>8} {:>11} {:>11} {:>10} {:>13}",
             m.cpu,
             m.reserved,
             m.used,
             m.blocks,
             m.huge_blocks,
             m.connections,
-            m.bytes_per_connection
+            m.bytes_per_connection,
+            m.window_tables
         )?;
     }
     Ok(())
@@ -60,13 +70,14 @@ mod tests {
             huge_blocks: 64,
             connections: 32768,
             bytes_per_connection: 112,
+            window_tables: 2,
         };
         let mut out = String::new();
         assert_eq!(render(&mut out, &mut [m].into_iter()), Ok(()));
         assert_eq!(
             out,
-            "cpu         reserved           used   blocks huge_blocks connections conn_bytes\n\
-             2          134217728        3145728       64          64       32768        112\n"
+            "cpu         reserved           used   blocks huge_blocks connections conn_bytes window_tables\n\
+             2          134217728        3145728       64          64       32768        112             2\n"
         );
     }
 }

@@ -555,11 +555,11 @@ impl Parser {
                 self.acc = value.iter().fold(0, |a, &c| a * 10 + u64::from(c - b'0'));
                 self.flags |= flag::CONTENT_LENGTH;
             }
-            // The usual value is one token: no split.
-            Field::Connection if value.eq_ignore_ascii_case(b"close") => {
+            // The usual value is one token: no split. A value holds no CR.
+            Field::Connection if eq_lowercase(value, b"close") => {
                 self.flags |= flag::CLOSE;
             }
-            Field::Connection if value.eq_ignore_ascii_case(b"keep-alive") => {
+            Field::Connection if eq_lowercase(value, b"keep-alive") => {
                 self.flags |= flag::KEEP_ALIVE;
             }
             Field::Connection => {
@@ -1140,9 +1140,9 @@ fn word_at(b: &[u8], at: usize) -> u64 {
         .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
-/// `name.eq_ignore_ascii_case(known)` for a token `name` and a `known` name of lower-case
-/// letters and `-`, eight bytes at a time: setting bit 0x20 lower-cases a letter, and the
-/// only other byte it maps onto a letter or `-` is CR, which no token holds.
+/// `name.eq_ignore_ascii_case(known)` for a `name` without CR (a token or a field value)
+/// and a `known` name of lower-case letters and `-`, eight bytes at a time: setting bit
+/// 0x20 lower-cases a letter, and the only other byte it maps onto a letter or `-` is CR.
 fn eq_lowercase(name: &[u8], known: &[u8]) -> bool {
     const LOWER: u64 = ONES * 0x20;
     if name.len() != known.len() {
@@ -1792,6 +1792,20 @@ mod tests {
             let upper = known.to_ascii_uppercase();
             assert!(eq_lowercase(&upper, known));
             assert!(!eq_lowercase(&known[1..], known));
+        }
+        // `Connection` values: any byte but CR.
+        for known in TOKENS {
+            for at in 0..known.len() {
+                for c in (0..=255u8).filter(|&c| c != b'\r') {
+                    let mut value = known.to_vec();
+                    value[at] = c;
+                    assert_eq!(
+                        eq_lowercase(&value, known),
+                        value.eq_ignore_ascii_case(known),
+                        "{value:?}"
+                    );
+                }
+            }
         }
     }
 

@@ -15,6 +15,10 @@
 /// which holds for every header/payload split GigaHttpd uses.
 #[inline]
 pub fn add(sum: u32, data: &[u8]) -> u32 {
+    // Segments without data (handshakes, bare ACKs) skip the call: the sum of nothing is 0.
+    if data.is_empty() {
+        return fold_once(sum);
+    }
     // fold_once keeps `sum` below 2^17, so adding a 16-bit value cannot overflow.
     fold_once(sum) + u32::from(sum16(data))
 }

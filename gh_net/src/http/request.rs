@@ -317,27 +317,24 @@ impl Parser {
                 }
                 continue;
             }
-            // A line starts here (no span is open): take it whole if it is complete,
-            // valid and within the limits.
+            // A line starts here (no span is open): take whole lines while they are
+            // complete, valid and within the limits.
             if FAST && span.is_none() {
-                match self.fast_line::<QUIET, F>(input.get(i..).unwrap_or(&[]), limits, on) {
-                    Fast::No => {}
-                    Fast::Line(n) => {
-                        i += n;
-                        continue;
+                let (at, done) = self.fast_lines::<QUIET, F>(input, i, limits, on);
+                i = at;
+                if done {
+                    if self.acc == 0 {
+                        *self = Parser::new();
+                        return Ok(Progress {
+                            consumed: i,
+                            complete: true,
+                        });
                     }
-                    Fast::HeadDone(n) => {
-                        i += n;
-                        if self.acc == 0 {
-                            *self = Parser::new();
-                            return Ok(Progress {
-                                consumed: i,
-                                complete: true,
-                            });
-                        }
-                        self.state = State::Body;
-                        continue;
-                    }
+                    self.state = State::Body;
+                    continue;
+                }
+                if i >= input.len() {
+                    break;
                 }
             }
             let c = input.get(i).copied().unwrap_or(0);
@@ -383,25 +380,36 @@ impl Parser {
         })
     }
 
-    /// The fast path: at the start of the request line or of a header line, takes the
-    /// whole line when it is complete in `rest`, valid, and within the limits, with slice
-    /// scans instead of a state-machine step per byte. Anything else (a line split across
-    /// segments, an error, a case the state machine decides, such as a duplicate field or
-    /// tabs inside a reported value) is left to the byte-by-byte path, which then produces
-    /// exactly the events and status it always did.
-    fn fast_line<const QUIET: bool, F: FnMut(Event<'_>)>(
+    /// The fast path: from `at`, the start of the request line or of a header line, takes
+    /// whole lines while each is complete in `input`, valid, and within the limits, with
+    /// word-wise scans instead of a state-machine step per byte. Returns where it stopped
+    /// and whether it took the empty line that ends a valid head. Anything else (a line
+    /// split across segments, an error, a case the state machine decides, such as a
+    /// duplicate field or tabs inside a reported value) is left to the byte-by-byte path,
+    /// which then produces exactly the events and status it always did.
+    fn fast_lines<const QUIET: bool, F: FnMut(Event<'_>)>(
         &mut self,
-        rest: &[u8],
+        input: &[u8],
+        mut at: usize,
         limits: &Limits,
         on: &mut F,
-    ) -> Fast {
-        match self.state {
-            State::HeaderStart => self.fast_header_line::<QUIET, F>(rest, limits, on),
-            State::Start if self.head_len == 0 => {
-                self.fast_request_line::<QUIET, F>(rest, limits, on)
+    ) -> (usize, bool) {
+        if self.state == State::Start && self.head_len == 0 {
+            let rest = input.get(at..).unwrap_or(&[]);
+            match self.fast_request_line::<QUIET, F>(rest, limits, on) {
+                Some(n) => at += n,
+                None => return (at, false),
             }
-            _ => Fast::No,
         }
+        while self.state == State::HeaderStart {
+            let rest = input.get(at..).unwrap_or(&[]);
+            match self.fast_header_line::<QUIET, F>(rest, limits, on) {
+                Fast::No => break,
+                Fast::Line(n) => at += n,
+                Fast::HeadDone(n) => return (at + n, true),
+            }
+        }
+        (at, false)
     }
 
     /// `head_len + n` if the head limit allows `n` more bytes.
@@ -413,30 +421,33 @@ impl Parser {
         u16::try_from(total).ok()
     }
 
-    /// `GET|HEAD|POST SP target SP HTTP/1.x CRLF`.
+    /// `GET|HEAD|POST SP target SP HTTP/1.x CRLF`: its length if taken.
     fn fast_request_line<const QUIET: bool, F: FnMut(Event<'_>)>(
         &mut self,
         rest: &[u8],
         limits: &Limits,
         on: &mut F,
-    ) -> Fast {
+    ) -> Option<usize> {
         let (method, name_len) = match rest.first_chunk::<5>() {
             Some([b'G', b'E', b'T', b' ', _]) => (Method::Get, 3),
             Some(b"HEAD ") => (Method::Head, 4),
             Some(b"POST ") => (Method::Post, 4),
-            _ => return Fast::No,
+            _ => return None,
         };
-        let Some(after) = rest.get(name_len + 1..) else {
-            return Fast::No;
-        };
+        let after = rest.get(name_len + 1..)?;
         let target_len = first_outside_target(after);
         if target_len == 0 || target_len > usize::from(limits.max_target) {
-            return Fast::No;
+            return None;
         }
-        let minor = match after.get(target_len..target_len + 11) {
-            Some(b" HTTP/1.1\r\n") => 1,
-            Some(b" HTTP/1.0\r\n") => 0,
-            _ => return Fast::No,
+        // ` HTTP/1.` as one word, then the minor digit and CRLF.
+        let (version, end) = after.get(target_len..)?.split_first_chunk::<8>()?;
+        if u64::from_le_bytes(*version) != u64::from_le_bytes(*b" HTTP/1.") {
+            return None;
+        }
+        let minor = match end.first_chunk::<3>()? {
+            b"1\r\n" => 1,
+            b"0\r\n" => 0,
+            _ => return None,
         };
         let n = name_len + 1 + target_len + 11;
         let (Some(head_len), Some(target), Ok(line_len)) = (
@@ -444,7 +455,7 @@ impl Parser {
             after.get(..target_len),
             u16::try_from(target_len),
         ) else {
-            return Fast::No;
+            return None;
         };
         // What the state machine leaves behind after the same line.
         self.head_len = head_len;
@@ -462,7 +473,7 @@ impl Parser {
             on(Event::Method(method));
         }
         on(Event::Target(target));
-        Fast::Line(n)
+        Some(n)
     }
 
     /// A header field line, or the empty line that ends the head.
@@ -484,25 +495,26 @@ impl Parser {
             on(Event::Head(head));
             return Fast::HeadDone(2);
         }
-        let name_len = token_len(rest);
-        if name_len == 0 || rest.get(name_len) != Some(&b':') {
-            return Fast::No;
-        }
-        let Some(after) = rest.get(name_len + 1..) else {
+        // A name the parser acts on is recognised with its colon in a word or two;
+        // any other name is checked byte class by byte class.
+        let (field, name_len) = match known_name(rest) {
+            Some(known) => (known.field, known.len),
+            None => {
+                let name_len = token_len(rest);
+                if name_len == 0 || rest.get(name_len) != Some(&b':') {
+                    return Fast::No;
+                }
+                (field_of(rest.get(..name_len).unwrap_or(&[])), name_len)
+            }
+        };
+        let Some((cr, tab)) = line_end(rest, name_len + 1) else {
             return Fast::No;
         };
-        let Some((value_len, tab)) = field_value_len(after) else {
+        let n = cr + 2;
+        let (Some(head_len), Some(value)) = (self.head_room(n, limits), rest.get(name_len + 1..cr))
+        else {
             return Fast::No;
         };
-        let n = name_len + 1 + value_len + 2;
-        let (Some(head_len), Some(name), Some(value)) = (
-            self.head_room(n, limits),
-            rest.get(..name_len),
-            after.get(..value_len),
-        ) else {
-            return Fast::No;
-        };
-        let field = field_of(name);
         // Only the values the parser acts on are trimmed: most lines are other fields.
         if field == Field::Other {
             self.head_len = head_len;
@@ -543,11 +555,11 @@ impl Parser {
                 self.acc = value.iter().fold(0, |a, &c| a * 10 + u64::from(c - b'0'));
                 self.flags |= flag::CONTENT_LENGTH;
             }
-            // The usual value is one token: no split.
-            Field::Connection if value.eq_ignore_ascii_case(b"close") => {
+            // The usual value is one token: no split. A value holds no CR.
+            Field::Connection if eq_lowercase(value, b"close") => {
                 self.flags |= flag::CLOSE;
             }
-            Field::Connection if value.eq_ignore_ascii_case(b"keep-alive") => {
+            Field::Connection if eq_lowercase(value, b"keep-alive") => {
                 self.flags |= flag::KEEP_ALIVE;
             }
             Field::Connection => {
@@ -943,17 +955,33 @@ fn first_outside_target(b: &[u8]) -> usize {
     )
 }
 
-/// Length of the field value at the start of `b` up to its CRLF, and whether it holds a
-/// tab; `None` unless every byte is SP, HTAB, VCHAR or obs-text and a CRLF ends it.
-fn field_value_len(b: &[u8]) -> Option<(usize, bool)> {
-    let mut at = 0;
+/// Position of the first control byte (below 0x20, or DEL) in `b` from `at`, eight bytes
+/// at a time; `b.len()` if none.
+fn first_control(b: &[u8], mut at: usize) -> usize {
+    while let Some(w) = b.get(at..).and_then(|r| r.first_chunk::<8>()) {
+        let x = u64::from_le_bytes(*w);
+        let m = bytes_below(x, 0x20) | bytes_equal(x, 0x7f);
+        if m != 0 {
+            return at + (m.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&c) = b.get(at) {
+        if c < 0x20 || c == 0x7f {
+            return at;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The CR of the CRLF that ends the field value starting at `at` in `b`, and whether the
+/// value holds a tab; `None` unless every byte up to the CRLF is SP, HTAB, VCHAR or
+/// obs-text.
+fn line_end(b: &[u8], mut at: usize) -> Option<(usize, bool)> {
     let mut tab = false;
     loop {
-        at += first_marked(
-            b.get(at..)?,
-            |x| bytes_below(x, 0x20) | bytes_equal(x, 0x7f),
-            |c| c < 0x20 || c == 0x7f,
-        );
+        at = first_control(b, at);
         match b.get(at..at + 2) {
             Some([b'\t', _]) => {
                 tab = true;
@@ -1028,6 +1056,83 @@ fn field_of(name: &[u8]) -> Field {
     }
 }
 
+/// A field name the parser acts on, with its colon, laid out for word-wise matching.
+struct KnownName {
+    field: Field,
+    /// Length of the name without its colon.
+    len: usize,
+    /// The name and colon in lower case, eight bytes a word (little-endian), zero-padded.
+    words: [u64; 3],
+    /// 0x20 in each byte that is a letter: setting it lower-cases exactly the letters, and
+    /// no other byte then equals a letter. `-` and `:` are compared as they are.
+    lower: [u64; 3],
+    /// 0xff in each byte the name and colon occupy.
+    keep: [u64; 3],
+}
+
+// Built at compile time from names of at most 24 bytes: an out-of-range index would fail
+// the build.
+#[allow(clippy::indexing_slicing)]
+const fn known(field: Field, name_colon: &[u8]) -> KnownName {
+    let mut k = KnownName {
+        field,
+        len: name_colon.len() - 1,
+        words: [0; 3],
+        lower: [0; 3],
+        keep: [0; 3],
+    };
+    let mut i = 0;
+    while i < name_colon.len() {
+        let c = name_colon[i];
+        let shift = 8 * (i % 8);
+        k.words[i / 8] |= (c as u64) << shift;
+        if c.is_ascii_lowercase() {
+            k.lower[i / 8] |= 0x20 << shift;
+        }
+        k.keep[i / 8] |= 0xff << shift;
+        i += 1;
+    }
+    k
+}
+
+const HOST: KnownName = known(Field::Host, b"host:");
+const CONNECTION: KnownName = known(Field::Connection, b"connection:");
+const CONTENT_LENGTH: KnownName = known(Field::ContentLength, b"content-length:");
+const IF_NONE_MATCH: KnownName = known(Field::IfNoneMatch, b"if-none-match:");
+const TRANSFER_ENCODING: KnownName = known(Field::TransferEncoding, b"transfer-encoding:");
+
+/// The known field named at the start of `b`, when its name and colon are there (any
+/// case) and `b` holds every word they touch; `None` leaves the line to the general scan,
+/// which finds the same field when the words were short.
+fn known_name(b: &[u8]) -> Option<&'static KnownName> {
+    let k = match *b.first()? | 0x20 {
+        b'h' => &HOST,
+        // `con[n]ection` or `con[t]ent-length`.
+        b'c' if b.get(3).is_some_and(|&c| c | 0x20 == b'n') => &CONNECTION,
+        b'c' => &CONTENT_LENGTH,
+        b'i' => &IF_NONE_MATCH,
+        b't' => &TRANSFER_ENCODING,
+        _ => return None,
+    };
+    let mut i = 0;
+    while let (Some(&word), Some(&lower), Some(&keep)) =
+        (k.words.get(i), k.lower.get(i), k.keep.get(i))
+    {
+        if keep == 0 {
+            break;
+        }
+        let w = b
+            .get(8 * i..)
+            .and_then(|r| r.first_chunk::<8>())
+            .map(|w| u64::from_le_bytes(*w))?;
+        if (w | lower) & keep != word {
+            return None;
+        }
+        i += 1;
+    }
+    Some(k)
+}
+
 /// Eight bytes at `at`, little-endian (zero past the end).
 fn word_at(b: &[u8], at: usize) -> u64 {
     b.get(at..)
@@ -1035,9 +1140,9 @@ fn word_at(b: &[u8], at: usize) -> u64 {
         .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
-/// `name.eq_ignore_ascii_case(known)` for a token `name` and a `known` name of lower-case
-/// letters and `-`, eight bytes at a time: setting bit 0x20 lower-cases a letter, and the
-/// only other byte it maps onto a letter or `-` is CR, which no token holds.
+/// `name.eq_ignore_ascii_case(known)` for a `name` without CR (a token or a field value)
+/// and a `known` name of lower-case letters and `-`, eight bytes at a time: setting bit
+/// 0x20 lower-cases a letter, and the only other byte it maps onto a letter or `-` is CR.
 fn eq_lowercase(name: &[u8], known: &[u8]) -> bool {
     const LOWER: u64 = ONES * 0x20;
     if name.len() != known.len() {
@@ -1559,6 +1664,10 @@ mod tests {
         b"POST / HTTP/1.0\r\nContent-Length: 99999999999999999999999\r\n\r\n",
         b"POST / HTTP/1.0\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: 10.9.0.1\r\nUser-Agent: gigahttpd-netbench/1\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHOST: h\r\nCONNECTION: close\r\nContent-length: 0\r\nif-none-match: x\r\nTransfer-Encodinq: y\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost:\r\nConnection:close\r\nIf-None-Match:\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnectio: close\r\nContent-Lengt: 5\r\nHosts: x\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: h\r\ncontent-LENGTH:3\r\n\r\nabc",
     ];
 
     #[test]
@@ -1683,6 +1792,62 @@ mod tests {
             let upper = known.to_ascii_uppercase();
             assert!(eq_lowercase(&upper, known));
             assert!(!eq_lowercase(&known[1..], known));
+        }
+        // `Connection` values: any byte but CR.
+        for known in TOKENS {
+            for at in 0..known.len() {
+                for c in (0..=255u8).filter(|&c| c != b'\r') {
+                    let mut value = known.to_vec();
+                    value[at] = c;
+                    assert_eq!(
+                        eq_lowercase(&value, known),
+                        value.eq_ignore_ascii_case(known),
+                        "{value:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_names_are_the_general_scans() {
+        // What the general path finds: the name's field, when a colon follows a token.
+        let general = |b: &[u8]| {
+            let n = token_len(b);
+            (n > 0 && b.get(n) == Some(&b':')).then(|| (field_of(&b[..n]), n))
+        };
+        let check = |b: &[u8]| {
+            if let Some(k) = known_name(b) {
+                assert_eq!(general(b), Some((k.field, k.len)), "{b:?}");
+            } else if b.len() >= 24 {
+                // With every word there, only a name that is not a known one is left over.
+                assert!(general(b).is_none_or(|(f, _)| f == Field::Other), "{b:?}");
+            }
+        };
+        for name in NAMES {
+            for value in [&b" v\r\n"[..], b"\r\n", b" 0123456789abcdefghijkl\r\n"] {
+                let line = |name: &[u8]| {
+                    let mut b = name.to_vec();
+                    b.push(b':');
+                    b.extend_from_slice(value);
+                    b
+                };
+                let mut b = line(name);
+                check(&b);
+                b = line(&name.to_ascii_uppercase());
+                check(&b);
+                for cut in 0..b.len() {
+                    check(&b[..cut]);
+                }
+                // Every byte value in every position of the name and its colon.
+                for at in 0..=name.len() {
+                    for c in 0..=255u8 {
+                        let mut b = line(name);
+                        b[at] = c;
+                        check(&b);
+                    }
+                }
+            }
         }
     }
 

@@ -212,11 +212,12 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip) -> Option<TcpIn<'_>> {
     if src.is_multicast_or_broadcast() {
         return None;
     }
-    // The IPv4 header checksum, five words at a time.
+    // The IPv4 header checksum, five words at a time, in the machine's byte order: a
+    // byte-swapped sum checks the same, as all-ones swapped is all-ones (RFC 1071).
     let mut ip_sum = 0u64;
     let mut k = at::IP;
     while k < at::TCP {
-        ip_sum += u64::from(halves(u32::from_be_bytes(bytes_at(h, k))));
+        ip_sum += u64::from(halves(u32::from_ne_bytes(bytes_at(h, k))));
         k += 4;
     }
     if checksum::finish(ip_sum as u32) != 0 {

@@ -11,11 +11,15 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use crate::cpu_tables::{FAULT_IST, GDT_LIMIT, TSS_SELECTOR};
 use crate::gh_net::engine::{NetConfig, Platform};
+use crate::gh_net::quarantine;
 use crate::gh_net::server::Server;
 use crate::gh_net::site::Page;
 use crate::gh_net::wire::{ethernet, ipv4};
+use crate::gh_proc::config;
 use crate::gh_proc::reports::{Report, Ring};
+use crate::gh_proc::seqcount::SeqRecord;
 use crate::nic::Driver;
 use crate::nic_stats::NicStats;
 use crate::server_mem::ServerArrays;
@@ -66,6 +70,17 @@ pub(crate) struct CoreShared {
     /// NMIs the core took (and returned from); counted by the NMI stub through GS.
     nmis: AtomicU32,
     heartbeat: AtomicU64,
+    /// Test hook: the core runs its stack pointer into the guard page.
+    overflow: AtomicU32,
+    /// Test hook: the core stops beating inside the next `GET /hang` it handles.
+    hang_on_request: AtomicU32,
+    /// The flow ([`quarantine::flow_key`]) of the frame the core is handling, 0 between
+    /// frames: what the watchdog blames when the heartbeat stops.
+    working_on: AtomicU64,
+    /// A flow the next run of the core quarantines, set by the watchdog; 0 for none.
+    quarantine: AtomicU64,
+    /// Live settings the core applies (`/proc/gigahttpd/config`), by `config` index.
+    settings: [AtomicU32; config::COUNT],
     /// The core's NIC, if it has one: set before the core starts, owned by the core
     /// while it runs, taken back by Linux after it stopped.
     nic_stats: NicStats,
@@ -97,20 +112,29 @@ pub(crate) struct CoreSetup {
 }
 
 /// The engine counters `/proc` shows, copied from the core's server.
-#[derive(Default)]
-pub(crate) struct EngineStats {
-    pub(crate) arp_replies: AtomicU64,
-    pub(crate) echo_replies: AtomicU64,
-    pub(crate) tcp_opened: AtomicU64,
-    pub(crate) tcp_resets: AtomicU64,
-    pub(crate) http_requests: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-    pub(crate) rx_frames: AtomicU64,
-    pub(crate) connections: AtomicU64,
-    pub(crate) parked: AtomicU64,
+#[derive(Clone, Copy, Default)]
+pub(crate) struct EngineView {
+    pub(crate) arp_replies: u64,
+    pub(crate) echo_replies: u64,
+    pub(crate) tcp_resets: u64,
+    pub(crate) http_requests: u64,
+    pub(crate) dropped: u64,
+    pub(crate) rx_frames: u64,
+    pub(crate) connections: u64,
+    pub(crate) parked: u64,
     /// Thousandths of the last timer period spent handling frames and timers.
-    pub(crate) busy_permille: AtomicU64,
+    pub(crate) busy_permille: u64,
+    /// Requests of a quarantined flow answered 500.
+    pub(crate) quarantined: u64,
 }
+
+/// How many words an [`EngineView`] takes.
+const ENGINE_WORDS: usize = 10;
+
+/// The core's [`EngineView`], published as one record after each timer tick, so a
+/// reader never mixes two ticks.
+#[derive(Default)]
+pub(crate) struct EngineStats(SeqRecord<ENGINE_WORDS>);
 
 impl EngineStats {
     fn publish(&self, server: &Server<'_>, busy_permille: u64) {
@@ -123,19 +147,40 @@ impl EngineStats {
             + c.drop_tcp_malformed
             + c.drop_tcp_checksum
             + c.drop_tcp_out_of_window;
-        for (to, value) in [
-            (&self.arp_replies, c.arp_replies_sent),
-            (&self.echo_replies, c.icmp_echo_replies),
-            (&self.tcp_opened, c.tcp_opened),
-            (&self.tcp_resets, c.tcp_resets_sent),
-            (&self.http_requests, c.http_requests),
-            (&self.dropped, dropped),
-            (&self.rx_frames, c.rx_frames),
-            (&self.connections, server.connections() as u64),
-            (&self.parked, server.parked() as u64),
-            (&self.busy_permille, busy_permille),
-        ] {
-            to.store(value, Ordering::Relaxed);
+        self.0.write(&[
+            c.arp_replies_sent,
+            c.icmp_echo_replies,
+            c.tcp_resets_sent,
+            c.http_requests,
+            dropped,
+            c.rx_frames,
+            server.connections() as u64,
+            server.parked() as u64,
+            busy_permille,
+            c.http_quarantined,
+        ]);
+    }
+
+    /// The last published counters; all zero while the core is in the middle of
+    /// publishing (only a core reset at that instant stays there).
+    pub(crate) fn read(&self) -> EngineView {
+        let Some(
+            [arp_replies, echo_replies, tcp_resets, http_requests, dropped, rx_frames, connections, parked, busy_permille, quarantined],
+        ) = self.0.read()
+        else {
+            return EngineView::default();
+        };
+        EngineView {
+            arp_replies,
+            echo_replies,
+            tcp_resets,
+            http_requests,
+            dropped,
+            rx_frames,
+            connections,
+            parked,
+            busy_permille,
+            quarantined,
         }
     }
 }
@@ -152,6 +197,11 @@ impl CoreShared {
             hang: AtomicU32::new(0),
             nmis: AtomicU32::new(0),
             heartbeat: AtomicU64::new(0),
+            overflow: AtomicU32::new(0),
+            hang_on_request: AtomicU32::new(0),
+            working_on: AtomicU64::new(0),
+            quarantine: AtomicU64::new(0),
+            settings: config::defaults().map(AtomicU32::new),
             nic_stats: NicStats::default(),
             setup: UnsafeCell::new(setup),
             engine: EngineStats::default(),
@@ -195,6 +245,40 @@ impl CoreShared {
         self.hang.store(1, Ordering::Release);
     }
 
+    /// Makes the core spin without a heartbeat inside the next `GET /hang` request it
+    /// handles (test hook for the watchdog's quarantine).
+    pub(crate) fn inject_hang_on_request(&self) {
+        self.hang_on_request.store(1, Ordering::Release);
+    }
+
+    /// Makes the core overflow its stack (test hook for the fault stack).
+    pub(crate) fn inject_stack_overflow(&self) {
+        self.overflow.store(1, Ordering::Release);
+    }
+
+    /// The flow of the frame the core is handling now, 0 if none.
+    pub(crate) fn working_on(&self) -> u64 {
+        self.working_on.load(Ordering::Relaxed)
+    }
+
+    /// Has the core's next run answer `flow` with an error instead of running it.
+    pub(crate) fn quarantine_next_run(&self, flow: u64) {
+        self.quarantine.store(flow, Ordering::Release);
+    }
+
+    /// Sets a live setting; the core applies it within a timer tick.
+    pub(crate) fn set_setting(&self, index: usize, value: u32) {
+        if let Some(setting) = self.settings.get(index) {
+            setting.store(value, Ordering::Relaxed);
+        }
+    }
+
+    fn setting(&self, index: usize) -> u32 {
+        self.settings
+            .get(index)
+            .map_or(0, |s| s.load(Ordering::Relaxed))
+    }
+
     /// Records that Linux reset the core with INIT: it runs nothing now.
     pub(crate) fn mark_stopped(&self) {
         self.state
@@ -205,6 +289,9 @@ impl CoreShared {
     pub(crate) fn prepare_boot(&self) {
         self.stop.store(0, Ordering::Relaxed);
         self.hang.store(0, Ordering::Relaxed);
+        self.hang_on_request.store(0, Ordering::Relaxed);
+        self.overflow.store(0, Ordering::Relaxed);
+        self.working_on.store(0, Ordering::Relaxed);
         self.state
             .store(CoreState::Booting as u32, Ordering::Release);
     }
@@ -215,10 +302,11 @@ const _: () = assert!(core::mem::offset_of!(CoreShared, state) == 0);
 const _: () = assert!(core::mem::offset_of!(CoreShared, nmis) == 12);
 
 /// What the entry code needs to know about the core being started; written by Linux
-/// before each STARTUP IPI, one core at a time. Field offsets are used by the entry code.
+/// before each STARTUP IPI, one core at a time. Field offsets are used by the entry code;
+/// the GDT and IDT limits sit just before their bases, as `lgdt` and `lidt` read them.
 #[repr(C)]
 pub(crate) struct BootArgs {
-    /// Top of the core's stack.
+    /// Top of the core's stack, as the core's page tables map it.
     pub(crate) stack_top: u64,
     /// Physical address of the core's top-level page table.
     pub(crate) cr3: u64,
@@ -226,6 +314,47 @@ pub(crate) struct BootArgs {
     pub(crate) shared: u64,
     /// The trampoline's lock, released once the core no longer uses the trampoline.
     pub(crate) trampoline_lock: u64,
+    pub(crate) gdt_pad: [u16; 3],
+    pub(crate) gdt_limit: u16,
+    /// The core's own GDT (`crate::cpu_tables`).
+    pub(crate) gdt: u64,
+    pub(crate) idt_pad: [u16; 3],
+    pub(crate) idt_limit: u16,
+    pub(crate) idt: u64,
+}
+
+// The offsets the entry code uses.
+const _: () = assert!(core::mem::offset_of!(BootArgs, stack_top) == 0);
+const _: () = assert!(core::mem::offset_of!(BootArgs, cr3) == 8);
+const _: () = assert!(core::mem::offset_of!(BootArgs, shared) == 16);
+const _: () = assert!(core::mem::offset_of!(BootArgs, trampoline_lock) == 24);
+const _: () = assert!(core::mem::offset_of!(BootArgs, gdt_limit) == 38);
+const _: () = assert!(core::mem::offset_of!(BootArgs, gdt) == 40);
+const _: () = assert!(core::mem::offset_of!(BootArgs, idt_limit) == 54);
+const _: () = assert!(core::mem::offset_of!(BootArgs, idt) == 56);
+
+impl BootArgs {
+    /// Arguments for a core with these stack, tables, record and trampoline lock.
+    pub(crate) fn new(
+        stack_top: u64,
+        cr3: u64,
+        shared: u64,
+        trampoline_lock: u64,
+        gdt: u64,
+    ) -> Self {
+        Self {
+            stack_top,
+            cr3,
+            shared,
+            trampoline_lock,
+            gdt_pad: [0; 3],
+            gdt_limit: GDT_LIMIT,
+            gdt,
+            idt_pad: [0; 3],
+            idt_limit: (core::mem::size_of::<Idt>() - 1) as u16,
+            idt: gh_idt.0.get() as u64,
+        }
+    }
 }
 
 /// The boot arguments of the core being started.
@@ -254,22 +383,25 @@ pub(crate) static gh_boot_args: BootSlot = BootSlot(UnsafeCell::new(BootArgs {
     cr3: 0,
     shared: 0,
     trampoline_lock: 0,
+    gdt_pad: [0; 3],
+    gdt_limit: 0,
+    gdt: 0,
+    idt_pad: [0; 3],
+    idt_limit: 0,
+    idt: 0,
 }));
-
-/// GigaHttpd's GDT: null, 32-bit code, 64-bit code (0x10), data (0x18), with the
-/// accessed bits preset so the CPU never writes to it. The selectors match Linux's.
-#[no_mangle]
-static gh_gdt: [u64; 4] = [
-    0,
-    0x00cf_9b00_0000_ffff,
-    0x00af_9b00_0000_ffff,
-    0x00cf_9300_0000_ffff,
-];
 
 const KERNEL_CS: u64 = 0x10;
 
+/// Exception vectors whose handler runs on the fault stack.
+const DOUBLE_FAULT: usize = 8;
+const STACK_FAULT: usize = 12;
+const PAGE_FAULT: usize = 14;
+
 /// The IDT all GigaHttpd cores share: NMIs return at once, every other vector halts the
-/// core as `Faulted`. Interrupts stay masked, so only NMIs and exceptions arrive.
+/// core as `Faulted`. Interrupts stay masked, so only NMIs and exceptions arrive. Double,
+/// stack and page faults switch to the core's fault stack (IST), so they are handled even
+/// when the core's own stack is what failed.
 #[repr(C, align(16))]
 pub(crate) struct Idt(UnsafeCell<[u64; 512]>);
 
@@ -300,11 +432,15 @@ impl Idt {
             } else {
                 gh_core_fault
             };
+            let ist = match vector {
+                DOUBLE_FAULT | STACK_FAULT | PAGE_FAULT => FAULT_IST,
+                _ => 0,
+            };
             let offset = handler as usize as u64;
-            // 64-bit interrupt gate: present, DPL 0, type 0xE, IST 0.
+            // 64-bit interrupt gate: present, DPL 0, type 0xE.
             let low = (offset & 0xffff)
                 | (KERNEL_CS << 16)
-                | (0x8e00 << 32)
+                | ((0x8e00 | ist) << 32)
                 | ((offset >> 16) & 0xffff) << 48;
             if let [lo, hi] = gate {
                 *lo = low;
@@ -319,10 +455,13 @@ pub(crate) fn entry_address() -> u64 {
     gh_core_entry as usize as u64
 }
 
-// The entry and the exception stubs. AT&T syntax; offsets into `BootArgs` are 0, 8, 16, 24.
-// GS is set (to the core's `CoreShared`) before the IDT is loaded, so the stubs can use it.
-// The CS selector keeps the trampoline's 64-bit code descriptor, which equals entry 0x10
-// of `gh_gdt`, so an `iretq` reloading it finds the same segment.
+// The entry and the exception stubs. AT&T syntax; offsets into `BootArgs` are checked
+// above. The entry loads the core's GDT, TSS and IDT from the boot arguments (static
+// data, mapped on the trampoline's page tables and on the core's), sets GS to the core's
+// `CoreShared` so the stubs can use it, then switches to the core's page tables and its
+// stack, which only those map. The CS selector keeps the trampoline's 64-bit code
+// descriptor, which equals entry 0x10 of the core's GDT, so an `iretq` reloading it finds
+// the same segment.
 core::arch::global_asm!(
     r#"
     .pushsection .text
@@ -332,12 +471,7 @@ core::arch::global_asm!(
 gh_core_entry:
     endbr64
     cli
-    movq gh_boot_args+0(%rip), %rsp
-    subq $16, %rsp
-    movw $31, 6(%rsp)
-    leaq gh_gdt(%rip), %rax
-    movq %rax, 8(%rsp)
-    lgdt 6(%rsp)
+    lgdt gh_boot_args+38(%rip)
     movl $0x18, %eax
     movl %eax, %ds
     movl %eax, %es
@@ -345,18 +479,17 @@ gh_core_entry:
     xorl %eax, %eax
     movl %eax, %fs
     movl %eax, %gs
+    movl ${tss}, %eax
+    ltr %ax
+    lidt gh_boot_args+54(%rip)
     movq gh_boot_args+16(%rip), %rax
     movq %rax, %rdx
     shrq $32, %rdx
     movl $0xc0000101, %ecx
     wrmsr
-    movw $4095, 6(%rsp)
-    leaq gh_idt(%rip), %rax
-    movq %rax, 8(%rsp)
-    lidt 6(%rsp)
-    addq $16, %rsp
     movq gh_boot_args+8(%rip), %rax
     movq %rax, %cr3
+    movq gh_boot_args+0(%rip), %rsp
     movq gh_boot_args+24(%rip), %rax
     movl $0, (%rax)
     movq gh_boot_args+16(%rip), %rdi
@@ -401,6 +534,7 @@ gh_core_fault:
     .size gh_core_fault, . - gh_core_fault
     .popsection
     "#,
+    tss = const TSS_SELECTOR,
     options(att_syntax)
 );
 
@@ -432,6 +566,11 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
             now,
         )
     });
+    let quarantined = shared.quarantine.swap(0, Ordering::AcqRel);
+    if let (Some(server), true) = (server.as_mut(), quarantined != 0) {
+        server.quarantine(quarantined, now);
+    }
+    let mut tuning = Tuning::default();
     let mut next_tick = 0;
     if server.is_some() {
         shared.reports.push(Report::Serving {
@@ -456,6 +595,13 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
             let (start, mut frames) = (tsc(), 0u32);
             nic.poll(stats, &mut |frame, reply| {
                 frames += 1;
+                shared.working_on.store(
+                    quarantine::frame_flow(frame).unwrap_or(0),
+                    Ordering::Relaxed,
+                );
+                if shared.hang_on_request.load(Ordering::Relaxed) != 0 && requests_hang(frame) {
+                    spin_forever();
+                }
                 server.receive(
                     frame,
                     &mut CorePlatform {
@@ -468,11 +614,13 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                 );
             });
             if frames > 0 {
+                shared.working_on.store(0, Ordering::Relaxed);
                 busy += tsc().wrapping_sub(start);
             }
             if clock.now_ms() >= next_tick {
                 next_tick = clock.now_ms() + TICK_MS;
                 let start = tsc();
+                tuning.apply(shared, server);
                 server.tick(&mut CorePlatform {
                     clock: &mut clock,
                     send: &mut |f| nic.send(stats, f),
@@ -493,10 +641,10 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
             }
         }
         if shared.hang.load(Ordering::Relaxed) != 0 {
-            // What a stuck task looks like from outside: busy, no heartbeat, deaf to stop.
-            loop {
-                core::hint::spin_loop();
-            }
+            spin_forever();
+        }
+        if shared.overflow.load(Ordering::Relaxed) != 0 {
+            overflow_stack();
         }
         core::hint::spin_loop();
     }
@@ -508,6 +656,75 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
         // (or an NMI, which returns here) wakes it.
         unsafe { core::arch::asm!("cli", "hlt", options(nomem, nostack)) };
     }
+}
+
+/// The live settings a core's server runs with, as last applied.
+#[derive(Default)]
+struct Tuning {
+    initial_window: u32,
+    idle_ms: u32,
+}
+
+impl Tuning {
+    /// Hands the server the settings Linux changed since the last call (all of them on
+    /// the first call).
+    fn apply(&mut self, shared: &CoreShared, server: &mut Server<'_>) {
+        let window = shared.setting(config::INITIAL_WINDOW);
+        if window != self.initial_window {
+            self.initial_window = window;
+            server.set_initial_window(u16::try_from(window).unwrap_or(u16::MAX));
+        }
+        let idle_ms = shared.setting(config::IDLE_MS);
+        if idle_ms != self.idle_ms {
+            self.idle_ms = idle_ms;
+            server.set_idle_ms(idle_ms);
+        }
+    }
+}
+
+/// What a stuck task looks like from outside: busy, no heartbeat, deaf to stop.
+fn spin_forever() -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// Bytes of a core's stack.
+pub(crate) const STACK_BYTES: usize = 16 * 1024;
+
+/// Moves the stack pointer a whole stack down, past the stack's bottom into the guard
+/// page, and pushes: what a runaway recursion does (test hook for the fault stack).
+fn overflow_stack() -> ! {
+    // SAFETY: this faults on purpose: the push's page fault switches to the fault stack
+    // (IST), whose handler marks the core faulted and halts it; nothing returns here.
+    unsafe {
+        core::arch::asm!(
+            "sub rsp, {bytes}",
+            "push rax",
+            "ud2",
+            bytes = const STACK_BYTES,
+            options(noreturn)
+        )
+    }
+}
+
+/// The request the hang-on-request hook waits for: a stand-in for a task that never ends.
+const HANG_REQUEST: &[u8] = b"GET /hang ";
+
+/// Whether `frame` is an IPv4 TCP segment whose data starts with [`HANG_REQUEST`].
+fn requests_hang(frame: &[u8]) -> bool {
+    let Some(&version_ihl) = frame.get(14) else {
+        return false;
+    };
+    let tcp = 14 + usize::from(version_ihl & 0xf) * 4;
+    let Some(&offset) = frame.get(tcp + 12) else {
+        return false;
+    };
+    let data = tcp + usize::from(offset >> 4) * 4;
+    quarantine::frame_flow(frame).is_some()
+        && frame
+            .get(data..data + HANG_REQUEST.len())
+            .is_some_and(|d| d == HANG_REQUEST)
 }
 
 /// The time-stamp counter.

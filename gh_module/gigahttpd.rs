@@ -13,6 +13,7 @@ use kernel::prelude::*;
 mod apic;
 mod bindings;
 mod cpu;
+mod cpu_tables;
 mod e1000;
 mod gh_core;
 mod ksym;
@@ -28,6 +29,7 @@ mod server_mem;
 mod takeover;
 mod trampoline;
 mod virtio_net;
+mod window;
 mod worker;
 
 /// `/proc` rendering and parameter parsing, shared with the host workspace.
@@ -162,18 +164,19 @@ impl ProcFile<Loaded> for CpusFile {
         gh_proc::cpus::render(
             out,
             &mut loaded.cores.iter().map(|core| {
-                let e = core.shared().engine_stats();
+                let e = core.shared().engine_stats().read();
                 CoreView {
                     cpu: core.cpu(),
                     state: core.shared().state().name(),
                     heartbeat: core.shared().heartbeat(),
                     restarts: core.restarts(),
                     nmis: core.shared().nmis().into(),
-                    busy_permille: e.busy_permille.load(Relaxed),
-                    packets: e.rx_frames.load(Relaxed),
-                    connections: e.connections.load(Relaxed),
-                    requests: e.http_requests.load(Relaxed),
-                    parked: e.parked.load(Relaxed),
+                    busy_permille: e.busy_permille,
+                    packets: e.rx_frames,
+                    connections: e.connections,
+                    requests: e.http_requests,
+                    parked: e.parked,
+                    quarantined: e.quarantined,
                 }
             }),
         )
@@ -191,7 +194,7 @@ impl ProcFile<Loaded> for NicsFile {
             &mut loaded.cores.iter().filter_map(|core| {
                 let (pci, mac) = core.nic()?;
                 let s = core.shared().nic_stats();
-                let e = core.shared().engine_stats();
+                let e = core.shared().engine_stats().read();
                 Some(NicView {
                     pci,
                     mac,
@@ -202,11 +205,11 @@ impl ProcFile<Loaded> for NicsFile {
                     tx_packets: s.tx_packets.load(Relaxed),
                     tx_bytes: s.tx_bytes.load(Relaxed),
                     tx_drops: s.tx_drops.load(Relaxed),
-                    arp_replies: e.arp_replies.load(Relaxed),
-                    echo_replies: e.echo_replies.load(Relaxed),
-                    tcp_resets: e.tcp_resets.load(Relaxed),
-                    rx_ignored: e.dropped.load(Relaxed),
-                    http_requests: e.http_requests.load(Relaxed),
+                    arp_replies: e.arp_replies,
+                    echo_replies: e.echo_replies,
+                    tcp_resets: e.tcp_resets,
+                    rx_ignored: e.dropped,
+                    http_requests: e.http_requests,
                 })
             }),
         )
@@ -231,6 +234,7 @@ impl ProcFile<Loaded> for MemoryFile {
                     huge_blocks: huge_blocks as u64,
                     connections: core.connections() as u64,
                     bytes_per_connection: server_mem::ServerArrays::BYTES_PER_CONNECTION as u64,
+                    window_tables: core.window().tables() as u64,
                 }
             }),
         )
@@ -255,6 +259,7 @@ impl ProcWrite<Loaded> for ConfigFile {
             .get(index)
             .ok_or(EINVAL)?
             .store(value, Relaxed);
+        loaded.cores.set_setting(index, value);
         Ok(())
     }
 }
@@ -275,6 +280,8 @@ impl ProcWrite<Loaded> for ControlFile {
             Command::StopCore(cpu) => loaded.cores.stop_core(cpu),
             Command::StartCore(cpu) => loaded.cores.start_core(cpu),
             Command::InjectHang(cpu) => loaded.cores.inject_hang(cpu),
+            Command::InjectHangOnRequest(cpu) => loaded.cores.inject_hang_on_request(cpu),
+            Command::InjectStackOverflow(cpu) => loaded.cores.inject_stack_overflow(cpu),
             Command::InjectNmi(cpu) => loaded.cores.inject_nmi(cpu),
         }
     }

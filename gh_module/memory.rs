@@ -2,13 +2,15 @@
 
 //! Each GigaHttpd core's memory: reserved from Linux at load as whole pages, 2 MiB
 //! blocks where the page allocator has them, and carved into the engine's arrays, so
-//! nothing is allocated once cores run.
+//! nothing is allocated once cores run. The core sees the blocks one after another in
+//! its private window ([`crate::window`]); carving hands out window addresses.
 
 use core::ptr::NonNull;
 
 use kernel::prelude::*;
 
 use crate::pages::Pages;
+use crate::window::WINDOW_BASE;
 
 /// The largest block: 2^9 pages, 2 MiB, a huge page's worth.
 const HUGE_ORDER: u32 = 9;
@@ -51,13 +53,21 @@ impl CoreMemory {
         })
     }
 
+    /// The blocks as the window maps them: physical address and length, in order.
+    pub(crate) fn runs(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
+        self.blocks.iter().map(|b| (b.phys(), b.len()))
+    }
+
     /// Carves an array of `len` copies of `value` out of the reservation, inside one
-    /// block. The array is the caller's until [`CoreMemory::reset`] or drop; the memory
-    /// is never handed out twice before either.
+    /// block, and returns its address in the core's window: only the core, on its own
+    /// page tables, may dereference it. The array is the core's until
+    /// [`CoreMemory::reset`] or drop; the memory is never handed out twice before either.
     pub(crate) fn carve<T: Copy>(&mut self, len: usize, value: T) -> Result<NonNull<[T]>> {
         let size = len.checked_mul(core::mem::size_of::<T>()).ok_or(ENOMEM)?;
         let align = core::mem::align_of::<T>();
         let (mut block, mut offset) = self.next;
+        // Where block `block` starts in the window.
+        let mut window_at: usize = self.blocks.iter().take(block).map(Pages::len).sum();
         while let Some(b) = self.blocks.get(block) {
             // Blocks are page aligned, so aligning the offset aligns the address.
             let start = offset.next_multiple_of(align);
@@ -71,10 +81,12 @@ impl CoreMemory {
                 }
                 self.used += start - offset + size;
                 self.next = (block, start + size);
-                let slice = core::ptr::slice_from_raw_parts_mut(first, len);
+                let in_window = (WINDOW_BASE + window_at + start) as *mut T;
+                let slice = core::ptr::slice_from_raw_parts_mut(in_window, len);
                 return NonNull::new(slice).ok_or(ENOMEM);
             }
             self.used += b.len() - offset;
+            window_at += b.len();
             block += 1;
             offset = 0;
         }

@@ -17,8 +17,9 @@ use kernel::prelude::*;
 
 use crate::apic::Apic;
 use crate::bindings;
+use crate::cpu_tables::CpuTables;
 use crate::gh_core::{
-    entry_address, gh_boot_args, gh_idt, BootArgs, CoreSetup, CoreShared, CoreState,
+    entry_address, gh_boot_args, gh_idt, BootArgs, CoreSetup, CoreShared, CoreState, STACK_BYTES,
 };
 use crate::gh_net::site::Page;
 use crate::gh_proc::cpuset::CpuSet;
@@ -29,9 +30,11 @@ use crate::nic::{DataNic, Driver};
 use crate::pages::Pages;
 use crate::server_mem::ServerArrays;
 use crate::trampoline::Trampoline;
+use crate::window::Window;
 
 /// Stack of a core: 4 pages.
 const STACK_ORDER: u32 = 2;
+const _: () = assert!(4096 << STACK_ORDER == STACK_BYTES);
 /// How long a core may take to report in after its STARTUP IPIs.
 const BOOT_TIMEOUT_MS: u32 = 2000;
 /// How long a core may take to acknowledge a stop request.
@@ -44,8 +47,15 @@ pub(crate) struct Core {
     offline: bool,
     started: bool,
     shared: KBox<CoreShared>,
-    stack: Pages,
+    /// The stack's pages, which the core reaches only through its own page tables.
+    _stack: Pages,
+    /// The stack's top as the core's page tables map it (above a guard page).
+    stack_top: usize,
+    /// The core's GDT and TSS.
+    tables: CpuTables,
     pgd: Pages,
+    /// The core's private window over `memory`, in `pgd` only.
+    window: Window,
     memory: CoreMemory,
     /// The core's NIC: its address and MAC for `/proc`, and the driver, which belongs to
     /// the core (through `shared`) from its start until it has stopped.
@@ -79,6 +89,11 @@ impl Core {
         &self.memory
     }
 
+    /// The core's private window.
+    pub(crate) fn window(&self) -> &Window {
+        &self.window
+    }
+
     /// Connection slots of the core's server.
     pub(crate) fn connections(&self) -> usize {
         // SAFETY: the arrays' box lives until the core drops; only their lengths are read.
@@ -91,12 +106,13 @@ impl Core {
     }
 
     fn boot_args(&self, trampoline: &Trampoline) -> BootArgs {
-        BootArgs {
-            stack_top: (self.stack.addr() + self.stack.len()) as u64,
-            cr3: self.pgd.phys(),
-            shared: &*self.shared as *const CoreShared as u64,
-            trampoline_lock: trampoline.lock() as u64,
-        }
+        BootArgs::new(
+            self.stack_top as u64,
+            self.pgd.phys(),
+            &*self.shared as *const CoreShared as u64,
+            trampoline.lock() as u64,
+            self.tables.gdt(),
+        )
     }
 }
 
@@ -177,7 +193,12 @@ impl Cores {
             let mut memory = CoreMemory::reserve(mem_bytes).inspect_err(|_| {
                 pr_err!("cannot reserve {} MiB for CPU {}\n", mem_bytes >> 20, cpu);
             })?;
+            let mut window = Window::map(&pgd, memory.runs()).inspect_err(|_| {
+                pr_err!("CPU {}: cannot map its data window\n", cpu);
+            })?;
             let stack = Pages::new(STACK_ORDER)?;
+            let stack_top = window.map_stack(&pgd, stack.phys(), stack.len())?;
+            let tables = CpuTables::new()?;
             let server_arrays =
                 ServerArrays::carve(&mut memory, serve.pages).inspect_err(|_| {
                     pr_err!("CPU {}: its memory cannot hold the server's arrays\n", cpu);
@@ -234,8 +255,11 @@ impl Cores {
                         drop(KBox::from_raw(server_arrays));
                     }
                 })?,
-                stack,
+                _stack: stack,
+                stack_top,
+                tables,
                 pgd,
+                window,
                 memory,
                 nic: nic_info,
                 nic_driver,
@@ -294,6 +318,7 @@ impl Cores {
     /// Starts `core` (again) in GigaHttpd's entry and waits until it runs its loop.
     fn boot(&self, core: &Core) -> Result {
         core.shared.prepare_boot();
+        core.tables.prepare();
         let _redirect = self.trampoline.redirect(entry_address());
         // SAFETY: cores start one at a time (callers hold `busy` or run before any control).
         unsafe { gh_boot_args.set(core.boot_args(&self.trampoline)) };
@@ -390,6 +415,34 @@ impl Cores {
         Ok(())
     }
 
+    /// Hands every core a changed live setting.
+    pub(crate) fn set_setting(&self, index: usize, value: u32) {
+        for core in self.cores.iter() {
+            core.shared.set_setting(index, value);
+        }
+    }
+
+    /// Makes the core on `cpu` hang inside its next request (test hook for the watchdog's
+    /// quarantine).
+    pub(crate) fn inject_hang_on_request(&self, cpu: u32) -> Result {
+        let core = self.find(cpu)?;
+        if core.shared.state() != CoreState::Running {
+            return Err(EINVAL);
+        }
+        core.shared.inject_hang_on_request();
+        Ok(())
+    }
+
+    /// Makes the core on `cpu` overflow its stack (test hook for the fault stack).
+    pub(crate) fn inject_stack_overflow(&self, cpu: u32) -> Result {
+        let core = self.find(cpu)?;
+        if core.shared.state() != CoreState::Running {
+            return Err(EINVAL);
+        }
+        core.shared.inject_stack_overflow();
+        Ok(())
+    }
+
     /// Sends an NMI to the core on `cpu` (test hook for its NMI handler).
     pub(crate) fn inject_nmi(&self, cpu: u32) -> Result {
         let core = self.find(cpu)?;
@@ -449,7 +502,25 @@ impl Cores {
                 heartbeat,
                 still_for
             );
+            let flow = core.shared.working_on();
             self.reset(core);
+            if flow != 0 {
+                // The frame it was handling is what hung it: its flow is answered with an
+                // error from now on, and not run again.
+                core.shared.quarantine_next_run(flow);
+                let ip = ((flow >> 32) as u32).to_be_bytes();
+                pr_err!(
+                    "watchdog: CPU {} was handling a segment from {}.{}.{}.{}:{} to port {}; \
+                     that request is answered 500 and not run again\n",
+                    core.cpu,
+                    ip[0],
+                    ip[1],
+                    ip[2],
+                    ip[3],
+                    (flow >> 16) & 0xffff,
+                    flow & 0xffff
+                );
+            }
             core.restarts.fetch_add(1, Ordering::Relaxed);
             match self.boot(core) {
                 Ok(()) => pr_info!("watchdog: CPU {} restarted\n", core.cpu),

@@ -126,8 +126,21 @@ impl Queue {
         self.notify.write::<u16>(0, queue_index);
     }
 
-    /// The next completed descriptor: (id, bytes written by the device).
+    /// The next completed descriptor, taken off the used ring.
     fn pop_used(&mut self) -> Option<(u16, u32)> {
+        let next = self.peek_used()?;
+        self.advance_used();
+        Some(next)
+    }
+
+    /// Moves past the descriptor [`Self::peek_used`] returned.
+    fn advance_used(&mut self) {
+        self.last_used = self.last_used.wrapping_add(1);
+    }
+
+    /// The next completed descriptor: (id, bytes written by the device), left on the used
+    /// ring until [`Self::advance_used`].
+    fn peek_used(&self) -> Option<(u16, u32)> {
         let idx = Self::USED + offset_of!(bindings::vring_used, idx);
         // SAFETY: the device ring's index field, in the ring pages.
         let used_idx = unsafe { core::ptr::read_volatile(self.ring_ptr::<u16>(idx)) };
@@ -140,7 +153,6 @@ impl Queue {
         let elem = unsafe {
             core::ptr::read_volatile(self.ring_ptr::<bindings::vring_used_elem>(Self::USED + slot))
         };
-        self.last_used = self.last_used.wrapping_add(1);
         Some((elem.id as u16, elem.len))
     }
 
@@ -307,7 +319,9 @@ impl VirtioNet {
         }
         let mut received = 0;
         let mut sent = 0;
-        while let Some((id, len)) = self.rx.pop_used() {
+        // A frame leaves the used ring only once handled: if the core is reset while it
+        // handles one (the watchdog), its next run finds the same frame again.
+        while let Some((id, len)) = self.rx.peek_used() {
             let len = len as usize;
             let Self {
                 rx,
@@ -325,6 +339,7 @@ impl VirtioNet {
                 }
                 None => bump(&stats.rx_drops, 1),
             }
+            rx.advance_used();
             if id < rx.size {
                 rx.push_avail(id);
             }

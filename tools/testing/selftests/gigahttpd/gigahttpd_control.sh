@@ -5,7 +5,7 @@ cd "$(dirname "$0")" || exit 1
 . ./lib.sh
 
 setting() { sed -n "s/^$1=//p" "$PROC/config"; }
-core_field() { # core_field CPU COLUMN(2=state 3=heartbeat 4=restarts 5=nmis)
+core_field() { # core_field CPU COLUMN(2=state 3=heartbeat 4=restarts 5=nmis 11=quarantined)
     awk -v cpu="$1" -v col="$2" 'NR > 1 && $1 == cpu { print $col }' "$PROC/cpus"
 }
 # Waits up to $2 seconds for core $1 to be running with a heartbeat that moves.
@@ -32,16 +32,54 @@ restarted_within() {
     [ "$(core_field "$1" 4)" -ge 1 ] || { ktap_diag "no restart: $(grep "^$1 " "$PROC/cpus")"; return 1; }
 }
 refused() { ! printf '%s\n' "$2" 2>/dev/null >"$PROC/$1"; }
+# The host's port forwarded to the virtio-net data NIC (tools/vm/run puts it on the kernel
+# command line); the guest reaches it as 10.0.2.2 through the management NIC.
+host_port() {
+    p=$(sed -n 's/.*gh\.port=\([0-9]*\).*/\1/p' /proc/cmdline)
+    [ -n "$p" ] || { ktap_diag "no gh.port on the kernel command line"; return 1; }
+    echo "$p"
+}
+# http_get PATH OUT SECONDS [CONNECTION]: one request through the host's forwarded port;
+# the response goes to OUT. Succeeds when the server closed the connection within
+# SECONDS (the request keeps stdin open, so only the server's close ends nc).
+http_get() {
+    port=$(host_port) || return 1
+    rm -f "$2.end"
+    { printf 'GET %s HTTP/1.1\r\nHost: t\r\nConnection: %s\r\n\r\n' "$1" "${4:-close}"; sleep "$3"; } |
+        { nc 10.0.2.2 "$port" >"$2"; date +%s >"$2.end"; } &
+    i=0
+    while ! [ -s "$2.end" ] && [ $i -lt "$3" ]; do sleep 1; i=$((i + 1)); done
+    [ -s "$2.end" ]
+}
 
 test_load() { insmod "$MODULE" && [ -w "$PROC/config" ] && [ -w "$PROC/control" ]; }
 
-test_config_defaults() { [ "$(setting watchdog_ms)" = 2000 ]; }
+test_config_defaults() {
+    [ "$(setting watchdog_ms)" = 2000 ] && [ "$(setting initial_window)" = 1024 ] &&
+        [ "$(setting idle_ms)" = 60000 ]
+}
 
 test_bad_config_writes() {
-    for bad in watchdog_ms=5 watchdog_ms=60001 watchdog_ms=abc bogus=1 garbage ""; do
+    for bad in watchdog_ms=5 watchdog_ms=60001 watchdog_ms=abc bogus=1 garbage "" \
+        idle_ms=999 initial_window=65536 initial_window=-1; do
         refused config "$bad" || { ktap_diag "accepted '$bad'"; return 1; }
     done
-    [ "$(setting watchdog_ms)" = 2000 ] || { ktap_diag "config changed: $(cat "$PROC/config")"; return 1; }
+    test_config_defaults || { ktap_diag "config changed: $(cat "$PROC/config")"; return 1; }
+}
+
+# idle_ms reaches the cores: a keep-alive connection left idle is closed by the core
+# after about a second once idle_ms=1000 (the default would keep it for a minute).
+test_config_tunes_cores() {
+    ghctl config set idle_ms=1000 || return 1
+    start=$(date +%s)
+    http_get / /tmp/idle.out 15 keep-alive
+    closed=$?
+    ghctl config set idle_ms=60000 || return 1
+    [ $closed = 0 ] || { ktap_diag "the idle connection was still open after 15 s"; return 1; }
+    took=$(($(cat /tmp/idle.out.end) - start))
+    ktap_diag "closed after about $took s idle"
+    grep -q '<h1>GigaHttpd</h1>' /tmp/idle.out || { ktap_diag "no page: $(head -c 200 /tmp/idle.out)"; return 1; }
+    [ "$took" -le 10 ]
 }
 
 test_stop_start_core() {
@@ -92,6 +130,40 @@ test_nic_core_restart() {
     return 1
 }
 
+# A request that hangs its core (GET /hang with the hook armed) is blamed by the
+# watchdog: the restarted core answers that connection 500 instead of running the
+# request again, and serves the next one. The request goes out through the management
+# NIC to the host's forwarded port of the data NIC (QEMU's 10.0.2.2 is the host).
+test_watchdog_quarantines_request() {
+    before=$(core_field 1 4)
+    echo watchdog_ms=600 >"$PROC/config" && echo "inject-hang-on-request 1" >"$PROC/control" || return 1
+    new_kmsg >/dev/null
+    http_get /hang /tmp/hang.out 60 || { ktap_diag "no answer to /hang: $(head -c 300 /tmp/hang.out)"; return 1; }
+    head -n 1 /tmp/hang.out | grep -q '^HTTP/1.1 500 ' ||
+        { ktap_diag "/hang answered: $(head -c 300 /tmp/hang.out)"; return 1; }
+    [ "$(core_field 1 4)" -gt "$before" ] || { ktap_diag "no restart: $(grep '^1 ' "$PROC/cpus")"; return 1; }
+    new_kmsg | grep -q "watchdog: CPU 1 was handling a segment from .* to port 80; that request is answered 500" ||
+        { ktap_diag "no quarantine report in dmesg"; return 1; }
+    [ "$(core_field 1 11)" -ge 1 ] || { ktap_diag "not counted: $(cat "$PROC/cpus")"; return 1; }
+    http_get / /tmp/page.out 60 && grep -q '<h1>GigaHttpd</h1>' /tmp/page.out ||
+        { ktap_diag "no page after the restart: $(head -c 300 /tmp/page.out)"; return 1; }
+}
+
+# A core whose stack overflows faults into the guard page below its stack; the fault is
+# taken on the core's fault stack, so the core halts as faulted (no triple fault, which
+# would reset the machine), the other cores and Linux go on, and it can start again.
+test_stack_overflow_faults_core() {
+    echo "inject-stack-overflow 3" >"$PROC/control" || return 1
+    i=0
+    while [ "$(core_field 3 2)" != faulted ] && [ $i -lt 5 ]; do sleep 1; i=$((i + 1)); done
+    [ "$(core_field 3 2)" = faulted ] || { ktap_diag "core 3: $(grep '^3 ' "$PROC/cpus")"; return 1; }
+    for cpu in 1 2; do
+        [ "$(core_field $cpu 2)" = running ] || { ktap_diag "core $cpu: $(core_field $cpu 2)"; return 1; }
+    done
+    echo "start-core 3" >"$PROC/control" || return 1
+    core_alive_within 3 5
+}
+
 # An NMI (Linux may send them to every CPU) is taken by the core's own handler, which
 # counts it and returns to the loop.
 test_nmi_absorbed() {
@@ -111,6 +183,8 @@ test_ghctl() {
     ghctl --json status | grep -q '"state": "running"' || { ktap_diag "ghctl --json status"; return 1; }
     ghctl --json cpus | grep -q '^\[{"cpu": 1, "state": "running"' || { ktap_diag "$(ghctl --json cpus)"; return 1; }
     ghctl --json nics | grep -q "\"mac\": \"$DATA_MAC\"" || { ktap_diag "$(ghctl --json nics)"; return 1; }
+    ghctl --json memory | grep -q '^\[{"cpu": 1, "reserved": 134217728, .*"window_tables": [0-9]' ||
+        { ktap_diag "$(ghctl --json memory)"; return 1; }
     ghctl config set watchdog_ms=1500 && [ "$(ghctl config get watchdog_ms)" = 1500 ] || return 1
     ghctl config set watchdog_ms=1 2>/dev/null
     [ $? = 1 ] || { ktap_diag "bad setting not refused with status 1"; return 1; }
@@ -129,14 +203,17 @@ test_unload() {
 }
 
 ktap_header
-ktap_plan 10
+ktap_plan 13
 ktap_result "module loads with writable config and control" test_load
 ktap_result "config shows the defaults" test_config_defaults
 ktap_result "bad config writes fail with EINVAL and change nothing" test_bad_config_writes
+ktap_result "a config write reaches the cores: idle_ms closes an idle connection" test_config_tunes_cores
 ktap_result "a core can be stopped and started again" test_stop_start_core
 ktap_result "bad control writes fail with EINVAL and change nothing" test_bad_control_writes
 ktap_result "the watchdog restarts a hung core within the configured time" test_watchdog_follows_config
 ktap_result "the NIC's core restarts and keeps receiving" test_nic_core_restart
+ktap_result "a request that hangs its core is answered 500 after the restart, not run again" test_watchdog_quarantines_request
+ktap_result "a stack overflow halts its core as faulted, not the machine" test_stack_overflow_faults_core
 ktap_result "a core takes NMIs and keeps running" test_nmi_absorbed
 ktap_result "ghctl wraps /proc/gigahttpd with exit codes and --json" test_ghctl
 ktap_result "rmmod after core restarts restores everything" test_unload

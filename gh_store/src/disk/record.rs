@@ -123,6 +123,12 @@ impl<T: AsRef<[u8]>> Record<T> {
         u64::from_le_bytes(self.field(start..start.saturating_add(8)))
     }
 
+    /// Reads the little-endian u16 at payload-relative `offset`.
+    pub fn payload_u16(&self, offset: usize) -> u16 {
+        let start = PAYLOAD_START.saturating_add(offset);
+        u16::from_le_bytes(self.field(start..start.saturating_add(2)))
+    }
+
     /// Reads the little-endian u32 at payload-relative `offset`.
     pub fn payload_u32(&self, offset: usize) -> u32 {
         let start = PAYLOAD_START.saturating_add(offset);
@@ -155,6 +161,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Record<T> {
     pub fn set_payload_u64(&mut self, offset: usize, value: u64) {
         let start = PAYLOAD_START.saturating_add(offset);
         self.put(start..start.saturating_add(8), &value.to_le_bytes());
+    }
+
+    /// Writes the little-endian u16 at payload-relative `offset`.
+    pub fn set_payload_u16(&mut self, offset: usize, value: u16) {
+        let start = PAYLOAD_START.saturating_add(offset);
+        self.put(start..start.saturating_add(2), &value.to_le_bytes());
     }
 
     /// Writes the little-endian u32 at payload-relative `offset`.

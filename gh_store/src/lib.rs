@@ -17,6 +17,7 @@ pub mod lockout;
 pub mod page_pool;
 pub mod permissions;
 pub mod session;
+pub mod session_url;
 pub mod space;
 pub mod system_users;
 pub mod user;

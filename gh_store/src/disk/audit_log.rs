@@ -8,11 +8,11 @@
 //! sequence number is its position, so a stale or misplaced record never
 //! passes for the next one. Formatting zeroes the whole region.
 //!
-//! Recovery reads from sector 0 up to the first empty sector. A record that
-//! fails its checks right before an empty sector (or the region's end) is
-//! the torn last append, never acknowledged: it is dropped and overwritten
-//! by the next append. One that fails with good records after it is
-//! corruption, and the log is refused rather than trusted.
+//! Recovery reads from sector 0 up to the first sector that is not the next
+//! good record. If that sector is not empty, it is the torn last append,
+//! never acknowledged: it is dropped and overwritten by the next append.
+//! Every sector after it must be zero, as formatting left it; anything else
+//! there is damage, and the log is refused rather than trusted.
 
 use super::super::system_users::SYSTEM_NAME_LEN;
 use super::device::{DeviceError, SectorDevice, SECTOR_SIZE};
@@ -214,14 +214,17 @@ impl<D: SectorDevice> AuditLog<D> {
                 Slot::Empty => break,
                 Slot::Good(_, sequence) if sequence == len => len += 1,
                 Slot::Good(..) | Slot::Bad => {
-                    let next_is_empty = len + 1 >= capacity
-                        || matches!(read_record(&mut device, len + 1)?, Slot::Empty);
-                    if !next_is_empty {
-                        return Err(AuditError::Corrupt { at: len });
-                    }
                     torn_tail = true;
                     break;
                 }
+            }
+        }
+        let mut buf = [0u8; SECTOR_SIZE];
+        for sector in len.saturating_add(1)..capacity {
+            device.read(sector, &mut buf)?;
+            if buf.iter().any(|&b| b != 0) {
+                let at = if torn_tail { len } else { sector };
+                return Err(AuditError::Corrupt { at });
             }
         }
         let log = Self {
@@ -425,5 +428,12 @@ mod tests {
         moved.copy_within(0..SECTOR_SIZE, 3 * SECTOR_SIZE);
         let (_, report) = AuditLog::recover(MemDevice::new(&mut moved)).unwrap();
         assert_eq!((report.entries, report.torn_tail), (3, true));
+        // Anything past the end of the log is damage, even a good record.
+        let mut stale = disk.clone();
+        stale.copy_within(0..SECTOR_SIZE, 5 * SECTOR_SIZE);
+        assert_eq!(
+            AuditLog::recover(MemDevice::new(&mut stale)).err(),
+            Some(AuditError::Corrupt { at: 5 })
+        );
     }
 }

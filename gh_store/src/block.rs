@@ -5,6 +5,7 @@
 //! entries, entry `i` mapping bytes `i*4096..` (0 = unmapped, else page+1).
 
 use super::addr::{BlockAddr, BLOCK_SIZE};
+use super::block_kind::BlockKind;
 use super::checksum::Crc32c;
 use super::page_pool::{PageId, PagePool, PAGE_SIZE};
 
@@ -17,6 +18,8 @@ const ENTRY_LEN: usize = 4;
 pub struct BlockHeader {
     /// The block's own address.
     pub addr: BlockAddr,
+    /// What the block holds.
+    pub kind: BlockKind,
     /// Bytes of data.
     pub length: u32,
     /// Live (not deleted, fully written).
@@ -51,6 +54,7 @@ impl BlockHeader {
     pub fn new(addr: BlockAddr, now: u64) -> Self {
         Self {
             addr,
+            kind: BlockKind::DATA,
             length: 0,
             valid: false,
             created: now,

@@ -6,7 +6,9 @@
 //! Inside, paths stay relative (`super::`): in the module these files are a submodule.
 
 pub mod addr;
+pub mod authorize;
 pub mod block;
+pub mod block_kind;
 pub mod captcha;
 pub mod checksum;
 pub mod crypto;
@@ -15,6 +17,7 @@ pub mod lockout;
 pub mod page_pool;
 pub mod permissions;
 pub mod session;
+pub mod session_url;
 pub mod space;
 pub mod system_users;
 pub mod user;

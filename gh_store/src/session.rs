@@ -23,15 +23,12 @@ impl Token {
             return Err(MalformedToken);
         }
         let mut bytes = [0u8; 16];
-        for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-            let high = pair
-                .first()
-                .and_then(|&c| hex_value(c))
-                .ok_or(MalformedToken)?;
-            let low = pair
-                .get(1)
-                .and_then(|&c| hex_value(c))
-                .ok_or(MalformedToken)?;
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            let high = text.get(2 * index).and_then(|&c| hex_value(c));
+            let low = text.get(2 * index + 1).and_then(|&c| hex_value(c));
+            let (Some(high), Some(low)) = (high, low) else {
+                return Err(MalformedToken);
+            };
             *byte = (high << 4) | low;
         }
         Ok(Self(bytes))

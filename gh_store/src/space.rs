@@ -4,13 +4,21 @@
 //! Eviction takes the oldest, least accessed block that is saved on disk and
 //! not being sent. A read of an evicted block answers `Parked`: the caller
 //! queues the request and asks the disk for the data, then `restore`s it.
+//!
+//! Every read, write and delete names its `Caller` and is checked against
+//! the block's permissions first (see `authorize`).
 
 use super::addr::{AddrError, BlockAddr, CPU_BITS, INDEX_BITS};
+use super::authorize::Caller;
 use super::block::{Block, BlockError, BlockHeader};
+use super::block_kind::BlockKind;
 use super::page_pool::{PagePool, PAGE_SIZE};
+use super::permissions::Operation;
 
 mod chain;
 mod disk_source;
+#[cfg(test)]
+mod space_rules_tests;
 
 pub use disk_source::SpaceSource;
 
@@ -18,6 +26,32 @@ pub use disk_source::SpaceSource;
 const MAX_CPU: u32 = (1 << CPU_BITS) - 1;
 /// Highest block index of a window.
 const MAX_INDEX: u32 = (1 << INDEX_BITS) - 1;
+/// The CPU number whose window belongs to the system.
+const SYSTEM_CPU: u32 = 0;
+
+/// Memory a core's blocks may hold unless configured otherwise: the
+/// design gives each CPU 1 GiB.
+pub const DEFAULT_BUDGET_BYTES: u64 = 1 << 30;
+
+/// Pages a budget of `bytes` allows (whole pages, rounded down).
+pub fn budget_pages(bytes: u64) -> usize {
+    usize::try_from(bytes / PAGE_SIZE as u64).unwrap_or(usize::MAX)
+}
+
+/// What a new block starts with besides its address and time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NewBlock {
+    /// What it holds.
+    pub kind: BlockKind,
+    /// Owner's data address (0: the system).
+    pub owner: u64,
+    /// Permission word.
+    pub permissions: u64,
+    /// Read, modify and delete authorization-function addresses.
+    pub authorizers: [u64; 3],
+    /// Machine it was copied from (0: made here).
+    pub source_machine: u16,
+}
 
 /// Where a block's data is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +78,8 @@ pub struct BlockSummary {
     pub addr: BlockAddr,
     /// Bytes of data.
     pub length: u32,
+    /// What it holds.
+    pub kind: BlockKind,
     /// In memory now.
     pub resident: bool,
     /// Creation time.
@@ -61,6 +97,8 @@ pub enum Lookup<'s> {
     Parked,
     /// No such block.
     NotFound,
+    /// The block's permissions refuse this caller.
+    Denied,
 }
 
 /// Why an address-space operation failed.
@@ -83,6 +121,10 @@ pub enum SpaceError {
     NotResident,
     /// A chain's continuation block is missing, or the chain loops.
     BrokenChain,
+    /// The block's permissions refuse this caller.
+    Denied,
+    /// CPU number 0's window is the system's: no core's data goes there.
+    SystemWindow,
 }
 
 impl From<BlockError> for SpaceError {
@@ -105,8 +147,27 @@ pub struct AddressSpace<'a> {
 }
 
 impl<'a> AddressSpace<'a> {
-    /// An empty space for `cpu` that may hold `budget_pages` pages.
+    /// An empty space for core `cpu` that may hold `budget_pages` pages
+    /// (see `budget_pages` and `DEFAULT_BUDGET_BYTES`). CPU number 0's
+    /// window is the system's and is refused here.
     pub fn new(
+        cpu: u32,
+        slots: &'a mut [Option<Slot>],
+        budget_pages: usize,
+    ) -> Result<Self, SpaceError> {
+        if cpu == SYSTEM_CPU {
+            return Err(SpaceError::SystemWindow);
+        }
+        Self::any_window(cpu, slots, budget_pages)
+    }
+
+    /// The system's own space, CPU number 0's window (system users'
+    /// records and GH's own data).
+    pub fn system(slots: &'a mut [Option<Slot>], budget_pages: usize) -> Result<Self, SpaceError> {
+        Self::any_window(SYSTEM_CPU, slots, budget_pages)
+    }
+
+    fn any_window(
         cpu: u32,
         slots: &'a mut [Option<Slot>],
         budget_pages: usize,
@@ -130,6 +191,20 @@ impl<'a> AddressSpace<'a> {
         self.used_pages
     }
 
+    /// Pages the blocks may hold.
+    pub fn budget(&self) -> usize {
+        self.budget_pages
+    }
+
+    /// Changes the budget while running, evicting saved blocks at once if
+    /// the space is now over it; returns pages freed. Blocks not yet on
+    /// disk stay, so the space may remain over a lowered budget until they
+    /// are saved (writers park meanwhile).
+    pub fn set_budget(&mut self, pool: &mut PagePool<'_>, budget_pages: usize) -> usize {
+        self.budget_pages = budget_pages;
+        self.make_room(pool, 0, None)
+    }
+
     /// Blocks evicted so far.
     pub fn evictions(&self) -> u64 {
         self.evictions
@@ -142,8 +217,9 @@ impl<'a> AddressSpace<'a> {
         Ok(addr.index() as usize)
     }
 
-    /// A block and where its data is, without counting an access.
-    pub fn slot(&self, addr: BlockAddr) -> Result<&Slot, SpaceError> {
+    /// A block and where its data is, without counting an access or
+    /// checking permissions: for the engine (disk writes, listings).
+    pub(crate) fn slot(&self, addr: BlockAddr) -> Result<&Slot, SpaceError> {
         let index = self.slot_index(addr)?;
         self.slots
             .get(index)
@@ -159,8 +235,14 @@ impl<'a> AddressSpace<'a> {
             .ok_or(SpaceError::NotFound)
     }
 
-    /// A new empty block at the next unused index (indexes are not reused).
+    /// A new empty data block owned by the system at the next unused index
+    /// (indexes are not reused).
     pub fn create(&mut self, now: u64) -> Result<BlockAddr, SpaceError> {
+        self.create_with(now, NewBlock::default())
+    }
+
+    /// A new empty block described by `new` at the next unused index.
+    pub fn create_with(&mut self, now: u64, new: NewBlock) -> Result<BlockAddr, SpaceError> {
         if self.next_index > MAX_INDEX {
             return Err(SpaceError::WindowFull);
         }
@@ -169,17 +251,67 @@ impl<'a> AddressSpace<'a> {
             .slots
             .get_mut(self.next_index as usize)
             .ok_or(SpaceError::WindowFull)?;
+        let mut header = BlockHeader::new(addr, now);
+        header.kind = new.kind;
+        header.owner = new.owner;
+        header.permissions = new.permissions;
+        header.authorizers = new.authorizers;
+        header.source_machine = new.source_machine;
         *slot = Some(Slot {
-            block: Block::new(BlockHeader::new(addr, now)),
+            block: Block::new(header),
             residency: Residency::Resident,
         });
         self.next_index += 1;
         Ok(addr)
     }
 
-    /// Writes into a resident block, evicting others first if the budget
-    /// would be passed.
+    /// Refuses `caller` unless the block's permissions allow `operation`.
+    fn check(
+        &self,
+        addr: BlockAddr,
+        caller: Caller<'_>,
+        operation: Operation,
+    ) -> Result<(), SpaceError> {
+        if caller.may(&self.slot(addr)?.block.header, operation) {
+            Ok(())
+        } else {
+            Err(SpaceError::Denied)
+        }
+    }
+
+    /// Writes into a resident block for `caller`, evicting others first if
+    /// the budget would be passed.
     pub fn write(
+        &mut self,
+        pool: &mut PagePool<'_>,
+        addr: BlockAddr,
+        offset: u32,
+        data: &[u8],
+        caller: Caller<'_>,
+    ) -> Result<(), SpaceError> {
+        self.check(addr, caller, Operation::Modify)?;
+        self.fill(pool, addr, offset, data)
+    }
+
+    /// Sets a block's permission word and authorization functions, which
+    /// is changing the block.
+    pub fn set_permissions(
+        &mut self,
+        addr: BlockAddr,
+        permissions: u64,
+        authorizers: [u64; 3],
+        caller: Caller<'_>,
+    ) -> Result<(), SpaceError> {
+        self.check(addr, caller, Operation::Modify)?;
+        let header = &mut self.slot_mut(addr)?.block.header;
+        header.permissions = permissions;
+        header.authorizers = authorizers;
+        Ok(())
+    }
+
+    /// `write` without the permission check: for data the engine itself
+    /// puts in (restored from disk, chain continuations already checked).
+    fn fill(
         &mut self,
         pool: &mut PagePool<'_>,
         addr: BlockAddr,
@@ -227,8 +359,13 @@ impl<'a> AddressSpace<'a> {
         Ok(())
     }
 
-    /// Looks a block up for serving, counting the access.
-    pub fn access(&mut self, addr: BlockAddr, now: u64) -> Lookup<'_> {
+    /// Looks a block up for serving to `caller`, counting the access.
+    pub fn access(&mut self, addr: BlockAddr, now: u64, caller: Caller<'_>) -> Lookup<'_> {
+        match self.check(addr, caller, Operation::Read) {
+            Ok(()) => {}
+            Err(SpaceError::Denied) => return Lookup::Denied,
+            Err(_) => return Lookup::NotFound,
+        }
         let Ok(slot) = self.slot_mut(addr) else {
             return Lookup::NotFound;
         };
@@ -297,7 +434,7 @@ impl<'a> AddressSpace<'a> {
         }
         slot.residency = Residency::Resident;
         slot.block.header.length = 0;
-        let result = self.write(pool, addr, 0, data);
+        let result = self.fill(pool, addr, 0, data);
         if result.is_err() {
             // Stay evicted: the parked readers wait for more pages.
             let slot = self.slot_mut(addr)?;
@@ -327,6 +464,7 @@ impl<'a> AddressSpace<'a> {
             let header = &slot.block.header;
             *entry = BlockSummary {
                 addr: header.addr,
+                kind: header.kind,
                 length: header.length,
                 resident: slot.residency == Residency::Resident,
                 created: header.created,
@@ -337,9 +475,15 @@ impl<'a> AddressSpace<'a> {
         (written, None)
     }
 
-    /// Deletes a block, and every continuation of it if it heads a chain,
-    /// freeing their pages; their indexes are not reused.
-    pub fn delete(&mut self, pool: &mut PagePool<'_>, addr: BlockAddr) -> Result<(), SpaceError> {
+    /// Deletes a block for `caller`, and every continuation of it if it
+    /// heads a chain, freeing their pages; their indexes are not reused.
+    pub fn delete(
+        &mut self,
+        pool: &mut PagePool<'_>,
+        addr: BlockAddr,
+        caller: Caller<'_>,
+    ) -> Result<(), SpaceError> {
+        self.check(addr, caller, Operation::Delete)?;
         let mut next = self.take_block(pool, addr)?;
         // Each step empties a slot, so the walk ends even if the chain loops.
         while let Some(continuation) = next {
@@ -401,7 +545,9 @@ mod tests {
         fill: u8,
     ) -> BlockAddr {
         let addr = space.create(now).unwrap();
-        space.write(pool, addr, 0, &[fill; 100]).unwrap();
+        space
+            .write(pool, addr, 0, &[fill; 100], Caller::SYSTEM)
+            .unwrap();
         space.seal(pool, addr).unwrap();
         space.mark_saved(addr, 0).unwrap();
         addr
@@ -418,12 +564,15 @@ mod tests {
         let mut pool = PagePool::new(&mut m.pages, &mut m.free, &mut m.bits).unwrap();
         let other = BlockAddr::new(6, 0).unwrap();
         assert_eq!(
-            space.write(&mut pool, other, 0, b"x"),
+            space.write(&mut pool, other, 0, b"x", Caller::SYSTEM),
             Err(SpaceError::NotMine)
         );
-        assert_eq!(space.access(other, 1), Lookup::NotFound);
-        space.delete(&mut pool, a).unwrap();
-        assert_eq!(space.delete(&mut pool, a), Err(SpaceError::NotFound));
+        assert_eq!(space.access(other, 1, Caller::SYSTEM), Lookup::NotFound);
+        space.delete(&mut pool, a, Caller::SYSTEM).unwrap();
+        assert_eq!(
+            space.delete(&mut pool, a, Caller::SYSTEM),
+            Err(SpaceError::NotFound)
+        );
         // Indexes are not reused after a delete.
         assert_eq!(space.create(0).unwrap().index(), 2);
         assert_eq!(space.create(0), Err(SpaceError::WindowFull));
@@ -439,14 +588,23 @@ mod tests {
         let busy_old = saved_block(&mut space, &mut pool, 10, 2);
         let new = saved_block(&mut space, &mut pool, 20, 3);
         assert_eq!(space.used_pages(), 6);
-        let _ = space.access(busy_old, 10);
+        let _ = space.access(busy_old, 10, Caller::SYSTEM);
         // A fourth block needs 2 pages: the least accessed of the oldest goes.
         let fourth = saved_block(&mut space, &mut pool, 30, 4);
         assert_eq!(space.evictions(), 1);
-        assert_eq!(space.access(old, 40), Lookup::Parked);
-        assert!(matches!(space.access(busy_old, 40), Lookup::Resident(_)));
-        assert!(matches!(space.access(new, 40), Lookup::Resident(_)));
-        assert!(matches!(space.access(fourth, 40), Lookup::Resident(_)));
+        assert_eq!(space.access(old, 40, Caller::SYSTEM), Lookup::Parked);
+        assert!(matches!(
+            space.access(busy_old, 40, Caller::SYSTEM),
+            Lookup::Resident(_)
+        ));
+        assert!(matches!(
+            space.access(new, 40, Caller::SYSTEM),
+            Lookup::Resident(_)
+        ));
+        assert!(matches!(
+            space.access(fourth, 40, Caller::SYSTEM),
+            Lookup::Resident(_)
+        ));
         assert!(space.used_pages() <= 6);
         assert_eq!(pool.free_pages(), 16 - space.used_pages());
     }
@@ -457,20 +615,27 @@ mod tests {
         let mut pool = PagePool::new(&mut m.pages, &mut m.free, &mut m.bits).unwrap();
         let mut space = AddressSpace::new(1, &mut m.slots, 4).unwrap();
         let unsaved = space.create(0).unwrap();
-        space.write(&mut pool, unsaved, 0, b"dirty").unwrap();
+        space
+            .write(&mut pool, unsaved, 0, b"dirty", Caller::SYSTEM)
+            .unwrap();
         let sending = saved_block(&mut space, &mut pool, 0, 9);
         space.set_sending(sending, true).unwrap();
         let third = space.create(5).unwrap();
         assert_eq!(
-            space.write(&mut pool, third, 0, b"x"),
+            space.write(&mut pool, third, 0, b"x", Caller::SYSTEM),
             Err(SpaceError::MustPark)
         );
         assert_eq!(space.evictions(), 0);
         // Once the connection finishes, the saved block can make room.
         space.set_sending(sending, false).unwrap();
-        space.write(&mut pool, third, 0, b"x").unwrap();
-        assert_eq!(space.access(sending, 6), Lookup::Parked);
-        assert!(matches!(space.access(unsaved, 6), Lookup::Resident(_)));
+        space
+            .write(&mut pool, third, 0, b"x", Caller::SYSTEM)
+            .unwrap();
+        assert_eq!(space.access(sending, 6, Caller::SYSTEM), Lookup::Parked);
+        assert!(matches!(
+            space.access(unsaved, 6, Caller::SYSTEM),
+            Lookup::Resident(_)
+        ));
     }
 
     #[test]
@@ -479,10 +644,13 @@ mod tests {
         let mut pool = PagePool::new(&mut m.pages, &mut m.free, &mut m.bits).unwrap();
         let mut space = AddressSpace::new(3, &mut m.slots, 16).unwrap();
         let addrs: Vec<_> = (0..5).map(|t| space.create(t).unwrap()).collect();
-        space.write(&mut pool, addrs[1], 0, b"abc").unwrap();
-        space.delete(&mut pool, addrs[2]).unwrap();
+        space
+            .write(&mut pool, addrs[1], 0, b"abc", Caller::SYSTEM)
+            .unwrap();
+        space.delete(&mut pool, addrs[2], Caller::SYSTEM).unwrap();
         let blank = BlockSummary {
             addr: addrs[0],
+            kind: BlockKind::DATA,
             length: 0,
             resident: false,
             created: 0,
@@ -509,12 +677,12 @@ mod tests {
         let a = saved_block(&mut space, &mut pool, 1, 0x11);
         let b = saved_block(&mut space, &mut pool, 2, 0x22);
         let c = saved_block(&mut space, &mut pool, 3, 0x33);
-        assert_eq!(space.access(a, 4), Lookup::Parked);
-        let write_to_evicted = space.write(&mut pool, a, 0, b"x");
+        assert_eq!(space.access(a, 4, Caller::SYSTEM), Lookup::Parked);
+        let write_to_evicted = space.write(&mut pool, a, 0, b"x", Caller::SYSTEM);
         assert_eq!(write_to_evicted, Err(SpaceError::NotResident));
         // The disk gave the data back: `a` returns, pushing out `b`.
         space.restore(&mut pool, a, &[0x11; 100]).unwrap();
-        match space.access(a, 5) {
+        match space.access(a, 5, Caller::SYSTEM) {
             Lookup::Resident(block) => {
                 let mut out = [0u8; 100];
                 assert_eq!(block.read(&pool, 0, &mut out), 100);
@@ -522,11 +690,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(space.access(b, 6), Lookup::Parked);
-        assert!(matches!(space.access(c, 6), Lookup::Resident(_)));
-        space.delete(&mut pool, a).unwrap();
-        space.delete(&mut pool, b).unwrap();
-        space.delete(&mut pool, c).unwrap();
+        assert_eq!(space.access(b, 6, Caller::SYSTEM), Lookup::Parked);
+        assert!(matches!(
+            space.access(c, 6, Caller::SYSTEM),
+            Lookup::Resident(_)
+        ));
+        space.delete(&mut pool, a, Caller::SYSTEM).unwrap();
+        space.delete(&mut pool, b, Caller::SYSTEM).unwrap();
+        space.delete(&mut pool, c, Caller::SYSTEM).unwrap();
         assert_eq!(space.used_pages(), 0);
         assert_eq!(pool.free_pages(), 16);
     }

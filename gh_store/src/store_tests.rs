@@ -5,6 +5,7 @@
 
 extern crate std;
 
+use super::authorize::Caller;
 use super::block::Block;
 use super::disk::device::{MemDevice, SECTOR_SIZE};
 use super::disk::geometry::Geometry;
@@ -48,7 +49,9 @@ fn evicted_block_parks_then_comes_back_from_disk() {
             DiskLog::format(MemDevice::new(&mut disk), GEO, &mut image, &mut map).unwrap();
         for (i, data) in contents.iter().enumerate() {
             let addr = space.create(i as u64).unwrap();
-            space.write(&mut pool, addr, 0, data).unwrap();
+            space
+                .write(&mut pool, addr, 0, data, Caller::SYSTEM)
+                .unwrap();
             space.seal(&pool, addr).unwrap();
             log.put(addr, data, BlockMeta::default()).unwrap();
             let cluster = log.lookup(addr).unwrap().unwrap().first_cluster;
@@ -56,15 +59,15 @@ fn evicted_block_parks_then_comes_back_from_disk() {
             addrs.push(addr);
         }
         // The third block pushed the first (oldest) out.
-        assert_eq!(space.access(addrs[0], 10), Lookup::Parked);
+        assert_eq!(space.access(addrs[0], 10, Caller::SYSTEM), Lookup::Parked);
         let mut buffer = vec![0u8; 6_000];
         let n = log.get(addrs[0], &mut buffer).unwrap();
         space.restore(&mut pool, addrs[0], &buffer[..n]).unwrap();
-        match space.access(addrs[0], 11) {
+        match space.access(addrs[0], 11, Caller::SYSTEM) {
             Lookup::Resident(block) => assert_eq!(block_bytes(block, &pool), contents[0]),
             other => panic!("{other:?}"),
         }
-        assert_eq!(space.access(addrs[1], 12), Lookup::Parked);
+        assert_eq!(space.access(addrs[1], 12, Caller::SYSTEM), Lookup::Parked);
     }
     // After a restart every block is still on disk.
     let (mut log, report) =
@@ -95,7 +98,9 @@ fn a_chain_over_4_mib_is_logged_block_by_block_and_read_back() {
     let mut space = AddressSpace::new(4, &mut slots, 1_100).unwrap();
     let contents: Vec<u8> = (0..(4 << 20) + 5_000u32).map(|i| (i % 249) as u8).collect();
     let head = space.create(1).unwrap();
-    space.append(&mut pool, head, &contents, 1).unwrap();
+    space
+        .append(&mut pool, head, &contents, 1, Caller::SYSTEM)
+        .unwrap();
     space.seal_chain(&pool, head).unwrap();
     {
         let mut log =
@@ -144,9 +149,13 @@ fn queued_writes_read_the_blocks_pages_when_pumped() {
     let mut entries = [None; 2];
     let mut queue = WriteQueue::new(&mut entries);
     let small = space.create(1).unwrap();
-    space.write(&mut pool, small, 0, b"queued").unwrap();
+    space
+        .write(&mut pool, small, 0, b"queued", Caller::SYSTEM)
+        .unwrap();
     let large = space.create(2).unwrap();
-    space.write(&mut pool, large, 0, &[7u8; 5_000]).unwrap();
+    space
+        .write(&mut pool, large, 0, &[7u8; 5_000], Caller::SYSTEM)
+        .unwrap();
     let mut scratch = vec![0u8; 4_096];
     let mut done = Vec::new();
     for addr in [small, large] {
@@ -157,7 +166,9 @@ fn queued_writes_read_the_blocks_pages_when_pumped() {
             .unwrap();
     }
     // Changed after queueing: the pump writes what the pages hold then.
-    space.write(&mut pool, small, 0, b"Q").unwrap();
+    space
+        .write(&mut pool, small, 0, b"Q", Caller::SYSTEM)
+        .unwrap();
     let mut source = SpaceSource::new(&space, &pool, &mut scratch);
     assert_eq!(queue.pump(&mut log, &mut source, 8, |d| done.push(d)), 2);
     assert_eq!(done[0].result, Ok(()));

@@ -1,8 +1,13 @@
 //! System users (administrators): at most 32, the first is `root`, whose
-//! name never changes; only root manages the others; every change goes to
-//! an append-only audit log first.
+//! name never changes; only root manages the others; every change is first
+//! appended to the audit log on disk (who, what, when) and made only once
+//! that record is written.
 
+use super::disk::audit_log::{AuditError, AuditLog, AuditName};
+use super::disk::device::SectorDevice;
 use super::user::UserAccount;
+
+pub use super::disk::audit_log::{AuditAction, AuditEntry};
 
 /// Most system users.
 pub const MAX_SYSTEM_USERS: usize = 32;
@@ -10,34 +15,6 @@ pub const MAX_SYSTEM_USERS: usize = 32;
 pub const SYSTEM_NAME_LEN: usize = 32;
 /// Slot of root.
 pub const ROOT: usize = 0;
-
-/// What an audit entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditAction {
-    /// A user was added.
-    Add,
-    /// A user was removed.
-    Remove,
-    /// A user was renamed.
-    Rename,
-    /// A password was set.
-    SetPassword,
-}
-
-/// One audit record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Position in the log, from 0.
-    pub sequence: u64,
-    /// When (platform seconds).
-    pub time: u64,
-    /// Slot of the user who acted.
-    pub actor: u8,
-    /// What was done.
-    pub action: AuditAction,
-    /// Slot acted on.
-    pub target: u8,
-}
 
 /// Why a change was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,43 +31,8 @@ pub enum SystemUserError {
     BadName,
     /// The audit log is full: no change may happen unrecorded.
     AuditFull,
-}
-
-/// An append-only audit log over caller-provided entries.
-pub struct AuditLog<'a> {
-    entries: &'a mut [Option<AuditEntry>],
-    len: usize,
-}
-
-impl<'a> AuditLog<'a> {
-    /// An empty log.
-    pub fn new(entries: &'a mut [Option<AuditEntry>]) -> Self {
-        entries.fill(None);
-        Self { entries, len: 0 }
-    }
-
-    /// The entries so far, oldest first.
-    pub fn entries(&self) -> impl Iterator<Item = &AuditEntry> {
-        self.entries.iter().take(self.len).flatten()
-    }
-
-    fn has_room(&self) -> bool {
-        self.len < self.entries.len()
-    }
-
-    fn append(&mut self, time: u64, actor: usize, action: AuditAction, target: usize) {
-        let entry = AuditEntry {
-            sequence: self.len as u64,
-            time,
-            actor: actor as u8,
-            action,
-            target: target as u8,
-        };
-        if let Some(slot) = self.entries.get_mut(self.len) {
-            *slot = Some(entry);
-            self.len += 1;
-        }
-    }
+    /// The audit record could not be written, so the change was not made.
+    Audit(AuditError),
 }
 
 /// A system user.
@@ -152,7 +94,11 @@ impl SystemUsers {
             .position(|s| s.as_ref().is_some_and(|u| u.name() == name))
     }
 
-    fn check(&self, actor: usize, audit: &AuditLog<'_>) -> Result<(), SystemUserError> {
+    fn check<D: SectorDevice>(
+        &self,
+        actor: usize,
+        audit: &AuditLog<D>,
+    ) -> Result<(), SystemUserError> {
         if actor != ROOT {
             return Err(SystemUserError::NotRoot);
         }
@@ -162,13 +108,39 @@ impl SystemUsers {
         Ok(())
     }
 
+    /// Writes who did what to whom, and when, before the change is made.
+    fn record<D: SectorDevice>(
+        &self,
+        audit: &mut AuditLog<D>,
+        time: u64,
+        actor: usize,
+        action: AuditAction,
+        target: usize,
+        target_name: &[u8],
+    ) -> Result<(), SystemUserError> {
+        let actor_name = self.get(actor).map_or(&[][..], SystemUser::name);
+        let entry = AuditEntry {
+            time,
+            actor: u8::try_from(actor).map_err(|_| SystemUserError::NoSuchUser)?,
+            actor_name: AuditName::new(actor_name).ok_or(SystemUserError::BadName)?,
+            action,
+            target: u8::try_from(target).map_err(|_| SystemUserError::NoSuchUser)?,
+            target_name: AuditName::new(target_name).ok_or(SystemUserError::BadName)?,
+        };
+        match audit.append(&entry) {
+            Ok(_) => Ok(()),
+            Err(AuditError::Full) => Err(SystemUserError::AuditFull),
+            Err(error) => Err(SystemUserError::Audit(error)),
+        }
+    }
+
     /// Adds a user; returns its slot.
-    pub fn add(
+    pub fn add<D: SectorDevice>(
         &mut self,
         actor: usize,
         name: &[u8],
         account: UserAccount,
-        audit: &mut AuditLog<'_>,
+        audit: &mut AuditLog<D>,
         now: u64,
     ) -> Result<usize, SystemUserError> {
         self.check(actor, audit)?;
@@ -181,7 +153,7 @@ impl SystemUsers {
             .iter()
             .position(Option::is_none)
             .ok_or(SystemUserError::Full)?;
-        audit.append(now, actor, AuditAction::Add, slot);
+        self.record(audit, now, actor, AuditAction::Add, slot, name)?;
         if let Some(entry) = self.slots.get_mut(slot) {
             *entry = Some(SystemUser {
                 name: packed,
@@ -193,34 +165,34 @@ impl SystemUsers {
     }
 
     /// Removes a user other than root.
-    pub fn remove(
+    pub fn remove<D: SectorDevice>(
         &mut self,
         actor: usize,
         target: usize,
-        audit: &mut AuditLog<'_>,
+        audit: &mut AuditLog<D>,
         now: u64,
     ) -> Result<(), SystemUserError> {
         self.check(actor, audit)?;
         if target == ROOT {
             return Err(SystemUserError::RootIsFixed);
         }
-        let slot = self
-            .slots
-            .get_mut(target)
-            .filter(|s| s.is_some())
-            .ok_or(SystemUserError::NoSuchUser)?;
-        audit.append(now, actor, AuditAction::Remove, target);
-        *slot = None;
+        let old = self.get(target).ok_or(SystemUserError::NoSuchUser)?;
+        let (old_name, old_len) = (old.name, old.name_len);
+        let old_name = old_name.get(..usize::from(old_len)).unwrap_or(&[]);
+        self.record(audit, now, actor, AuditAction::Remove, target, old_name)?;
+        if let Some(slot) = self.slots.get_mut(target) {
+            *slot = None;
+        }
         Ok(())
     }
 
     /// Renames a user other than root.
-    pub fn rename(
+    pub fn rename<D: SectorDevice>(
         &mut self,
         actor: usize,
         target: usize,
         name: &[u8],
-        audit: &mut AuditLog<'_>,
+        audit: &mut AuditLog<D>,
         now: u64,
     ) -> Result<(), SystemUserError> {
         self.check(actor, audit)?;
@@ -231,12 +203,13 @@ impl SystemUsers {
         if self.find(name).is_some_and(|s| s != target) {
             return Err(SystemUserError::BadName);
         }
+        self.get(target).ok_or(SystemUserError::NoSuchUser)?;
+        self.record(audit, now, actor, AuditAction::Rename, target, name)?;
         let user = self
             .slots
             .get_mut(target)
             .and_then(Option::as_mut)
             .ok_or(SystemUserError::NoSuchUser)?;
-        audit.append(now, actor, AuditAction::Rename, target);
         user.name = packed;
         user.name_len = name_len;
         Ok(())
@@ -244,12 +217,12 @@ impl SystemUsers {
 
     /// Replaces a user's account (password); root may do it for anyone,
     /// a user for themself.
-    pub fn set_account(
+    pub fn set_account<D: SectorDevice>(
         &mut self,
         actor: usize,
         target: usize,
         account: UserAccount,
-        audit: &mut AuditLog<'_>,
+        audit: &mut AuditLog<D>,
         now: u64,
     ) -> Result<(), SystemUserError> {
         if actor != ROOT && actor != target {
@@ -258,12 +231,15 @@ impl SystemUsers {
         if !audit.has_room() {
             return Err(SystemUserError::AuditFull);
         }
+        let user = self.get(target).ok_or(SystemUserError::NoSuchUser)?;
+        let (name, name_len) = (user.name, user.name_len);
+        let name = name.get(..usize::from(name_len)).unwrap_or(&[]);
+        self.record(audit, now, actor, AuditAction::SetPassword, target, name)?;
         let user = self
             .slots
             .get_mut(target)
             .and_then(Option::as_mut)
             .ok_or(SystemUserError::NoSuchUser)?;
-        audit.append(now, actor, AuditAction::SetPassword, target);
         user.account = account;
         Ok(())
     }
@@ -273,19 +249,44 @@ impl SystemUsers {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     extern crate std;
+    use super::super::disk::device::{MemDevice, SECTOR_SIZE};
     use super::super::user::SALT_LEN;
     use super::*;
     use std::format;
+    use std::string::String;
+    use std::vec;
     use std::vec::Vec;
 
     fn account() -> UserAccount {
         UserAccount::new(b"pw", [0; SALT_LEN], 1).unwrap()
     }
 
+    fn region(records: usize) -> Vec<u8> {
+        vec![0u8; records * SECTOR_SIZE]
+    }
+
+    /// Every record of the log on `disk`, as "time actor-name action target:target-name".
+    fn read_back(disk: &mut [u8]) -> Vec<String> {
+        let (mut log, _) = AuditLog::recover(MemDevice::new(disk)).unwrap();
+        (0..log.len())
+            .map(|n| {
+                let e = log.get(n).unwrap();
+                format!(
+                    "{} {} {:?} {}:{}",
+                    e.time,
+                    String::from_utf8_lossy(e.actor_name.as_bytes()),
+                    e.action,
+                    e.target,
+                    String::from_utf8_lossy(e.target_name.as_bytes())
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn root_first_and_fixed() {
-        let mut entries = [None; 8];
-        let mut audit = AuditLog::new(&mut entries);
+        let mut disk = region(8);
+        let mut audit = AuditLog::format(MemDevice::new(&mut disk)).unwrap();
         let mut users = SystemUsers::new(account());
         assert_eq!(users.get(ROOT).unwrap().name(), b"root");
         assert_eq!(
@@ -296,52 +297,55 @@ mod tests {
             users.remove(ROOT, ROOT, &mut audit, 1),
             Err(SystemUserError::RootIsFixed)
         );
-        assert_eq!(audit.entries().count(), 0);
+        assert!(audit.is_empty());
     }
 
     #[test]
-    fn only_root_manages_and_everything_is_audited() {
-        let mut entries = [None; 8];
-        let mut audit = AuditLog::new(&mut entries);
-        let mut users = SystemUsers::new(account());
-        let ops = users.add(ROOT, b"ops", account(), &mut audit, 10).unwrap();
+    fn only_root_manages_and_every_change_is_on_disk() {
+        let mut disk = region(8);
+        {
+            let mut audit = AuditLog::format(MemDevice::new(&mut disk)).unwrap();
+            let mut users = SystemUsers::new(account());
+            let ops = users.add(ROOT, b"ops", account(), &mut audit, 10).unwrap();
+            assert_eq!(
+                users.add(ops, b"eve", account(), &mut audit, 11),
+                Err(SystemUserError::NotRoot)
+            );
+            assert_eq!(
+                users.add(ROOT, b"ops", account(), &mut audit, 11),
+                Err(SystemUserError::BadName)
+            );
+            assert_eq!(
+                users.add(ROOT, b"a b", account(), &mut audit, 11),
+                Err(SystemUserError::BadName)
+            );
+            users.rename(ROOT, ops, b"ops2", &mut audit, 12).unwrap();
+            assert_eq!(users.find(b"ops2"), Some(ops));
+            users
+                .set_account(ops, ops, account(), &mut audit, 13)
+                .unwrap();
+            assert_eq!(
+                users.set_account(ops, ROOT, account(), &mut audit, 13),
+                Err(SystemUserError::NotRoot)
+            );
+            users.remove(ROOT, ops, &mut audit, 14).unwrap();
+            assert_eq!(users.get(ops), None);
+        }
         assert_eq!(
-            users.add(ops, b"eve", account(), &mut audit, 11),
-            Err(SystemUserError::NotRoot)
-        );
-        assert_eq!(
-            users.add(ROOT, b"ops", account(), &mut audit, 11),
-            Err(SystemUserError::BadName)
-        );
-        assert_eq!(
-            users.add(ROOT, b"a b", account(), &mut audit, 11),
-            Err(SystemUserError::BadName)
-        );
-        users.rename(ROOT, ops, b"ops2", &mut audit, 12).unwrap();
-        assert_eq!(users.find(b"ops2"), Some(ops));
-        users
-            .set_account(ops, ops, account(), &mut audit, 13)
-            .unwrap();
-        assert_eq!(
-            users.set_account(ops, ROOT, account(), &mut audit, 13),
-            Err(SystemUserError::NotRoot)
-        );
-        users.remove(ROOT, ops, &mut audit, 14).unwrap();
-        assert_eq!(users.get(ops), None);
-        let log: Vec<_> = audit
-            .entries()
-            .map(|e| (e.sequence, e.time, e.action, e.target))
-            .collect();
-        assert_eq!(
-            format!("{log:?}"),
-            "[(0, 10, Add, 1), (1, 12, Rename, 1), (2, 13, SetPassword, 1), (3, 14, Remove, 1)]"
+            read_back(&mut disk),
+            [
+                "10 root Add 1:ops",
+                "12 root Rename 1:ops2",
+                "13 ops2 SetPassword 1:ops2",
+                "14 root Remove 1:ops2",
+            ]
         );
     }
 
     #[test]
     fn thirty_two_at_most_and_full_audit_stops_changes() {
-        let mut entries = [None; 40];
-        let mut audit = AuditLog::new(&mut entries);
+        let mut disk = region(40);
+        let mut audit = AuditLog::format(MemDevice::new(&mut disk)).unwrap();
         let mut users = SystemUsers::new(account());
         for i in 1..MAX_SYSTEM_USERS {
             let name = format!("u{i}");
@@ -353,8 +357,8 @@ mod tests {
             users.add(ROOT, b"extra", account(), &mut audit, 0),
             Err(SystemUserError::Full)
         );
-        let mut small = [None; 1];
-        let mut tiny_audit = AuditLog::new(&mut small);
+        let mut small = region(1);
+        let mut tiny_audit = AuditLog::format(MemDevice::new(&mut small)).unwrap();
         users.remove(ROOT, 5, &mut tiny_audit, 0).unwrap();
         assert_eq!(
             users.remove(ROOT, 6, &mut tiny_audit, 0),

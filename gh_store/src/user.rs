@@ -3,7 +3,7 @@
 
 use super::crypto::pbkdf2::{constant_time_eq, pbkdf2_hmac_sha256};
 use super::crypto::sha256::DIGEST_LEN;
-use super::lockout::FailureCounter;
+use super::lockout::{FailureCounter, LockoutPolicy};
 use super::session::{SessionRing, Token};
 
 /// Longest registered name in bytes (UTF-8), suffix included.
@@ -142,13 +142,15 @@ impl UserAccount {
     }
 
     /// Checks `password`; on success opens a session with `new_token`
-    /// (random bytes from the platform) lasting `lifetime` seconds.
+    /// (random bytes from the platform) lasting `lifetime` seconds. Failures
+    /// lock the account under `lockout`.
     pub fn login(
         &mut self,
         password: &[u8],
         now: u64,
         new_token: Token,
         lifetime: u64,
+        lockout: &LockoutPolicy,
     ) -> LoginOutcome {
         if self.failures.is_locked(now) {
             return LoginOutcome::Locked;
@@ -157,7 +159,7 @@ impl UserAccount {
         if pbkdf2_hmac_sha256(password, &self.salt, self.iterations, &mut hash).is_err()
             || !constant_time_eq(&hash, &self.hash)
         {
-            if self.failures.fail(now) {
+            if self.failures.fail(now, lockout) {
                 self.sessions.close_all();
             }
             return LoginOutcome::Refused;
@@ -180,7 +182,7 @@ impl UserAccount {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::lockout::{LOCK_TIME, MAX_FAILURES};
+    use super::super::lockout::{LockoutPolicy, LOCK_TIME, MAX_FAILURES};
     use super::*;
 
     #[test]
@@ -241,17 +243,26 @@ mod tests {
     fn login_checks_the_hash_and_opens_sessions() {
         let mut account = UserAccount::new(b"s3cret", [7; SALT_LEN], 2).unwrap();
         let t = Token([1; 16]);
-        assert_eq!(account.login(b"wrong", 10, t, 60), LoginOutcome::Refused);
         assert_eq!(
-            account.login(b"s3cret", 10, t, 60),
+            account.login(b"wrong", 10, t, 60, &LockoutPolicy::DEFAULT),
+            LoginOutcome::Refused
+        );
+        assert_eq!(
+            account.login(b"s3cret", 10, t, 60, &LockoutPolicy::DEFAULT),
             LoginOutcome::Accepted(t)
         );
         assert!(account.sessions.check(&t, 69));
         assert!(!account.sessions.check(&t, 70));
         account.set_password(b"new", [8; SALT_LEN]).unwrap();
         assert!(!account.sessions.check(&t, 11));
-        assert_eq!(account.login(b"s3cret", 11, t, 60), LoginOutcome::Refused);
-        assert_eq!(account.login(b"new", 11, t, 60), LoginOutcome::Accepted(t));
+        assert_eq!(
+            account.login(b"s3cret", 11, t, 60, &LockoutPolicy::DEFAULT),
+            LoginOutcome::Refused
+        );
+        assert_eq!(
+            account.login(b"new", 11, t, 60, &LockoutPolicy::DEFAULT),
+            LoginOutcome::Accepted(t)
+        );
         assert_eq!(
             UserAccount::new(b"p", [0; SALT_LEN], 0),
             Err(UserError::BadHashParameters)
@@ -262,18 +273,21 @@ mod tests {
     fn repeated_failures_lock_even_the_right_password_out() {
         let mut account = UserAccount::new(b"pw", [1; SALT_LEN], 1).unwrap();
         let t = Token([2; 16]);
-        account.login(b"pw", 0, t, 1_000_000);
+        account.login(b"pw", 0, t, 1_000_000, &LockoutPolicy::DEFAULT);
         for i in 0..u64::from(MAX_FAILURES) {
             assert_eq!(
-                account.login(b"guess", 100 + i, t, 60),
+                account.login(b"guess", 100 + i, t, 60, &LockoutPolicy::DEFAULT),
                 LoginOutcome::Refused
             );
         }
         assert!(!account.sessions.check(&t, 200), "lock closes sessions");
-        assert_eq!(account.login(b"pw", 200, t, 60), LoginOutcome::Locked);
+        assert_eq!(
+            account.login(b"pw", 200, t, 60, &LockoutPolicy::DEFAULT),
+            LoginOutcome::Locked
+        );
         let after = 104 + LOCK_TIME;
         assert_eq!(
-            account.login(b"pw", after, t, 60),
+            account.login(b"pw", after, t, 60, &LockoutPolicy::DEFAULT),
             LoginOutcome::Accepted(t)
         );
     }

@@ -8,7 +8,7 @@
 
 use super::crypto::pbkdf2::pbkdf2_hmac_sha256;
 use super::crypto::sha256::DIGEST_LEN;
-use super::lockout::{ClientAddr, ClientEntry, ClientLockouts};
+use super::lockout::{ClientAddr, ClientEntry, ClientLockouts, LockoutPolicy};
 use super::session::Token;
 use super::user::{
     registered_index, registered_name, LoginOutcome, UserAccount, UserError, NAME_CAPACITY,
@@ -50,6 +50,8 @@ pub struct RegistryConfig<'c> {
     pub iterations: u32,
     /// Seconds a login session lasts.
     pub session_lifetime: u64,
+    /// When failed logins lock an account or a client, and for how long.
+    pub lockout: LockoutPolicy,
 }
 
 /// A registered user.
@@ -108,7 +110,7 @@ impl<'a> UserRegistry<'a> {
         Ok(Self {
             config,
             slots,
-            clients: ClientLockouts::new(client_entries),
+            clients: ClientLockouts::new(client_entries, config.lockout),
             next_index: Some(0),
         })
     }
@@ -215,8 +217,11 @@ impl<'a> UserRegistry<'a> {
         }
         let lifetime = self.config.session_lifetime;
         let rounds = self.config.iterations;
+        let lockout = self.config.lockout;
         let outcome = match self.find_mut(name) {
-            Ok(user) => user.account.login(password, now, new_token, lifetime),
+            Ok(user) => user
+                .account
+                .login(password, now, new_token, lifetime, &lockout),
             Err(RegistryError::NotFound) => {
                 let mut wasted = [0u8; DIGEST_LEN];
                 let _ = pbkdf2_hmac_sha256(password, name.as_bytes(), rounds, &mut wasted);
@@ -252,6 +257,7 @@ mod tests {
         cpu_name: "c3",
         iterations: 2,
         session_lifetime: 60,
+        lockout: LockoutPolicy::DEFAULT,
     };
     const CLIENT: ClientAddr = [9; 16];
 
@@ -432,6 +438,53 @@ mod tests {
         assert_eq!(
             users.login("ann-c30", b"right", &CLIENT, 210, token),
             Ok(LoginOutcome::Locked)
+        );
+    }
+
+    #[test]
+    fn the_configured_lockout_applies_to_accounts_and_clients() {
+        let mut slots = [None; 4];
+        let mut clients = [ClientEntry::default(); 4];
+        let config = RegistryConfig {
+            lockout: LockoutPolicy {
+                max_failures: 2,
+                window: 60,
+                lock_time: 5,
+            },
+            ..CONFIG
+        };
+        let mut users = UserRegistry::new(config, &mut slots, &mut clients).unwrap();
+        users.register("ann", b"right", [1; SALT_LEN], 0).unwrap();
+        let token = Token([7; 16]);
+        let (a, b, c) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+        assert_eq!(
+            users.login("ann-c30", b"x", &a, 10, token),
+            Ok(LoginOutcome::Refused)
+        );
+        assert_eq!(
+            users.login("ann-c30", b"x", &b, 11, token),
+            Ok(LoginOutcome::Refused)
+        );
+        // Two failures lock the account (from any client) for 5 seconds.
+        assert_eq!(
+            users.login("ann-c30", b"right", &c, 15, token),
+            Ok(LoginOutcome::Locked)
+        );
+        assert_eq!(
+            users.login("ann-c30", b"right", &c, 16, token),
+            Ok(LoginOutcome::Accepted(token))
+        );
+        // Two failures from one client lock that client for 5 seconds.
+        let d = [4u8; 16];
+        users.login("nobody-c39", b"x", &d, 20, token).unwrap();
+        users.login("nobody-c39", b"x", &d, 21, token).unwrap();
+        assert_eq!(
+            users.login("ann-c30", b"right", &d, 25, token),
+            Ok(LoginOutcome::Locked)
+        );
+        assert_eq!(
+            users.login("ann-c30", b"right", &d, 26, token),
+            Ok(LoginOutcome::Accepted(token))
         );
     }
 }

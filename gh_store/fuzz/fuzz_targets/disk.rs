@@ -10,6 +10,10 @@
 //! - recovering the region again (recovery rewrote its metadata) finds no corrupt record,
 //!   drops no block, and serves every block as before.
 //!
+//! The same bytes, taken whole as a system users' audit-log region, go through
+//! `AuditLog::recover`: refused as corrupt, or every entry it counts reads back, and an
+//! append after it is found by the next recovery.
+//!
 //! Input: see `gh_store_fuzz::region`; bits 2-3 of the control byte choose the size of
 //! the block stored after recovery (0 bytes, 700, exactly one cluster, two clusters).
 
@@ -17,8 +21,10 @@
 
 use gh_store::addr::{BlockAddr, BLOCK_SIZE};
 use gh_store::checksum::crc32c;
+use gh_store::disk::audit_log::{AuditAction, AuditEntry, AuditError, AuditLog, AuditName};
 use gh_store::disk::block_info::BlockInfo;
 use gh_store::disk::device::MemDevice;
+use gh_store::disk::device::SECTOR_SIZE;
 use gh_store::disk::geometry::CLUSTER_SIZE;
 use gh_store::disk::log::{BlockMeta, DiskLog, LogError};
 use gh_store::disk::record::RECORD_LEN;
@@ -82,7 +88,45 @@ fn assert_still_readable(
     }
 }
 
+/// The input as an audit-log region: never trusted past what checks out.
+fn check_audit_region(data: &[u8]) {
+    let mut region = data[..data.len() - data.len() % SECTOR_SIZE].to_vec();
+    let (mut log, report) = match AuditLog::recover(MemDevice::new(&mut region)) {
+        Ok(found) => found,
+        Err(AuditError::Corrupt { .. }) => return,
+        Err(e) => panic!("audit recovery failed with {e:?}"),
+    };
+    assert_eq!(report.entries, log.len(), "audit report miscounts");
+    for n in 0..log.len() {
+        if let Err(e) = log.get(n) {
+            panic!("audit entry {n} counted but unreadable: {e:?}");
+        }
+    }
+    let (Some(root), Some(target)) = (AuditName::new(b"root"), AuditName::new(b"ops")) else {
+        return;
+    };
+    let entry = AuditEntry {
+        time: 7,
+        actor: 0,
+        actor_name: root,
+        action: AuditAction::Add,
+        target: 1,
+        target_name: target,
+    };
+    match log.append(&entry) {
+        Ok(position) => {
+            let (mut again, _) = AuditLog::recover(MemDevice::new(&mut region))
+                .unwrap_or_else(|e| panic!("audit log does not recover after an append: {e:?}"));
+            assert_eq!(again.len(), position + 1, "appended entry not found again");
+            assert_eq!(again.get(position), Ok(entry), "appended entry changed");
+        }
+        Err(AuditError::Full) => {}
+        Err(e) => panic!("audit append after recovery failed with {e:?}"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    check_audit_region(data);
     let Some((geometry, mut disk)) = region(data) else {
         return;
     };

@@ -2,6 +2,7 @@
 //! header fields that must survive a restart.
 
 use super::super::addr::BlockAddr;
+use super::super::block_kind::BlockKind;
 use super::record::{Record, RecordError, RecordKind, RECORD_LEN};
 
 /// Payload offsets (relative to the payload start, byte 16 of the record).
@@ -14,6 +15,8 @@ const PERMISSIONS: usize = 32;
 const OWNER: usize = 40;
 const NEXT_BLOCK: usize = 48;
 const DATA_CRC: usize = 56;
+const KIND: usize = 60;
+const SOURCE_MACHINE: usize = 62;
 
 /// Flag bit: the block is live (clear once deleted).
 pub const FLAG_VALID: u32 = 1;
@@ -43,6 +46,10 @@ pub struct BlockInfo {
     pub next_block: Option<BlockAddr>,
     /// CRC32C of the data bytes.
     pub data_crc: u32,
+    /// What the block holds.
+    pub kind: BlockKind,
+    /// Machine the block was copied from (0: made here).
+    pub source_machine: u16,
 }
 
 impl BlockInfo {
@@ -65,6 +72,8 @@ impl BlockInfo {
         let next = self.next_block.map_or(NO_NEXT, BlockAddr::raw);
         record.set_payload_u64(NEXT_BLOCK, next);
         record.set_payload_u32(DATA_CRC, self.data_crc);
+        record.set_payload_u16(KIND, self.kind.raw());
+        record.set_payload_u16(SOURCE_MACHINE, self.source_machine);
         record.seal(RecordKind::BlockInfo, sequence);
         Ok(())
     }
@@ -84,6 +93,7 @@ impl BlockInfo {
         } else {
             Some(BlockAddr::from_raw(next_raw).map_err(|_| RecordError::BadField)?)
         };
+        let kind = BlockKind::from_raw(record.payload_u16(KIND)).ok_or(RecordError::BadField)?;
         let info = Self {
             addr,
             length,
@@ -94,6 +104,8 @@ impl BlockInfo {
             owner: record.payload_u64(OWNER),
             next_block,
             data_crc: record.payload_u32(DATA_CRC),
+            kind,
+            source_machine: record.payload_u16(SOURCE_MACHINE),
         };
         Ok((info, record.sequence()))
     }
@@ -118,6 +130,8 @@ mod tests {
             owner: 0x42,
             next_block: Some(BlockAddr::new(3, index + 1).unwrap()),
             data_crc: 0x1234_5678,
+            kind: BlockKind::PACKAGE,
+            source_machine: 0x0203,
         }
     }
 
@@ -150,6 +164,21 @@ mod tests {
         record.set_payload_u64(LENGTH, MAX_LENGTH + 1);
         record.seal(RecordKind::BlockInfo, 1);
         assert_eq!(BlockInfo::decode(&buf), Err(RecordError::BadField));
+
+        // A kind number GH reserves but does not define.
+        sample(1).encode(&mut buf, 1).unwrap();
+        let mut record = Record::new_unchecked_contents(&mut buf[..]).unwrap();
+        record.set_payload_u16(KIND, 0x80);
+        record.seal(RecordKind::BlockInfo, 1);
+        assert_eq!(BlockInfo::decode(&buf), Err(RecordError::BadField));
+    }
+
+    #[test]
+    fn kind_and_source_machine_sit_at_bytes_76_to_80() {
+        let mut buf = [0u8; BLOCK_INFO_LEN];
+        sample(2).encode(&mut buf, 1).unwrap();
+        assert_eq!(&buf[76..80], &[0x01, 0x00, 0x03, 0x02]);
+        assert!(buf[80..].iter().all(|&b| b == 0));
     }
 
     #[test]

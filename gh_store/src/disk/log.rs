@@ -7,6 +7,7 @@
 //! only if its record checks out and its cluster chain does too.
 
 use super::super::addr::{BlockAddr, BLOCK_SIZE};
+use super::super::block_kind::BlockKind;
 use super::super::checksum::{crc32c, Crc32c};
 use super::block_info::{BlockInfo, FLAG_VALID};
 use super::cluster_info::{ClusterInfo, END_OF_CHAIN};
@@ -89,6 +90,10 @@ pub struct BlockMeta {
     pub owner: u64,
     /// Continuation block.
     pub next_block: Option<BlockAddr>,
+    /// What the block holds.
+    pub kind: BlockKind,
+    /// Machine the block was copied from (0: made here).
+    pub source_machine: u16,
 }
 
 /// A core's disk log over a device and caller-provided memory.
@@ -312,6 +317,8 @@ impl<'m, D: SectorDevice> DiskLog<'m, D> {
             owner: meta.owner,
             next_block: meta.next_block,
             data_crc: crc32c(data),
+            kind: meta.kind,
+            source_machine: meta.source_machine,
         };
         let sequence = self.next_sequence();
         let slot = {

@@ -281,3 +281,29 @@ fn runs_on_a_host_file() {
     assert_eq!(out, pattern(1, 12_345));
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn kind_source_machine_and_header_fields_survive_recovery() {
+    use super::super::block_kind::BlockKind;
+    let mut dev = FaultDevice::new(GEO.total_sectors());
+    let (mut image, mut map) = memory();
+    let meta = BlockMeta {
+        created: 77,
+        permissions: 0b11,
+        owner: 0x1_0000_0000,
+        next_block: None,
+        kind: BlockKind::PACKAGE,
+        source_machine: 3,
+    };
+    {
+        let mut log = DiskLog::format(&mut dev, GEO, &mut image, &mut map).unwrap();
+        log.put(addr(1), b"listing", meta).unwrap();
+    }
+    let (log, _) = DiskLog::recover(&mut dev, GEO, &mut image, &mut map).unwrap();
+    let info = log.lookup(addr(1)).unwrap().unwrap();
+    assert_eq!(
+        (info.kind, info.source_machine, info.created, info.owner),
+        (BlockKind::PACKAGE, 3, 77, 0x1_0000_0000)
+    );
+    assert_eq!(info.permissions, 0b11);
+}

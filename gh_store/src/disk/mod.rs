@@ -3,6 +3,7 @@
 //! Every record is 128 bytes, sealed with a CRC32C and a sequence number so
 //! recovery can tell a torn or stale record from a good one.
 
+pub mod audit_log;
 pub mod block_info;
 pub mod cluster_info;
 pub mod device;
@@ -14,6 +15,8 @@ pub mod record;
 pub mod table;
 pub mod write_queue;
 
+#[cfg(test)]
+mod audit_power_cut_tests;
 #[cfg(test)]
 mod chain_tests;
 #[cfg(test)]

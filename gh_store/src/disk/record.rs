@@ -23,6 +23,8 @@ pub enum RecordKind {
     ClusterInfo,
     /// The region header (`GHRH`).
     RegionHeader,
+    /// A system users' audit-log entry (`GHAU`).
+    Audit,
 }
 
 impl RecordKind {
@@ -31,6 +33,7 @@ impl RecordKind {
             Self::BlockInfo => *b"GHBI",
             Self::ClusterInfo => *b"GHCI",
             Self::RegionHeader => *b"GHRH",
+            Self::Audit => *b"GHAU",
         }
     }
 
@@ -39,6 +42,7 @@ impl RecordKind {
             b"GHBI" => Some(Self::BlockInfo),
             b"GHCI" => Some(Self::ClusterInfo),
             b"GHRH" => Some(Self::RegionHeader),
+            b"GHAU" => Some(Self::Audit),
             _ => None,
         }
     }
@@ -123,6 +127,19 @@ impl<T: AsRef<[u8]>> Record<T> {
         u64::from_le_bytes(self.field(start..start.saturating_add(8)))
     }
 
+    /// Copies the `N` bytes at payload-relative `offset` (zeros past the
+    /// record).
+    pub fn payload_bytes<const N: usize>(&self, offset: usize) -> [u8; N] {
+        let start = PAYLOAD_START.saturating_add(offset);
+        self.field(start..start.saturating_add(N))
+    }
+
+    /// Reads the little-endian u16 at payload-relative `offset`.
+    pub fn payload_u16(&self, offset: usize) -> u16 {
+        let start = PAYLOAD_START.saturating_add(offset);
+        u16::from_le_bytes(self.field(start..start.saturating_add(2)))
+    }
+
     /// Reads the little-endian u32 at payload-relative `offset`.
     pub fn payload_u32(&self, offset: usize) -> u32 {
         let start = PAYLOAD_START.saturating_add(offset);
@@ -155,6 +172,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Record<T> {
     pub fn set_payload_u64(&mut self, offset: usize, value: u64) {
         let start = PAYLOAD_START.saturating_add(offset);
         self.put(start..start.saturating_add(8), &value.to_le_bytes());
+    }
+
+    /// Writes `value` at payload-relative `offset`; nothing if it would
+    /// pass the record's end.
+    pub fn set_payload_bytes(&mut self, offset: usize, value: &[u8]) {
+        let start = PAYLOAD_START.saturating_add(offset);
+        self.put(start..start.saturating_add(value.len()), value);
+    }
+
+    /// Writes the little-endian u16 at payload-relative `offset`.
+    pub fn set_payload_u16(&mut self, offset: usize, value: u16) {
+        let start = PAYLOAD_START.saturating_add(offset);
+        self.put(start..start.saturating_add(2), &value.to_le_bytes());
     }
 
     /// Writes the little-endian u32 at payload-relative `offset`.

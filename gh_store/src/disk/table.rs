@@ -187,6 +187,8 @@ mod tests {
             owner: 0,
             next_block: None,
             data_crc: 0,
+            kind: super::super::super::block_kind::BlockKind::DATA,
+            source_machine: 0,
         }
     }
 

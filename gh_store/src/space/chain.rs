@@ -9,8 +9,10 @@
 //! its `next_block`, head first (addresses only grow on disk).
 
 use super::super::addr::{BlockAddr, BLOCK_SIZE, OFFSET_BITS};
+use super::super::authorize::Caller;
 use super::super::page_pool::PagePool;
-use super::{AddressSpace, Residency, SpaceError, MAX_INDEX};
+use super::super::permissions::Operation;
+use super::{AddressSpace, NewBlock, Residency, SpaceError, MAX_INDEX};
 
 /// What walking a chain to its end found.
 struct ChainEnd {
@@ -96,13 +98,16 @@ impl AddressSpace<'_> {
     /// Copies chain data from `offset` into `out`, across block edges;
     /// returns bytes copied (fewer at the chain's end). An evicted block on
     /// the way is `NotResident`: restore it (see `locate`) and read again.
+    /// The head's permissions decide for the whole chain.
     pub fn read(
         &self,
         pool: &PagePool<'_>,
         head: BlockAddr,
         offset: u64,
         out: &mut [u8],
+        caller: Caller<'_>,
     ) -> Result<usize, SpaceError> {
+        self.check(head, caller, Operation::Read)?;
         let Some(mut addr) = self.chain_block(head, block_number(offset)?)? else {
             return Ok(0);
         };
@@ -130,6 +135,8 @@ impl AddressSpace<'_> {
     /// `WindowFull` before anything changes if the window has too few free
     /// slots. On `MustPark` part of the data may be written: retry the
     /// whole write once pages are free. An empty write changes nothing.
+    /// The head's permissions decide for the whole chain; continuations
+    /// take the head's kind, owner and permissions.
     pub fn write_chained(
         &mut self,
         pool: &mut PagePool<'_>,
@@ -137,7 +144,9 @@ impl AddressSpace<'_> {
         offset: u64,
         data: &[u8],
         now: u64,
+        caller: Caller<'_>,
     ) -> Result<(), SpaceError> {
+        self.check(head, caller, Operation::Modify)?;
         if data.is_empty() {
             return Ok(());
         }
@@ -163,7 +172,7 @@ impl AddressSpace<'_> {
             let within = within_block(position);
             let room = (BLOCK_SIZE - u64::from(within)) as usize;
             let (part, later) = rest.split_at(rest.len().min(room));
-            self.write(pool, addr, within, part)?;
+            self.fill(pool, addr, within, part)?;
             if later.is_empty() {
                 return Ok(());
             }
@@ -185,9 +194,10 @@ impl AddressSpace<'_> {
         head: BlockAddr,
         data: &[u8],
         now: u64,
+        caller: Caller<'_>,
     ) -> Result<(), SpaceError> {
         let length = self.chain_length(head)?;
-        self.write_chained(pool, head, length, data, now)
+        self.write_chained(pool, head, length, data, now, caller)
     }
 
     /// Seals every block of the chain (each has its own checksum, as each
@@ -225,7 +235,17 @@ impl AddressSpace<'_> {
         if slot.residency != Residency::Resident {
             return Err(SpaceError::NotResident);
         }
-        let next = self.create(now)?;
+        let previous = slot.block.header;
+        let next = self.create_with(
+            now,
+            NewBlock {
+                kind: previous.kind,
+                owner: previous.owner,
+                permissions: previous.permissions,
+                authorizers: previous.authorizers,
+                source_machine: previous.source_machine,
+            },
+        )?;
         let slot = self.slot_mut(last)?;
         slot.block.write(pool, BLOCK_SIZE as u32, &[])?;
         slot.block.header.next_block = Some(next);
@@ -280,7 +300,9 @@ mod tests {
             &data[3 * MIB + 7..7 * MIB + 7],
             &data[7 * MIB + 7..],
         ] {
-            space.append(&mut pool, head, piece, 2).unwrap();
+            space
+                .append(&mut pool, head, piece, 2, Caller::SYSTEM)
+                .unwrap();
         }
         assert_eq!(space.chain_blocks(head), Ok(3));
         assert_eq!(space.chain_length(head), Ok(data.len() as u64));
@@ -293,19 +315,27 @@ mod tests {
         );
         assert_eq!(space.slot(third).unwrap().block.header.next_block, None);
         let mut whole = vec![0u8; data.len() + 10];
-        assert_eq!(space.read(&pool, head, 0, &mut whole), Ok(data.len()));
+        assert_eq!(
+            space.read(&pool, head, 0, &mut whole, Caller::SYSTEM),
+            Ok(data.len())
+        );
         assert!(whole[..data.len()] == data[..]);
         for offset in [0, 4 * MIB - 3, 4 * MIB, 8 * MIB - 1, 9 * MIB + 999] {
             let mut out = [0u8; 5];
-            let n = space.read(&pool, head, offset as u64, &mut out).unwrap();
+            let n = space
+                .read(&pool, head, offset as u64, &mut out, Caller::SYSTEM)
+                .unwrap();
             let expected = &data[offset..(offset + 5).min(data.len())];
             assert_eq!(&out[..n], expected, "at {offset}");
         }
         assert_eq!(
-            space.read(&pool, head, data.len() as u64, &mut whole),
+            space.read(&pool, head, data.len() as u64, &mut whole, Caller::SYSTEM),
             Ok(0)
         );
-        assert_eq!(space.read(&pool, head, 20 * MIB as u64, &mut whole), Ok(0));
+        assert_eq!(
+            space.read(&pool, head, 20 * MIB as u64, &mut whole, Caller::SYSTEM),
+            Ok(0)
+        );
         assert_eq!(space.locate(head, 4 * MIB as u64 + 9), Ok((second, 9)));
         assert_eq!(space.locate(head, 9 * MIB as u64), Ok((third, MIB as u32)));
         assert_eq!(
@@ -314,11 +344,18 @@ mod tests {
         );
         // Overwrite across an edge.
         space
-            .write_chained(&mut pool, head, 4 * MIB as u64 - 2, b"abcd", 3)
+            .write_chained(
+                &mut pool,
+                head,
+                4 * MIB as u64 - 2,
+                b"abcd",
+                3,
+                Caller::SYSTEM,
+            )
             .unwrap();
         let mut out = [0u8; 6];
         space
-            .read(&pool, head, 4 * MIB as u64 - 3, &mut out)
+            .read(&pool, head, 4 * MIB as u64 - 3, &mut out, Caller::SYSTEM)
             .unwrap();
         assert_eq!(&out[1..5], b"abcd");
         assert_eq!((out[0], out[5]), (data[4 * MIB - 3], data[4 * MIB + 2]));
@@ -336,18 +373,26 @@ mod tests {
         let head = space.create(1).unwrap();
         let far = 8 * MIB as u64 + 10;
         space
-            .write_chained(&mut pool, head, far, b"tail", 2)
+            .write_chained(&mut pool, head, far, b"tail", 2, Caller::SYSTEM)
             .unwrap();
         assert_eq!(space.chain_blocks(head), Ok(3));
         assert_eq!(space.chain_length(head), Ok(far + 4));
         assert_eq!(space.used_pages(), 2, "one data page and its table");
         let mut out = [9u8; 16];
-        assert_eq!(space.read(&pool, head, far - 10, &mut out), Ok(14));
+        assert_eq!(
+            space.read(&pool, head, far - 10, &mut out, Caller::SYSTEM),
+            Ok(14)
+        );
         assert_eq!(&out[..14], b"\0\0\0\0\0\0\0\0\0\0tail");
         let mut hole = [9u8; 4];
-        space.read(&pool, head, 4 * MIB as u64, &mut hole).unwrap();
+        space
+            .read(&pool, head, 4 * MIB as u64, &mut hole, Caller::SYSTEM)
+            .unwrap();
         assert_eq!(hole, [0; 4]);
-        assert_eq!(space.write_chained(&mut pool, head, 0, &[], 3), Ok(()));
+        assert_eq!(
+            space.write_chained(&mut pool, head, 0, &[], 3, Caller::SYSTEM),
+            Ok(())
+        );
         assert_eq!(space.chain_length(head), Ok(far + 4));
     }
 
@@ -357,23 +402,25 @@ mod tests {
         let mut pool = PagePool::new(&mut m.pages, &mut m.free, &mut m.bits).unwrap();
         let mut space = AddressSpace::new(3, &mut m.slots, 8).unwrap();
         let head = space.create(1).unwrap();
-        space.write(&mut pool, head, 0, b"x").unwrap();
-        let result = space.write_chained(&mut pool, head, 8 * MIB as u64, b"y", 2);
+        space
+            .write(&mut pool, head, 0, b"x", Caller::SYSTEM)
+            .unwrap();
+        let result = space.write_chained(&mut pool, head, 8 * MIB as u64, b"y", 2, Caller::SYSTEM);
         assert_eq!(result, Err(SpaceError::WindowFull));
         // Nothing changed: no block added, the head not padded.
         assert_eq!(space.chain_blocks(head), Ok(1));
         assert_eq!(space.chain_length(head), Ok(1));
         assert_eq!(
-            space.write_chained(&mut pool, head, u64::MAX, b"y", 2),
+            space.write_chained(&mut pool, head, u64::MAX, b"y", 2, Caller::SYSTEM),
             Err(SpaceError::WindowFull)
         );
         space
-            .write_chained(&mut pool, head, 4 * MIB as u64, b"y", 2)
+            .write_chained(&mut pool, head, 4 * MIB as u64, b"y", 2, Caller::SYSTEM)
             .unwrap();
         assert_eq!(space.chain_blocks(head), Ok(2));
         let other = BlockAddr::new(4, 0).unwrap();
         assert_eq!(
-            space.append(&mut pool, other, b"z", 2),
+            space.append(&mut pool, other, b"z", 2, Caller::SYSTEM),
             Err(SpaceError::NotMine)
         );
     }
@@ -386,13 +433,22 @@ mod tests {
         let head = space.create(1).unwrap();
         for n in 0..3u64 {
             space
-                .write_chained(&mut pool, head, n * 4 * MIB as u64 + 5, b"data", 2)
+                .write_chained(
+                    &mut pool,
+                    head,
+                    n * 4 * MIB as u64 + 5,
+                    b"data",
+                    2,
+                    Caller::SYSTEM,
+                )
                 .unwrap();
         }
         let lone = space.create(3).unwrap();
-        space.write(&mut pool, lone, 0, b"stay").unwrap();
+        space
+            .write(&mut pool, lone, 0, b"stay", Caller::SYSTEM)
+            .unwrap();
         assert_eq!(space.used_pages(), 8);
-        space.delete(&mut pool, head).unwrap();
+        space.delete(&mut pool, head, Caller::SYSTEM).unwrap();
         assert_eq!(space.used_pages(), 2);
         assert_eq!(pool.free_pages(), 14);
         for index in 0..3 {
@@ -415,19 +471,19 @@ mod tests {
         let mut space = AddressSpace::new(3, &mut m.slots, 16).unwrap();
         let head = space.create(1).unwrap();
         space
-            .write_chained(&mut pool, head, 8 * MIB as u64, b"z", 2)
+            .write_chained(&mut pool, head, 8 * MIB as u64, b"z", 2, Caller::SYSTEM)
             .unwrap();
         let second = space.locate(head, 4 * MIB as u64).unwrap().0;
         // Deleting a middle block takes the rest of the chain with it.
-        space.delete(&mut pool, second).unwrap();
+        space.delete(&mut pool, second, Caller::SYSTEM).unwrap();
         assert_eq!(space.chain_length(head), Err(SpaceError::BrokenChain));
         let mut out = [0u8; 8];
         assert_eq!(
-            space.read(&pool, head, 4 * MIB as u64, &mut out),
+            space.read(&pool, head, 4 * MIB as u64, &mut out, Caller::SYSTEM),
             Err(SpaceError::BrokenChain)
         );
         assert_eq!(
-            space.append(&mut pool, head, b"x", 3),
+            space.append(&mut pool, head, b"x", 3, Caller::SYSTEM),
             Err(SpaceError::BrokenChain)
         );
         // A chain that loops back to its head.
@@ -437,7 +493,7 @@ mod tests {
             space.locate(head, 100 * MIB as u64),
             Err(SpaceError::BrokenChain)
         );
-        space.delete(&mut pool, head).unwrap();
+        space.delete(&mut pool, head, Caller::SYSTEM).unwrap();
         assert_eq!(space.used_pages(), 0);
     }
 
@@ -448,7 +504,14 @@ mod tests {
         let mut space = AddressSpace::new(3, &mut m.slots, 4).unwrap();
         let head = space.create(1).unwrap();
         space
-            .write_chained(&mut pool, head, 4 * MIB as u64 - 1, b"ab", 1)
+            .write_chained(
+                &mut pool,
+                head,
+                4 * MIB as u64 - 1,
+                b"ab",
+                1,
+                Caller::SYSTEM,
+            )
             .unwrap();
         space.seal_chain(&pool, head).unwrap();
         let (second, _) = space.locate(head, 4 * MIB as u64).unwrap();
@@ -456,16 +519,21 @@ mod tests {
         space.set_sending(head, true).unwrap();
         // Another block needs room: only the saved continuation may go.
         let other = space.create(5).unwrap();
-        space.write(&mut pool, other, 0, b"x").unwrap();
+        space
+            .write(&mut pool, other, 0, b"x", Caller::SYSTEM)
+            .unwrap();
         let mut out = [0u8; 2];
         assert_eq!(
-            space.read(&pool, head, 4 * MIB as u64 - 1, &mut out),
+            space.read(&pool, head, 4 * MIB as u64 - 1, &mut out, Caller::SYSTEM),
             Err(SpaceError::NotResident)
         );
         space.restore(&mut pool, second, b"b").unwrap_err();
-        space.delete(&mut pool, other).unwrap();
+        space.delete(&mut pool, other, Caller::SYSTEM).unwrap();
         space.restore(&mut pool, second, b"b").unwrap();
-        assert_eq!(space.read(&pool, head, 4 * MIB as u64 - 1, &mut out), Ok(2));
+        assert_eq!(
+            space.read(&pool, head, 4 * MIB as u64 - 1, &mut out, Caller::SYSTEM),
+            Ok(2)
+        );
         assert_eq!(&out, b"ab");
     }
 }

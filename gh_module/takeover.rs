@@ -359,6 +359,15 @@ impl Cores {
         self.cores.iter().find(|c| c.cpu == cpu).ok_or(EINVAL)
     }
 
+    /// The core on `cpu`, if it is running (what the test hooks act on).
+    fn running(&self, cpu: u32) -> Result<&Core> {
+        let core = self.find(cpu)?;
+        if core.shared.state() != CoreState::Running {
+            return Err(EINVAL);
+        }
+        Ok(core)
+    }
+
     /// Runs `f` while holding the control lock, waiting up to a second for it.
     fn exclusive<R>(&self, f: impl FnOnce() -> R) -> Result<R> {
         let mut tries = 0;
@@ -407,10 +416,7 @@ impl Cores {
 
     /// Makes the core on `cpu` hang (test hook for the watchdog).
     pub(crate) fn inject_hang(&self, cpu: u32) -> Result {
-        let core = self.find(cpu)?;
-        if core.shared.state() != CoreState::Running {
-            return Err(EINVAL);
-        }
+        let core = self.running(cpu)?;
         core.shared.inject_hang();
         Ok(())
     }
@@ -425,30 +431,21 @@ impl Cores {
     /// Makes the core on `cpu` hang inside its next request (test hook for the watchdog's
     /// quarantine).
     pub(crate) fn inject_hang_on_request(&self, cpu: u32) -> Result {
-        let core = self.find(cpu)?;
-        if core.shared.state() != CoreState::Running {
-            return Err(EINVAL);
-        }
+        let core = self.running(cpu)?;
         core.shared.inject_hang_on_request();
         Ok(())
     }
 
     /// Makes the core on `cpu` overflow its stack (test hook for the fault stack).
     pub(crate) fn inject_stack_overflow(&self, cpu: u32) -> Result {
-        let core = self.find(cpu)?;
-        if core.shared.state() != CoreState::Running {
-            return Err(EINVAL);
-        }
+        let core = self.running(cpu)?;
         core.shared.inject_stack_overflow();
         Ok(())
     }
 
     /// Sends an NMI to the core on `cpu` (test hook for its NMI handler).
     pub(crate) fn inject_nmi(&self, cpu: u32) -> Result {
-        let core = self.find(cpu)?;
-        if core.shared.state() != CoreState::Running {
-            return Err(EINVAL);
-        }
+        let core = self.running(cpu)?;
         self.apic.send_nmi(core.apic_id);
         Ok(())
     }

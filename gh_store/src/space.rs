@@ -19,6 +19,8 @@ mod chain;
 mod disk_source;
 #[cfg(test)]
 mod space_rules_tests;
+#[cfg(test)]
+mod test_memory;
 
 pub use disk_source::SpaceSource;
 
@@ -516,26 +518,9 @@ impl<'a> AddressSpace<'a> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     extern crate std;
-    use super::super::page_pool::Page;
+    use super::test_memory::memory;
     use super::*;
-    use std::vec;
     use std::vec::Vec;
-
-    struct Memory {
-        pages: Vec<Page>,
-        free: Vec<u32>,
-        bits: Vec<u8>,
-        slots: Vec<Option<Slot>>,
-    }
-
-    fn memory(pages: usize, slots: usize) -> Memory {
-        Memory {
-            pages: vec![[0u8; PAGE_SIZE]; pages],
-            free: vec![0; pages],
-            bits: vec![0; pages.div_ceil(8)],
-            slots: vec![None; slots],
-        }
-    }
 
     /// A saved one-page block (2 pages with its table) written at `now`.
     fn saved_block(

@@ -258,29 +258,12 @@ impl AddressSpace<'_> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     extern crate std;
-    use super::super::super::page_pool::{Page, PAGE_SIZE};
-    use super::super::Slot;
+    use super::super::test_memory::memory;
     use super::*;
     use std::vec;
     use std::vec::Vec;
 
     const MIB: usize = 1 << 20;
-
-    struct Memory {
-        pages: Vec<Page>,
-        free: Vec<u32>,
-        bits: Vec<u8>,
-        slots: Vec<Option<Slot>>,
-    }
-
-    fn memory(pages: usize, slots: usize) -> Memory {
-        Memory {
-            pages: vec![[0u8; PAGE_SIZE]; pages],
-            free: vec![0; pages],
-            bits: vec![0; pages.div_ceil(8)],
-            slots: vec![None; slots],
-        }
-    }
 
     fn pattern(len: usize) -> Vec<u8> {
         (0..len)

@@ -7,11 +7,11 @@ extern crate std;
 
 use super::super::authorize::{Authorize, Caller, NoAuthorizers};
 use super::super::block_kind::BlockKind;
-use super::super::page_pool::{Page, PagePool, PAGE_SIZE};
+use super::super::page_pool::{PagePool, PAGE_SIZE};
 use super::super::permissions::{Authorizer, Flag, Permissions};
+use super::test_memory::memory;
 use super::*;
 use core::cell::Cell;
-use std::vec;
 use std::vec::Vec;
 
 const MIB: u64 = 1 << 20;
@@ -20,22 +20,6 @@ const FRIEND: u64 = 0x80_0000;
 const STRANGER: u64 = 0xc0_0000;
 /// Address of the application's "friends may read" function.
 const FRIENDS_ONLY: u64 = 0x1234;
-
-struct Memory {
-    pages: Vec<Page>,
-    free: Vec<u32>,
-    bits: Vec<u8>,
-    slots: Vec<Option<Slot>>,
-}
-
-fn memory(pages: usize, slots: usize) -> Memory {
-    Memory {
-        pages: vec![[0u8; PAGE_SIZE]; pages],
-        free: vec![0; pages],
-        bits: vec![0; pages.div_ceil(8)],
-        slots: vec![None; slots],
-    }
-}
 
 /// The application's read function: the owner's friend may read.
 struct Friends {

@@ -7,7 +7,7 @@
 //! second time. A new SYN or a RST from the peer ends the quarantine, and so does time.
 
 use super::wire::ipv4::Address as Ip;
-use super::wire::tcp::{Flags, Repr};
+use super::wire::tcp::{Flags, Incoming};
 
 /// Flows held at once; a new one replaces the oldest.
 pub const CAPACITY: usize = 8;
@@ -119,31 +119,31 @@ impl Quarantine {
 
     /// Decides what `seg` from the quarantined-or-not `flow` gets, releasing the flow on
     /// a SYN, a RST or expiry.
-    pub fn answer(&mut self, flow: u64, seg: &Repr<'_>, now_ms: u64) -> Answer {
+    pub fn answer<'a>(&mut self, flow: u64, seg: &impl Incoming<'a>, now_ms: u64) -> Answer {
         let Some(entry) = self.flows.iter_mut().find(|e| e.0 == flow && flow != 0) else {
             return Answer::Pass;
         };
-        if entry.1 <= now_ms || seg.flags.contains(Flags::SYN) {
+        if entry.1 <= now_ms || seg.flags().contains(Flags::SYN) {
             *entry = (0, 0);
             self.held = self.held.saturating_sub(1);
             return Answer::Pass;
         }
-        if seg.flags.contains(Flags::RST) {
+        if seg.flags().contains(Flags::RST) {
             *entry = (0, 0);
             self.held = self.held.saturating_sub(1);
             return Answer::Drop;
         }
         // Without an ACK there is no sequence number to answer at.
-        let Some(seq) = seg.ack else {
+        let Some(seq) = seg.ack() else {
             return Answer::Drop;
         };
-        let fin = u32::from(seg.flags.contains(Flags::FIN));
+        let fin = u32::from(seg.flags().contains(Flags::FIN));
         let ack = seg
-            .seq
+            .seq()
             .0
-            .wrapping_add(seg.payload.len() as u32)
+            .wrapping_add(seg.payload().len() as u32)
             .wrapping_add(fin);
-        if !seg.payload.is_empty() {
+        if !seg.payload().is_empty() {
             Answer::Refuse { seq: seq.0, ack }
         } else if fin != 0 {
             Answer::AckFin { seq: seq.0, ack }
@@ -156,7 +156,7 @@ impl Quarantine {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
-    use super::super::wire::tcp::{Options, SeqNumber};
+    use super::super::wire::tcp::{Options, Repr, SeqNumber};
     use super::*;
 
     fn seg(flags: Flags, ack: Option<u32>, payload: &[u8]) -> Repr<'_> {

@@ -350,25 +350,29 @@ impl Network {
                 let parsed = tcp::Packet::new_checked(body)
                     .and_then(|t| tcp::Repr::parse(&t, repr.src, repr.dst));
                 let header = body.first_chunk::<{ tcp::HEADER_LEN }>();
-                match (parsed, header) {
-                    (Ok(r), Some(header)) => {
+                let options = parsed
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| body.get(tcp::HEADER_LEN..body.len() - r.payload.len()));
+                match (parsed, header, options) {
+                    (Ok(r), Some(header), Some(options)) => {
                         self.learn_from(repr.src, src_mac);
                         Received::Tcp {
                             src: repr.src,
                             src_mac,
-                            segment: tcp::InPlace::new(header, r.options, r.payload),
+                            segment: tcp::InPlace::new(header, options, r.payload),
                         }
                     }
                     // A checked packet holds its fixed header.
-                    (Ok(_), None) => {
+                    (Ok(_), _, _) => {
                         bump(&mut ctr.drop_tcp_malformed);
                         Received::Done
                     }
-                    (Err(Error::Checksum), _) => {
+                    (Err(Error::Checksum), _, _) => {
                         bump(&mut ctr.drop_tcp_checksum);
                         Received::Done
                     }
-                    (Err(_), _) => {
+                    (Err(_), _, _) => {
                         bump(&mut ctr.drop_tcp_malformed);
                         Received::Done
                     }

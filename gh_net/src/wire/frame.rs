@@ -231,15 +231,14 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip) -> Option<TcpIn<'_>> {
     if src_port == 0 || dst_port == 0 {
         return None;
     }
-    let options = match seg.get(tcp::HEADER_LEN..hl)? {
-        [] => Options::default(),
-        // A SYN's usual MSS option alone.
-        &[2, 4, hi, lo] => Options {
-            mss: Some(u16::from_be_bytes([hi, lo])),
-            ..Options::default()
-        },
-        opts => Options::parse(opts).ok()?,
-    };
+    let options = seg.get(tcp::HEADER_LEN..hl)?;
+    // Checked here, read only if the TCP layer asks (for a SYN's MSS).
+    match options {
+        [] | [2, 4, _, _] => {}
+        opts => {
+            Options::parse(opts).ok()?;
+        }
+    }
     let (header, _) = seg.split_first_chunk::<{ tcp::HEADER_LEN }>()?;
     Some(TcpIn {
         src,
@@ -264,7 +263,7 @@ mod tests {
     extern crate std;
     use super::super::ethernet::{self, EtherType, Frame};
     use super::super::ipv4::{Packet as IpPacket, Protocol, Repr as IpRepr};
-    use super::super::tcp::{Packet as TcpPacket, Repr};
+    use super::super::tcp::{Incoming, Packet as TcpPacket, Repr};
     use super::*;
     use std::vec;
     use std::vec::Vec;
@@ -342,9 +341,14 @@ mod tests {
         Some((r.src, f.src(), segment))
     }
 
-    /// The one-pass parse, decoded the same way.
+    /// The one-pass parse, decoded the same way (and its MSS, read without decoding the
+    /// options, the same as theirs).
     fn fast_parse(frame: &[u8], mac: Mac, ip: Ip) -> Option<(Ip, Mac, Repr<'_>)> {
-        parse_tcp(frame, mac, ip).map(|t| (t.src, t.src_mac, t.segment.repr()))
+        parse_tcp(frame, mac, ip).map(|t| {
+            let repr = t.segment.repr();
+            assert_eq!(t.segment.mss(), repr.options.mss);
+            (t.src, t.src_mac, repr)
+        })
     }
 
     fn random_out(r: &mut Rng) -> TcpOut {

@@ -438,24 +438,32 @@ impl<'a> Incoming<'a> for Repr<'a> {
     }
 }
 
-/// A validated segment whose fixed header is read where it lies in the frame, field by
-/// field as the TCP layer asks; the options (already checked) and the data beside it.
+/// A validated segment whose fixed header and options are read where they lie in the
+/// frame, as the TCP layer asks for them (the options only for a SYN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InPlace<'a> {
     header: &'a [u8; HEADER_LEN],
-    options: Options,
+    options: &'a [u8],
     payload: &'a [u8],
 }
 
 impl<'a> InPlace<'a> {
-    /// A segment of a checked packet: `header` its first bytes, `options` and `payload`
-    /// what [`Repr::parse`] (or an equivalent check) found in it.
+    /// A segment of a checked packet: `header` its first bytes, `options` the option
+    /// bytes, which [`Options::parse`] accepts, and `payload` its data.
     #[inline(always)]
-    pub fn new(header: &'a [u8; HEADER_LEN], options: Options, payload: &'a [u8]) -> Self {
+    pub fn new(header: &'a [u8; HEADER_LEN], options: &'a [u8], payload: &'a [u8]) -> Self {
         InPlace {
             header,
             options,
             payload,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> Options {
+        match *self.options {
+            [] => Options::default(),
+            _ => Options::parse(self.options).unwrap_or_default(),
         }
     }
 
@@ -468,7 +476,7 @@ impl<'a> InPlace<'a> {
             ack: self.ack(),
             flags: self.flags(),
             window: self.window(),
-            options: self.options,
+            options: self.options(),
             payload: self.payload,
         }
     }
@@ -520,9 +528,14 @@ impl<'a> Incoming<'a> for InPlace<'a> {
     fn window(&self) -> u16 {
         self.be16::<{ at::WINDOW }>()
     }
-    #[inline(always)]
+    #[inline]
     fn mss(&self) -> Option<u16> {
-        self.options.mss
+        match *self.options {
+            [] => None,
+            // A SYN's usual MSS option alone.
+            [2, 4, hi, lo] => Some(u16::from_be_bytes([hi, lo])),
+            _ => self.options().mss,
+        }
     }
     #[inline(always)]
     fn payload(&self) -> &'a [u8] {

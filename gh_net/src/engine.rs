@@ -117,7 +117,9 @@ impl Network {
         self.learn(ip, mac);
     }
 
-    /// Where frames for `ip` go: the neighbour itself if known, else the gateway.
+    /// Where frames for `ip` go: the neighbour itself if known, else the gateway. Inline:
+    /// the transmit path, generic over the platform, is compiled in the caller's crate.
+    #[inline]
     pub fn next_hop(&self, ip: Ip) -> Option<Mac> {
         self.neighbours
             .iter()

@@ -630,7 +630,9 @@ impl Tcb {
         }
     }
 
-    /// Runs the timer if it is due. Follow with [`Tcb::output`].
+    /// Runs the timer if it is due. Follow with [`Tcb::output`]. Inline: the listener's
+    /// timer loop, generic over the application, is compiled in the core's crate.
+    #[inline]
     pub fn on_timer(&mut self, now: u32, cfg: &Config, ctr: &mut Counters) -> Verdict {
         let timer = self.timer();
         if timer == Timer::Off || !time_reached(now, self.deadline) {

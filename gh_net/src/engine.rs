@@ -352,10 +352,11 @@ impl Network {
                 let parsed = tcp::Packet::new_checked(body)
                     .and_then(|t| tcp::Repr::parse(&t, repr.src, repr.dst));
                 let header = body.first_chunk::<{ tcp::HEADER_LEN }>();
-                let options = parsed
-                    .as_ref()
-                    .ok()
-                    .and_then(|r| body.get(tcp::HEADER_LEN..body.len() - r.payload.len()));
+                // The option bytes lie between the fixed header and the data.
+                let options = parsed.as_ref().ok().and_then(|r| {
+                    let end = body.len().checked_sub(r.payload.len())?;
+                    body.get(tcp::HEADER_LEN..end)
+                });
                 match (parsed, header, options) {
                     (Ok(r), Some(header), Some(options)) => {
                         self.learn_from(repr.src, src_mac);

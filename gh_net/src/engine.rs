@@ -43,8 +43,8 @@ pub enum Received<'a> {
         src: Ip,
         /// Peer hardware address (for the reply).
         src_mac: Mac,
-        /// The segment, in place in the frame.
-        segment: tcp::Repr<'a>,
+        /// The segment, its header read in place in the frame.
+        segment: tcp::InPlace<'a>,
     },
 }
 
@@ -117,7 +117,9 @@ impl Network {
         self.learn(ip, mac);
     }
 
-    /// Where frames for `ip` go: the neighbour itself if known, else the gateway.
+    /// Where frames for `ip` go: the neighbour itself if known, else the gateway. Inline:
+    /// the transmit path, generic over the platform, is compiled in the caller's crate.
+    #[inline]
     pub fn next_hop(&self, ip: Ip) -> Option<Mac> {
         self.neighbours
             .iter()
@@ -349,20 +351,31 @@ impl Network {
             Protocol::Tcp => {
                 let parsed = tcp::Packet::new_checked(body)
                     .and_then(|t| tcp::Repr::parse(&t, repr.src, repr.dst));
-                match parsed {
-                    Ok(segment) => {
+                let header = body.first_chunk::<{ tcp::HEADER_LEN }>();
+                // The option bytes lie between the fixed header and the data.
+                let options = parsed.as_ref().ok().and_then(|r| {
+                    let end = body.len().checked_sub(r.payload.len())?;
+                    body.get(tcp::HEADER_LEN..end)
+                });
+                match (parsed, header, options) {
+                    (Ok(r), Some(header), Some(options)) => {
                         self.learn_from(repr.src, src_mac);
                         Received::Tcp {
                             src: repr.src,
                             src_mac,
-                            segment,
+                            segment: tcp::InPlace::new(header, options, r.payload),
                         }
                     }
-                    Err(Error::Checksum) => {
+                    // A checked packet holds its fixed header.
+                    (Ok(_), _, _) => {
+                        bump(&mut ctr.drop_tcp_malformed);
+                        Received::Done
+                    }
+                    (Err(Error::Checksum), _, _) => {
                         bump(&mut ctr.drop_tcp_checksum);
                         Received::Done
                     }
-                    Err(_) => {
+                    (Err(_), _, _) => {
                         bump(&mut ctr.drop_tcp_malformed);
                         Received::Done
                     }
@@ -611,19 +624,55 @@ mod tests {
         let mut body = [0u8; 20];
         seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
         let f = ip_frame(Protocol::Tcp, OUR_IP, &body);
-        assert_eq!(
-            n.receive(&f, &mut p, &mut c),
+        match n.receive(&f, &mut p, &mut c) {
             Received::Tcp {
-                src: PEER_IP,
-                src_mac: PEER_MAC,
-                segment: seg
-            }
-        );
+                src,
+                src_mac,
+                segment,
+            } => assert_eq!((src, src_mac, segment.repr()), (PEER_IP, PEER_MAC, seg)),
+            other => panic!("{other:?}"),
+        }
         let mut bad = f.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
         assert_eq!(n.receive(&bad, &mut p, &mut c), Received::Done);
         assert_eq!(c.drop_tcp_checksum, 1);
+    }
+
+    #[test]
+    fn tcp_behind_ipv4_options_is_handed_up_the_layered_way() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let seg = tcp::Repr {
+            src_port: 40000,
+            dst_port: 80,
+            seq: tcp::SeqNumber(7),
+            ack: Some(tcp::SeqNumber(9)),
+            flags: tcp::Flags::PSH,
+            window: 100,
+            options: tcp::Options::default(),
+            payload: b"GET / HTTP/1.1\r\n\r\n",
+        };
+        let mut body = vec![0u8; seg.buffer_len()];
+        seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
+        let plain = ip_frame(Protocol::Tcp, OUR_IP, &body);
+        // Four bytes of IPv4 options (three NOPs and the end): the one-pass parser
+        // declines the frame, the layered views take it.
+        let mut f = plain[..34].to_vec();
+        f.extend_from_slice(&[1, 1, 1, 0]);
+        f.extend_from_slice(&plain[34..]);
+        f[14] = 0x46;
+        let total = (f.len() - 14) as u16;
+        f[16..18].copy_from_slice(&total.to_be_bytes());
+        ipv4::Packet::new_unchecked(&mut f[14..38]).fill_checksum();
+        assert!(frame::parse_tcp(&f, OUR_MAC, OUR_IP).is_none());
+        match n.receive(&f, &mut p, &mut c) {
+            Received::Tcp {
+                src,
+                src_mac,
+                segment,
+            } => assert_eq!((src, src_mac, segment.repr()), (PEER_IP, PEER_MAC, seg)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -660,7 +709,7 @@ mod tests {
         let mut padded = f.clone();
         padded.extend_from_slice(&[0; 7]);
         match n.receive(&padded, &mut p, &mut c) {
-            Received::Tcp { segment, .. } => assert_eq!(segment, seg),
+            Received::Tcp { segment, .. } => assert_eq!(segment.repr(), seg),
             other => panic!("{other:?}"),
         }
     }

@@ -16,7 +16,7 @@ use super::tcp::pool::Pool;
 use super::tcp::siphash::Key;
 use super::tcp::wheel::Wheel;
 use super::tcp::{Config, Flow, Segment, Source, Tcb, Tx};
-use super::wire::tcp::{Flags, SeqNumber};
+use super::wire::tcp::{Flags, Incoming, SeqNumber};
 
 /// Timer wheel granularity.
 const TICK_MS: u32 = 10;
@@ -168,11 +168,12 @@ impl<'a> Server<'a> {
     fn answer_quarantined<P: Platform>(
         &mut self,
         src: super::wire::ipv4::Address,
-        segment: &super::wire::tcp::Repr<'_>,
+        segment: &super::wire::tcp::InPlace<'_>,
         now: u64,
         p: &mut P,
     ) -> bool {
-        let key = quarantine::flow_key(src, segment.src_port, segment.dst_port);
+        let (src_port, dst_port) = (segment.src_port(), segment.dst_port());
+        let key = quarantine::flow_key(src, src_port, dst_port);
         let (seq, ack, flags, data) = match self.quarantine.answer(key, segment, now) {
             Answer::Pass => return false,
             Answer::Drop => return true,
@@ -183,9 +184,9 @@ impl<'a> Server<'a> {
         };
         let flow = Flow {
             remote_ip: src,
-            remote_port: segment.src_port,
+            remote_port: src_port,
             local_ip: self.net.config().ip,
-            local_port: segment.dst_port,
+            local_port: dst_port,
         };
         let seg = Segment {
             seq: SeqNumber(seq),

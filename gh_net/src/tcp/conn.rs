@@ -2,7 +2,7 @@
 
 use super::super::counters::{bump, Counters};
 use super::super::wire::ipv4::Address;
-use super::super::wire::tcp::{Flags, Repr, SeqNumber};
+use super::super::wire::tcp::{Flags, Incoming, SeqNumber};
 use super::rto::RttEstimator;
 use super::{Config, Flow, Source};
 
@@ -206,8 +206,13 @@ impl Tcb {
     };
 
     /// Passive open from a SYN: SYN-RECEIVED, the SYN-ACK goes out at the next output.
-    pub fn syn_received(flow: &Flow, syn: &Repr<'_>, iss: SeqNumber, cfg: &Config) -> Tcb {
-        let peer_mss = syn.options.mss.unwrap_or(536).max(64);
+    pub fn syn_received<'a>(
+        flow: &Flow,
+        syn: &impl Incoming<'a>,
+        iss: SeqNumber,
+        cfg: &Config,
+    ) -> Tcb {
+        let peer_mss = syn.mss().unwrap_or(536).max(64);
         Tcb {
             remote_ip: flow.remote_ip.to_u32(),
             remote_port: flow.remote_port,
@@ -215,9 +220,9 @@ impl Tcb {
             snd_una: iss,
             snd_nxt: iss,
             snd_max: iss,
-            rcv_nxt: syn.seq.wrapping_add(1),
+            rcv_nxt: syn.seq().wrapping_add(1),
             resp_end: iss.wrapping_add(1),
-            snd_wnd: syn.window,
+            snd_wnd: syn.window(),
             mss: peer_mss.min(cfg.mss),
             state: State::SynReceived,
             ..Tcb::EMPTY
@@ -225,8 +230,14 @@ impl Tcb {
     }
 
     /// A connection completed by a valid SYN cookie in `ack` (ESTABLISHED at once).
-    pub fn from_cookie(flow: &Flow, ack: &Repr<'_>, mss: u16, cfg: &Config, now: u32) -> Tcb {
-        let iss = ack.ack.unwrap_or_default().wrapping_add(u32::MAX); // ack - 1
+    pub fn from_cookie<'a>(
+        flow: &Flow,
+        ack: &impl Incoming<'a>,
+        mss: u16,
+        cfg: &Config,
+        now: u32,
+    ) -> Tcb {
+        let iss = ack.ack().unwrap_or_default().wrapping_add(u32::MAX); // ack - 1
         let mut t = Tcb {
             remote_ip: flow.remote_ip.to_u32(),
             remote_port: flow.remote_port,
@@ -234,9 +245,9 @@ impl Tcb {
             snd_una: iss.wrapping_add(1),
             snd_nxt: iss.wrapping_add(1),
             snd_max: iss.wrapping_add(1),
-            rcv_nxt: ack.seq,
+            rcv_nxt: ack.seq(),
             resp_end: iss.wrapping_add(1),
-            snd_wnd: ack.window,
+            snd_wnd: ack.window(),
             mss: mss.min(cfg.mss),
             state: State::Established,
             ..Tcb::EMPTY
@@ -391,20 +402,22 @@ impl Tcb {
     #[inline]
     pub fn on_segment<'a>(
         &mut self,
-        seg: &Repr<'a>,
+        seg: &impl Incoming<'a>,
         now: u32,
         cfg: &Config,
         ctr: &mut Counters,
     ) -> Input<'a> {
         let keep = Input::keep();
+        // Read once: the segment's header may be read in place, byte-swapped per read.
+        let (seq, flags) = (seg.seq(), seg.flags());
         let seg_len = seg.seq_len();
         let rcv_wnd = self.rcv_wnd(cfg);
 
         // A retransmitted SYN means our SYN-ACK was lost: send it again.
         if self.state == State::SynReceived
-            && seg.flags.contains(Flags::SYN)
-            && !seg.flags.contains(Flags::RST)
-            && seg.seq.wrapping_add(1) == self.rcv_nxt
+            && flags.contains(Flags::SYN)
+            && !flags.contains(Flags::RST)
+            && seq.wrapping_add(1) == self.rcv_nxt
         {
             self.snd_nxt = self.snd_una;
             return keep;
@@ -412,29 +425,28 @@ impl Tcb {
 
         let acceptable = if seg_len == 0 {
             if rcv_wnd == 0 {
-                seg.seq == self.rcv_nxt
+                seq == self.rcv_nxt
             } else {
-                seg.seq.in_window(self.rcv_nxt, rcv_wnd)
+                seq.in_window(self.rcv_nxt, rcv_wnd)
             }
         } else {
             rcv_wnd > 0
-                && (seg.seq.in_window(self.rcv_nxt, rcv_wnd)
-                    || seg
-                        .seq
+                && (seq.in_window(self.rcv_nxt, rcv_wnd)
+                    || seq
                         .wrapping_add(seg_len - 1)
                         .in_window(self.rcv_nxt, rcv_wnd))
         };
         if !acceptable {
-            if !seg.flags.contains(Flags::RST) {
+            if !flags.contains(Flags::RST) {
                 bump(&mut ctr.drop_tcp_out_of_window);
                 self.flags |= flag::ACK_NOW;
             }
             return keep;
         }
 
-        if seg.flags.contains(Flags::RST) {
+        if flags.contains(Flags::RST) {
             // RFC 5961 section 3: only an exact RST resets; an in-window one is challenged.
-            if seg.seq == self.rcv_nxt {
+            if seq == self.rcv_nxt {
                 bump(&mut ctr.tcp_resets_received);
                 self.state = State::Closed;
                 return Input {
@@ -447,14 +459,14 @@ impl Tcb {
             return keep;
         }
 
-        if seg.flags.contains(Flags::SYN) {
+        if flags.contains(Flags::SYN) {
             // RFC 5961 section 4: a SYN in a synchronized state gets a challenge ACK.
             bump(&mut ctr.tcp_challenge_acks);
             self.flags |= flag::ACK_NOW;
             return keep;
         }
 
-        let Some(ack) = seg.ack else {
+        let Some(ack) = seg.ack() else {
             return keep;
         };
 
@@ -508,11 +520,11 @@ impl Tcb {
             // Window updates stand in for SND.WL1/WL2: from a segment that acknowledges
             // something new, or one not older than what we took (data we left
             // unacknowledged puts the peer's later segments ahead of RCV.NXT).
-            if new_ack || self.rcv_nxt.le(seg.seq) {
-                if self.snd_wnd == 0 && seg.window > 0 {
+            if new_ack || self.rcv_nxt.le(seq) {
+                if self.snd_wnd == 0 && seg.window() > 0 {
                     self.backoff = 0;
                 }
-                self.snd_wnd = seg.window;
+                self.snd_wnd = seg.window();
             }
             if self.has(flag::FIN_QUEUED) && self.snd_una == self.resp_end.wrapping_add(1) {
                 match self.state {
@@ -536,13 +548,13 @@ impl Tcb {
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
         ) {
-            if self.rcv_nxt.lt(seg.seq) {
+            if self.rcv_nxt.lt(seq) {
                 // Out of order: nothing is queued, the duplicate ACK asks for the gap.
                 self.flags |= flag::ACK_NOW;
             } else {
-                let skip = self.rcv_nxt.since(seg.seq) as usize;
-                input.data = seg.payload.get(skip..).unwrap_or(&[]);
-                input.fin = seg.flags.contains(Flags::FIN);
+                let skip = self.rcv_nxt.since(seq) as usize;
+                input.data = seg.payload().get(skip..).unwrap_or(&[]);
+                input.fin = flags.contains(Flags::FIN);
             }
         }
         let blocked = self.blocked();
@@ -618,7 +630,9 @@ impl Tcb {
         }
     }
 
-    /// Runs the timer if it is due. Follow with [`Tcb::output`].
+    /// Runs the timer if it is due. Follow with [`Tcb::output`]. Inline: the listener's
+    /// timer loop, generic over the application, is compiled in the core's crate.
+    #[inline]
     pub fn on_timer(&mut self, now: u32, cfg: &Config, ctr: &mut Counters) -> Verdict {
         let timer = self.timer();
         if timer == Timer::Off || !time_reached(now, self.deadline) {

@@ -5,7 +5,7 @@
 use super::super::counters::{bump, Counters};
 use super::super::qos::WaitList;
 use super::super::wire::ipv4::Address;
-use super::super::wire::tcp::{Flags, Repr, SeqNumber};
+use super::super::wire::tcp::{Flags, Incoming, SeqNumber};
 use super::conn::{Segment, State, Tcb, Tx, Verdict};
 use super::cookie::CookieJar;
 use super::pool::Pool;
@@ -91,26 +91,26 @@ impl<'a> Listener<'a> {
         self.half_open
     }
 
-    fn flow(&self, remote_ip: Address, seg: &Repr<'_>) -> Flow {
+    fn flow<'s>(&self, remote_ip: Address, seg: &impl Incoming<'s>) -> Flow {
         Flow {
             remote_ip,
-            remote_port: seg.src_port,
+            remote_port: seg.src_port(),
             local_ip: self.local_ip,
-            local_port: seg.dst_port,
+            local_port: seg.dst_port(),
         }
     }
 
     /// RFC 6528 initial sequence number: a clock plus a keyed hash of the flow.
     fn isn(&self, flow: &Flow, now_ms: u64) -> SeqNumber {
-        let h = siphash::hash(&self.isn_key, &flow.bytes()) as u32;
+        let h = siphash::hash12(&self.isn_key, &flow.bytes()) as u32;
         SeqNumber(h.wrapping_add((now_ms as u32).wrapping_mul(250)))
     }
 
     /// Handles one valid segment from `remote_ip`.
-    pub fn on_segment<A: App, T: Tx>(
+    pub fn on_segment<'s, A: App, T: Tx>(
         &mut self,
         remote_ip: Address,
-        seg: &Repr<'_>,
+        seg: &impl Incoming<'s>,
         now_ms: u64,
         app: &mut A,
         tx: &mut T,
@@ -118,16 +118,17 @@ impl<'a> Listener<'a> {
     ) {
         let now = now_ms as u32;
         let flow = self.flow(remote_ip, seg);
-        if let Some(i) = self.pool.find(remote_ip, seg.src_port, seg.dst_port) {
+        let flags = seg.flags();
+        if let Some(i) = self.pool.find(remote_ip, flow.remote_port, flow.local_port) {
             // A new SYN beyond all that an old incarnation in TIME-WAIT received starts a
             // new connection at once (RFC 9293 section 3.10.7.4, RFC 6191) instead of
             // making the peer reset and retry.
-            let reopens = seg.flags.contains(Flags::SYN)
-                && seg.ack.is_none()
+            let reopens = flags.contains(Flags::SYN)
+                && seg.ack().is_none()
                 && self
                     .pool
                     .get(i)
-                    .is_some_and(|t| t.state() == State::TimeWait && t.rcv_nxt().lt(seg.seq));
+                    .is_some_and(|t| t.state() == State::TimeWait && t.rcv_nxt().lt(seg.seq()));
             if !reopens {
                 self.on_connection(i, &flow, seg, now, app, tx, ctr);
                 return;
@@ -135,21 +136,21 @@ impl<'a> Listener<'a> {
             bump(&mut ctr.tcp_closed);
             self.free(i, app);
         }
-        if seg.flags.contains(Flags::RST) {
+        if flags.contains(Flags::RST) {
             return;
         }
-        if !self.ports.contains(&seg.dst_port) {
+        if !self.ports.contains(&flow.local_port) {
             bump(&mut ctr.tcp_no_listener);
             self.reset(&flow, seg, tx, ctr);
             return;
         }
-        if seg.flags.contains(Flags::SYN) && seg.ack.is_none() {
+        if flags.contains(Flags::SYN) && seg.ack().is_none() {
             if self.half_open >= self.max_half_open || self.pool.used() >= self.pool.capacity() {
-                let mss = seg.options.mss.unwrap_or(536);
-                let cookie = self.cookies.make(&flow, seg.seq, mss, now_ms);
+                let mss = seg.mss().unwrap_or(536);
+                let cookie = self.cookies.make(&flow, seg.seq(), mss, now_ms);
                 let syn_ack = Segment {
                     seq: cookie,
-                    ack: Some(seg.seq.wrapping_add(1)),
+                    ack: Some(seg.seq().wrapping_add(1)),
                     flags: Flags::SYN,
                     window: self.cfg.initial_window,
                     mss: Some(self.cfg.mss),
@@ -167,8 +168,8 @@ impl<'a> Listener<'a> {
             }
             return;
         }
-        if let (Some(ack), false) = (seg.ack, seg.flags.contains(Flags::SYN)) {
-            let irs = seg.seq.wrapping_add(u32::MAX);
+        if let (Some(ack), false) = (seg.ack(), flags.contains(Flags::SYN)) {
+            let irs = seg.seq().wrapping_add(u32::MAX);
             let cookie = ack.wrapping_add(u32::MAX);
             match self.cookies.check(&flow, irs, cookie, now_ms) {
                 Some(mss) => {
@@ -199,8 +200,14 @@ impl<'a> Listener<'a> {
     }
 
     /// RST for a segment that belongs to no connection (RFC 9293 section 3.10.7.1).
-    fn reset<T: Tx>(&self, flow: &Flow, seg: &Repr<'_>, tx: &mut T, ctr: &mut Counters) {
-        let rst = match seg.ack {
+    fn reset<'s, T: Tx>(
+        &self,
+        flow: &Flow,
+        seg: &impl Incoming<'s>,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        let rst = match seg.ack() {
             Some(ack) => Segment {
                 seq: ack,
                 ack: None,
@@ -211,7 +218,7 @@ impl<'a> Listener<'a> {
             },
             None => Segment {
                 seq: SeqNumber(0),
-                ack: Some(seg.seq.wrapping_add(seg.seq_len())),
+                ack: Some(seg.seq().wrapping_add(seg.seq_len())),
                 flags: Flags::RST,
                 window: 0,
                 mss: None,
@@ -224,11 +231,11 @@ impl<'a> Listener<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_connection<A: App, T: Tx>(
+    fn on_connection<'s, A: App, T: Tx>(
         &mut self,
         i: usize,
         flow: &Flow,
-        seg: &Repr<'_>,
+        seg: &impl Incoming<'s>,
         now: u32,
         app: &mut A,
         tx: &mut T,
@@ -397,7 +404,7 @@ impl<'a> Listener<'a> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     extern crate std;
-    use super::super::super::wire::tcp::Options;
+    use super::super::super::wire::tcp::{Options, Repr};
     use super::*;
     use std::vec::Vec;
 

@@ -10,7 +10,7 @@
 use super::super::checksum;
 use super::ethernet::Address as Mac;
 use super::ipv4::{self, Address as Ip};
-use super::tcp::{self, Flags, Options, Repr, SeqNumber};
+use super::tcp::{self, Flags, InPlace, Options, SeqNumber};
 use super::{Error, Result};
 
 /// Ethernet, option-less IPv4 and fixed TCP headers.
@@ -166,8 +166,8 @@ pub struct TcpIn<'a> {
     pub src: Ip,
     /// The peer's hardware address.
     pub src_mac: Mac,
-    /// The segment, in place in the frame.
-    pub segment: Repr<'a>,
+    /// The segment, its header read in place in the frame.
+    pub segment: InPlace<'a>,
 }
 
 /// The frame's `N` bytes at `AT`, from the fixed header array.
@@ -184,12 +184,6 @@ fn bytes<const AT: usize, const N: usize>(h: &[u8; HEADERS_LEN]) -> [u8; N] {
 #[inline(always)]
 fn be16<const AT: usize>(h: &[u8; HEADERS_LEN]) -> u16 {
     u16::from_be_bytes(bytes::<AT, 2>(h))
-}
-
-/// Big-endian `u32` at `AT`.
-#[inline(always)]
-fn be32<const AT: usize>(h: &[u8; HEADERS_LEN]) -> u32 {
-    u32::from_be_bytes(bytes::<AT, 4>(h))
 }
 
 /// Takes a frame to `mac` and `ip` that is a valid TCP segment in an option-less,
@@ -237,31 +231,19 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip) -> Option<TcpIn<'_>> {
     if src_port == 0 || dst_port == 0 {
         return None;
     }
-    let options = match seg.get(tcp::HEADER_LEN..hl)? {
-        [] => Options::default(),
-        // A SYN's usual MSS option alone.
-        &[2, 4, hi, lo] => Options {
-            mss: Some(u16::from_be_bytes([hi, lo])),
-            ..Options::default()
-        },
-        opts => Options::parse(opts).ok()?,
-    };
-    let flags = Flags(h[at::TCP_OFFSET + 1]);
+    let options = seg.get(tcp::HEADER_LEN..hl)?;
+    // Checked here, read only if the TCP layer asks (for a SYN's MSS).
+    match options {
+        [] | [2, 4, _, _] => {}
+        opts => {
+            Options::parse(opts).ok()?;
+        }
+    }
+    let (header, _) = seg.split_first_chunk::<{ tcp::HEADER_LEN }>()?;
     Some(TcpIn {
         src,
         src_mac: Mac(bytes::<6, 6>(h)),
-        segment: Repr {
-            src_port,
-            dst_port,
-            seq: SeqNumber(be32::<{ at::TCP + 4 }>(h)),
-            ack: flags
-                .contains(Flags::ACK)
-                .then(|| SeqNumber(be32::<{ at::TCP + 8 }>(h))),
-            flags: Flags(flags.0 & !Flags::ACK.0),
-            window: be16::<{ at::TCP + 14 }>(h),
-            options,
-            payload: seg.get(hl..)?,
-        },
+        segment: InPlace::new(header, options, seg.get(hl..)?),
     })
 }
 
@@ -281,7 +263,7 @@ mod tests {
     extern crate std;
     use super::super::ethernet::{self, EtherType, Frame};
     use super::super::ipv4::{Packet as IpPacket, Protocol, Repr as IpRepr};
-    use super::super::tcp::Packet as TcpPacket;
+    use super::super::tcp::{Incoming, Packet as TcpPacket, Repr};
     use super::*;
     use std::vec;
     use std::vec::Vec;
@@ -340,7 +322,9 @@ mod tests {
     }
 
     /// What the layered views make of a frame to `MAC`/`IP`, when it is a TCP segment.
-    fn layered_parse(frame: &[u8]) -> Option<TcpIn<'_>> {
+    /// What the layered views make of `frame`: the peer's address and hardware address and
+    /// the decoded segment.
+    fn layered_parse(frame: &[u8]) -> Option<(Ip, Mac, Repr<'_>)> {
         let f = Frame::new_checked(frame).ok()?;
         if f.dst() != MAC || f.ethertype() != EtherType::Ipv4 {
             return None;
@@ -354,10 +338,16 @@ mod tests {
         let body = payload.get(p.header_len()..usize::from(p.total_len()))?;
         let t = TcpPacket::new_checked(body).ok()?;
         let segment = Repr::parse(&t, r.src, r.dst).ok()?;
-        Some(TcpIn {
-            src: r.src,
-            src_mac: f.src(),
-            segment,
+        Some((r.src, f.src(), segment))
+    }
+
+    /// The one-pass parse, decoded the same way (and its MSS, read without decoding the
+    /// options, the same as theirs).
+    fn fast_parse(frame: &[u8], mac: Mac, ip: Ip) -> Option<(Ip, Mac, Repr<'_>)> {
+        parse_tcp(frame, mac, ip).map(|t| {
+            let repr = t.segment.repr();
+            assert_eq!(t.segment.mss(), repr.options.mss);
+            (t.src, t.src_mac, repr)
         })
     }
 
@@ -472,11 +462,11 @@ mod tests {
             let len = [0, 1, 2, 100, 267, 1460][round % 6];
             let f = to_us(&mut r, &opts, len, [0, 0, 6][round % 3]);
             let want = layered_parse(&f);
-            assert_eq!(parse_tcp(&f, MAC, IP), want, "round {round}");
+            assert_eq!(fast_parse(&f, MAC, IP), want, "round {round}");
             accepted += usize::from(want.is_some());
             // Every truncation.
             for n in 0..f.len() {
-                let fast = parse_tcp(&f[..n], MAC, IP);
+                let fast = fast_parse(&f[..n], MAC, IP);
                 assert!(fast.is_none() || fast == layered_parse(&f[..n]), "cut {n}");
             }
             // Every single-byte change: the fast path accepts only what the layered one
@@ -484,7 +474,7 @@ mod tests {
             for at in 0..f.len().min(80) {
                 let mut g = f.clone();
                 g[at] ^= 1 << (r.next() % 8);
-                let fast = parse_tcp(&g, MAC, IP);
+                let fast = fast_parse(&g, MAC, IP);
                 let slow = layered_parse(&g);
                 assert!(fast.is_none() || fast == slow, "byte {at}");
             }

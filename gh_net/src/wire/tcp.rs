@@ -374,6 +374,175 @@ impl<'a> Repr<'a> {
     }
 }
 
+/// What the TCP layer reads of a received segment: a [`Repr`], or the header left in
+/// place in the frame ([`InPlace`]), which the receive path hands on without first
+/// decoding every field into a `Repr`.
+pub trait Incoming<'a> {
+    /// Source port.
+    fn src_port(&self) -> u16;
+    /// Destination port.
+    fn dst_port(&self) -> u16;
+    /// Sequence number.
+    fn seq(&self) -> SeqNumber;
+    /// Acknowledgment number, if the ACK flag is set.
+    fn ack(&self) -> Option<SeqNumber>;
+    /// Flags other than ACK.
+    fn flags(&self) -> Flags;
+    /// Receive window (unscaled).
+    fn window(&self) -> u16;
+    /// The MSS option.
+    fn mss(&self) -> Option<u16>;
+    /// Data.
+    fn payload(&self) -> &'a [u8];
+    /// Sequence space this segment takes: data plus SYN and FIN.
+    #[inline(always)]
+    fn seq_len(&self) -> u32 {
+        u32::try_from(self.payload().len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.flags().seq_len())
+    }
+}
+
+impl<'a> Incoming<'a> for Repr<'a> {
+    #[inline(always)]
+    fn src_port(&self) -> u16 {
+        self.src_port
+    }
+    #[inline(always)]
+    fn dst_port(&self) -> u16 {
+        self.dst_port
+    }
+    #[inline(always)]
+    fn seq(&self) -> SeqNumber {
+        self.seq
+    }
+    #[inline(always)]
+    fn ack(&self) -> Option<SeqNumber> {
+        self.ack
+    }
+    #[inline(always)]
+    fn flags(&self) -> Flags {
+        self.flags
+    }
+    #[inline(always)]
+    fn window(&self) -> u16 {
+        self.window
+    }
+    #[inline(always)]
+    fn mss(&self) -> Option<u16> {
+        self.options.mss
+    }
+    #[inline(always)]
+    fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+}
+
+/// A validated segment whose fixed header and options are read where they lie in the
+/// frame, as the TCP layer asks for them (the options only for a SYN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InPlace<'a> {
+    header: &'a [u8; HEADER_LEN],
+    options: &'a [u8],
+    payload: &'a [u8],
+}
+
+impl<'a> InPlace<'a> {
+    /// A segment of a checked packet: `header` its first bytes, `options` the option
+    /// bytes, which [`Options::parse`] accepts, and `payload` its data.
+    #[inline(always)]
+    pub fn new(header: &'a [u8; HEADER_LEN], options: &'a [u8], payload: &'a [u8]) -> Self {
+        InPlace {
+            header,
+            options,
+            payload,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> Options {
+        match *self.options {
+            [] => Options::default(),
+            _ => Options::parse(self.options).unwrap_or_default(),
+        }
+    }
+
+    /// The same segment decoded.
+    pub fn repr(&self) -> Repr<'a> {
+        Repr {
+            src_port: self.src_port(),
+            dst_port: self.dst_port(),
+            seq: self.seq(),
+            ack: self.ack(),
+            flags: self.flags(),
+            window: self.window(),
+            options: self.options(),
+            payload: self.payload,
+        }
+    }
+
+    #[inline(always)]
+    fn be16<const AT: usize>(&self) -> u16 {
+        match self.header.get(AT..AT + 2) {
+            Some(&[a, b]) => u16::from_be_bytes([a, b]),
+            _ => 0,
+        }
+    }
+
+    #[inline(always)]
+    fn be32<const AT: usize>(&self) -> u32 {
+        match self.header.get(AT..AT + 4) {
+            Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+            _ => 0,
+        }
+    }
+
+    #[inline(always)]
+    fn all_flags(&self) -> u8 {
+        self.header.get(at::FLAGS).copied().unwrap_or(0)
+    }
+}
+
+impl<'a> Incoming<'a> for InPlace<'a> {
+    #[inline(always)]
+    fn src_port(&self) -> u16 {
+        self.be16::<{ at::SRC_PORT }>()
+    }
+    #[inline(always)]
+    fn dst_port(&self) -> u16 {
+        self.be16::<{ at::DST_PORT }>()
+    }
+    #[inline(always)]
+    fn seq(&self) -> SeqNumber {
+        SeqNumber(self.be32::<{ at::SEQ }>())
+    }
+    #[inline(always)]
+    fn ack(&self) -> Option<SeqNumber> {
+        (self.all_flags() & Flags::ACK.0 != 0).then(|| SeqNumber(self.be32::<{ at::ACK }>()))
+    }
+    #[inline(always)]
+    fn flags(&self) -> Flags {
+        Flags(self.all_flags() & !Flags::ACK.0)
+    }
+    #[inline(always)]
+    fn window(&self) -> u16 {
+        self.be16::<{ at::WINDOW }>()
+    }
+    #[inline]
+    fn mss(&self) -> Option<u16> {
+        match *self.options {
+            [] => None,
+            // A SYN's usual MSS option alone.
+            [2, 4, hi, lo] => Some(u16::from_be_bytes([hi, lo])),
+            _ => self.options().mss,
+        }
+    }
+    #[inline(always)]
+    fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

@@ -813,6 +813,21 @@ impl Tcb {
         Ok(Verdict::Keep)
     }
 
+    /// True if [`Tcb::output`] would send nothing and leave the timer as the last input
+    /// chose it: the handshake is done, no flag asks for a segment, and neither data nor
+    /// the FIN waits. The listener then only files the timer (the handshake's ACK, a
+    /// peer's bare ACK).
+    #[inline]
+    pub fn nothing_to_send(&self) -> bool {
+        let end = self.resp_end;
+        let asked = self.has(flag::ACK_NOW | flag::RST_NOW | flag::PROBE_NOW);
+        let fin_waits = self.has(flag::FIN_QUEUED) && self.snd_nxt == end;
+        !asked
+            && !matches!(self.state, State::Closed | State::SynReceived)
+            && !self.snd_nxt.lt(end)
+            && !fin_waits
+    }
+
     /// Data waits behind a closed peer window (the persist timer's case).
     /// True while response data waits behind the peer's closed window.
     pub fn window_blocked(&self) -> bool {

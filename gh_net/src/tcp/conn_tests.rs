@@ -772,3 +772,64 @@ fn response_length_is_asked_at_send_and_when_data_goes_out() {
     assert_eq!(sent[0].seq, SeqNumber(ISS + 3001));
     assert_eq!(sent[0].data, Some((8, 0, 10)));
 }
+
+/// The listener skips `output` after input when `nothing_to_send` says so: an output
+/// there must send nothing and change nothing, timer included, whatever came in and
+/// whatever the application did on it.
+#[test]
+fn nothing_to_send_means_output_changes_nothing() {
+    let mut x: u32 = 7;
+    let mut next = || {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        x >> 8
+    };
+    let mut skipped = 0;
+    for round in 0..300 {
+        let mut h = Harness::established();
+        if round % 3 == 0 {
+            h.send(next() % 4000);
+        }
+        for _ in 0..40 {
+            let r = next();
+            let seq = IRS.wrapping_add(1 + next() % 200);
+            let ack = (r & 1 == 0).then(|| ISS.wrapping_add(next() % 5000));
+            let flags = Flags((next() & 0x1f) as u8);
+            let payload: &'static [u8] = if r & 2 == 0 { b"" } else { b"data" };
+            let mut s = seg(seq, ack, flags, payload);
+            s.window = (next() % 3) as u16 * 1000;
+            h.input(s);
+            if h.freed {
+                break;
+            }
+            match next() % 8 {
+                0 => {
+                    let _ = h.tcb.send(next() % 3000, &Lens);
+                }
+                1 => h.tcb.close(),
+                _ => {}
+            }
+            h.wire.sent.clear();
+            if h.tcb.nothing_to_send() {
+                skipped += 1;
+                let before = h.tcb;
+                assert_eq!(h.output(), Ok(Verdict::Keep));
+                assert!(h.wire.sent.is_empty());
+                assert_eq!(h.tcb, before);
+            } else if h.output() == Ok(Verdict::Free) {
+                break;
+            }
+            if next() % 4 == 0 {
+                if let Some(d) = h.tcb.deadline() {
+                    h.now = d;
+                    if h.tcb.on_timer(h.now, &h.cfg, &mut h.ctr) == Verdict::Free {
+                        break;
+                    }
+                    if h.output() == Ok(Verdict::Free) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    assert!(skipped > 100, "only {skipped} quiet inputs");
+}

@@ -277,6 +277,11 @@ impl<'a> Listener<'a> {
         }
         tcb.consume(&input, taken, now, &cfg);
         app.on_ready(i, tcb);
+        if tcb.waits == 0 && tcb.nothing_to_send() {
+            // `on_segment` and `consume` have chosen the timer; it only needs filing.
+            self.wheel.refile(self.pool.slots_mut(), i);
+            return;
+        }
         self.output(i, now, app, tx, ctr);
     }
 

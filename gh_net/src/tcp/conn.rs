@@ -309,9 +309,23 @@ impl Tcb {
         (self.timer() != Timer::Off).then_some(self.deadline)
     }
 
+    /// True if the timer's deadline will not move again: TIME-WAIT's lasts until it
+    /// expires, or until a new SYN or a RST ends the connection.
+    #[inline]
+    pub fn deadline_is_final(&self) -> bool {
+        self.state == State::TimeWait
+    }
+
     /// Sets a linger timer at `deadline`, as a state change would.
     #[cfg(test)]
     pub(super) fn set_linger_for_test(&mut self, deadline: u32) {
+        self.set_timer(Timer::Linger, deadline);
+    }
+
+    /// Enters TIME-WAIT with its timer at `deadline`.
+    #[cfg(test)]
+    pub(super) fn time_wait_for_test(&mut self, deadline: u32) {
+        self.state = State::TimeWait;
         self.set_timer(Timer::Linger, deadline);
     }
 

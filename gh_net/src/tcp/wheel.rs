@@ -135,8 +135,10 @@ impl<'a> Wheel<'a> {
     /// Files slot `i` after its timer changed, lazily: a slot linked in a bucket that
     /// comes round at or before its deadline's stays there, and `pop_expired`, finding it
     /// not yet due, files it again then. Most changes push a deadline later (the idle timer
-    /// after each segment, TIME-WAIT after the retransmission timer), so most calls touch
-    /// no list. A stopped timer leaves the slot linked until its bucket comes round.
+    /// after each segment), so most calls touch no list. A stopped timer leaves the slot
+    /// linked until its bucket comes round. A deadline that will not move again
+    /// (TIME-WAIT's) is filed at once: left early, its slot would be visited there only to
+    /// be filed again.
     #[inline(always)]
     pub fn refile(&mut self, slots: &mut [Tcb], i: usize) {
         let Some(t) = slots.get(i) else {
@@ -145,7 +147,7 @@ impl<'a> Wheel<'a> {
         // The 16-bit tick is exact while it lies within one span ahead of the cursor, and
         // the bucket at `filed` is then next visited at tick `filed`.
         let ahead = t.filed.wrapping_sub(self.cursor as u16);
-        if t.prev != 0 && self.len() <= 1 << 15 && ahead as i16 >= 0 {
+        if t.prev != 0 && !t.deadline_is_final() && self.len() <= 1 << 15 && ahead as i16 >= 0 {
             // Tick `f` holds the deadlines in ((f - 1) * tick, f * tick]: the slot may stay
             // if its deadline is past the start of its bucket's tick.
             let end_ms = (self.cursor + u64::from(ahead)).saturating_mul(self.tick_ms.get());
@@ -398,6 +400,24 @@ mod tests {
             }
         }
         assert!(fired > 1000, "{fired} fired");
+    }
+
+    #[test]
+    fn time_wait_is_filed_at_once() {
+        let mut heads = [0u32; 16];
+        let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
+        let mut slots = [idle_slot(0, 30), idle_slot(0, 30)];
+        w.insert(&mut slots, 0);
+        w.insert(&mut slots, 1);
+        // A later idle deadline leaves its slot in the early bucket; TIME-WAIT's does not.
+        slots[0].set_linger_for_test(100);
+        w.refile(&mut slots, 0);
+        slots[1].time_wait_for_test(100);
+        w.refile(&mut slots, 1);
+        assert_eq!(w.heads[3], 1);
+        assert_eq!(w.heads[10], 2);
+        assert!(drain(&mut w, &mut slots, 99).is_empty());
+        assert_eq!(drain(&mut w, &mut slots, 100), [0, 1]);
     }
 
     #[test]

@@ -117,9 +117,8 @@ impl<'a> Listener<'a> {
         ctr: &mut Counters,
     ) {
         let now = now_ms as u32;
-        let flow = self.flow(remote_ip, seg);
         let flags = seg.flags();
-        if let Some(i) = self.pool.find(remote_ip, flow.remote_port, flow.local_port) {
+        if let Some(i) = self.pool.find(remote_ip, seg.src_port(), seg.dst_port()) {
             // A new SYN beyond all that an old incarnation in TIME-WAIT received starts a
             // new connection at once (RFC 9293 section 3.10.7.4, RFC 6191) instead of
             // making the peer reset and retry.
@@ -130,12 +129,14 @@ impl<'a> Listener<'a> {
                     .get(i)
                     .is_some_and(|t| t.state() == State::TimeWait && t.rcv_nxt().lt(seg.seq()));
             if !reopens {
-                self.on_connection(i, &flow, seg, now, app, tx, ctr);
+                self.on_connection(i, seg, now, app, tx, ctr);
                 return;
             }
             bump(&mut ctr.tcp_closed);
             self.free(i, app);
         }
+        // Built only here: a segment of a known connection does without it.
+        let flow = self.flow(remote_ip, seg);
         if flags.contains(Flags::RST) {
             return;
         }
@@ -179,7 +180,7 @@ impl<'a> Listener<'a> {
                             bump(&mut ctr.tcp_syn_cookies_accepted);
                             bump(&mut ctr.tcp_opened);
                             self.wheel.rearm(self.pool.slots_mut(), i);
-                            self.on_connection(i, &flow, seg, now, app, tx, ctr);
+                            self.on_connection(i, seg, now, app, tx, ctr);
                         }
                         None => {
                             // Every slot is taken. The handshake's state lives in the
@@ -230,18 +231,16 @@ impl<'a> Listener<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_connection<'s, A: App, T: Tx>(
         &mut self,
         i: usize,
-        flow: &Flow,
         seg: &impl Incoming<'s>,
         now: u32,
         app: &mut A,
         tx: &mut T,
         ctr: &mut Counters,
     ) {
-        let cfg = self.cfg;
+        let (cfg, local_ip) = (self.cfg, self.local_ip);
         let Some(tcb) = self.pool.get_mut(i) else {
             return;
         };
@@ -249,7 +248,7 @@ impl<'a> Listener<'a> {
         let input = tcb.on_segment(seg, now, &cfg, ctr);
         if let Some(reply) = input.reply {
             // Best effort, like every RST: with the TX ring full it is simply not sent.
-            let _sent = tx.transmit(flow, &reply, &*app);
+            let _sent = tx.transmit(&tcb.flow(local_ip), &reply, &*app);
         }
         if was_half_open && (input.verdict == Verdict::Free || tcb.state() != State::SynReceived) {
             self.half_open = self.half_open.saturating_sub(1);

@@ -32,26 +32,6 @@ restarted_within() {
     [ "$(core_field "$1" 4)" -ge 1 ] || { ktap_diag "no restart: $(grep "^$1 " "$PROC/cpus")"; return 1; }
 }
 refused() { ! printf '%s\n' "$2" 2>/dev/null >"$PROC/$1"; }
-# The host's port forwarded to the virtio-net data NIC (tools/vm/run puts it on the kernel
-# command line); the guest reaches it as 10.0.2.2 through the management NIC.
-host_port() {
-    p=$(sed -n 's/.*gh\.port=\([0-9]*\).*/\1/p' /proc/cmdline)
-    [ -n "$p" ] || { ktap_diag "no gh.port on the kernel command line"; return 1; }
-    echo "$p"
-}
-# http_get PATH OUT SECONDS [CONNECTION]: one request through the host's forwarded port;
-# the response goes to OUT. Succeeds when the server closed the connection within
-# SECONDS (the request keeps stdin open, so only the server's close ends nc).
-http_get() {
-    port=$(host_port) || return 1
-    rm -f "$2.end"
-    { printf 'GET %s HTTP/1.1\r\nHost: t\r\nConnection: %s\r\n\r\n' "$1" "${4:-close}"; sleep "$3"; } |
-        { nc 10.0.2.2 "$port" >"$2"; date +%s >"$2.end"; } &
-    i=0
-    while ! [ -s "$2.end" ] && [ $i -lt "$3" ]; do sleep 1; i=$((i + 1)); done
-    [ -s "$2.end" ]
-}
-
 test_load() { insmod "$MODULE" && [ -w "$PROC/config" ] && [ -w "$PROC/control" ]; }
 
 test_config_defaults() {

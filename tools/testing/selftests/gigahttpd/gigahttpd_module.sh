@@ -201,6 +201,8 @@ test_cycles() {
     while [ $i -lt 20 ]; do
         insmod "$MODULE" || { ktap_diag "insmod failed in cycle $i"; return 1; }
         grep -q '^state: running$' "$PROC/status" || { ktap_diag "bad status in cycle $i"; return 1; }
+        http_get / /tmp/cycle.out 30 && grep -q '<h1>GigaHttpd</h1>' /tmp/cycle.out ||
+            { ktap_diag "no page in cycle $i: $(head -c 200 /tmp/cycle.out)"; return 1; }
         rmmod gigahttpd || { ktap_diag "rmmod failed in cycle $i"; return 1; }
         i=$((i + 1))
     done
@@ -225,5 +227,5 @@ ktap_result "parameters are applied" test_params_applied
 ktap_result "invalid parameters fail insmod and leave no trace" test_bad_params
 ktap_result "modinfo describes every parameter" test_modinfo
 ktap_result "status reads race safely with rmmod" test_read_during_unload
-ktap_result "20 load/unload cycles (take and return CPUs) leave no trace" test_cycles
+ktap_result "20 load/request/unload cycles (take and return CPUs and NICs) leave no trace" test_cycles
 ktap_finish

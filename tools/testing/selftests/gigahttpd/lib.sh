@@ -45,3 +45,25 @@ expect_field() {
 
 # Frames received so far by the data NIC with MAC $1.
 rx_packets() { awk -v mac="$1" '$2 == mac { print $4 }' "$PROC/nics"; }
+
+# The host's port forwarded to the virtio-net data NIC (tools/vm/run puts it on the kernel
+# command line); the guest reaches it as 10.0.2.2 through the management NIC.
+host_port() {
+    local p
+    p=$(sed -n 's/.*gh\.port=\([0-9]*\).*/\1/p' /proc/cmdline)
+    [ -n "$p" ] || { ktap_diag "no gh.port on the kernel command line"; return 1; }
+    echo "$p"
+}
+# http_get PATH OUT SECONDS [CONNECTION]: one request through the host's forwarded port;
+# the response goes to OUT. Succeeds when the server closed the connection within
+# SECONDS (the request keeps stdin open, so only the server's close ends nc).
+http_get() {
+    local port waited
+    port=$(host_port) || return 1
+    rm -f "$2.end"
+    { printf 'GET %s HTTP/1.1\r\nHost: t\r\nConnection: %s\r\n\r\n' "$1" "${4:-close}"; sleep "$3"; } |
+        { nc 10.0.2.2 "$port" >"$2"; date +%s >"$2.end"; } &
+    waited=0
+    while ! [ -s "$2.end" ] && [ $waited -lt "$3" ]; do sleep 1; waited=$((waited + 1)); done
+    [ -s "$2.end" ]
+}

@@ -639,21 +639,32 @@ mod tests {
         assert_eq!(c.drop_tcp_checksum, 1);
     }
 
-    #[test]
-    fn tcp_behind_ipv4_options_is_handed_up_the_layered_way() {
-        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
-        let seg = tcp::Repr {
+    /// A peer's segment with a short GET, at sequence number `seq`.
+    fn get_request(seq: u32) -> tcp::Repr<'static> {
+        tcp::Repr {
             src_port: 40000,
             dst_port: 80,
-            seq: tcp::SeqNumber(7),
+            seq: tcp::SeqNumber(seq),
             ack: Some(tcp::SeqNumber(9)),
             flags: tcp::Flags::PSH,
             window: 100,
             options: tcp::Options::default(),
             payload: b"GET / HTTP/1.1\r\n\r\n",
-        };
+        }
+    }
+
+    /// `seg` from the peer to us, as the bytes of an IPv4 packet's payload.
+    fn tcp_body(seg: &tcp::Repr<'_>) -> Vec<u8> {
         let mut body = vec![0u8; seg.buffer_len()];
         seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
+        body
+    }
+
+    #[test]
+    fn tcp_behind_ipv4_options_is_handed_up_the_layered_way() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let seg = get_request(7);
+        let body = tcp_body(&seg);
         let plain = ip_frame(Protocol::Tcp, OUR_IP, &body);
         // Four bytes of IPv4 options (three NOPs and the end): the one-pass parser
         // declines the frame, the layered views take it.
@@ -678,18 +689,8 @@ mod tests {
     #[test]
     fn truncated_tcp_frames_are_dropped_and_counted() {
         let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
-        let seg = tcp::Repr {
-            src_port: 40000,
-            dst_port: 80,
-            seq: tcp::SeqNumber(1),
-            ack: Some(tcp::SeqNumber(9)),
-            flags: tcp::Flags::PSH,
-            window: 100,
-            options: tcp::Options::default(),
-            payload: b"GET / HTTP/1.1\r\n\r\n",
-        };
-        let mut body = vec![0u8; seg.buffer_len()];
-        seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
+        let seg = get_request(1);
+        let body = tcp_body(&seg);
         let f = ip_frame(Protocol::Tcp, OUR_IP, &body);
         assert!(matches!(
             n.receive(&f, &mut p, &mut c),

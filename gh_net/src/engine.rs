@@ -624,7 +624,17 @@ mod tests {
         let mut body = [0u8; 20];
         seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
         let f = ip_frame(Protocol::Tcp, OUR_IP, &body);
-        match n.receive(&f, &mut p, &mut c) {
+        assert_handed_up(n.receive(&f, &mut p, &mut c), seg);
+        let mut bad = f.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(n.receive(&bad, &mut p, &mut c), Received::Done);
+        assert_eq!(c.drop_tcp_checksum, 1);
+    }
+
+    /// `received` is `seg` from the peer, handed up to TCP.
+    fn assert_handed_up(received: Received<'_>, seg: tcp::Repr<'_>) {
+        match received {
             Received::Tcp {
                 src,
                 src_mac,
@@ -632,11 +642,6 @@ mod tests {
             } => assert_eq!((src, src_mac, segment.repr()), (PEER_IP, PEER_MAC, seg)),
             other => panic!("{other:?}"),
         }
-        let mut bad = f.clone();
-        let last = bad.len() - 1;
-        bad[last] ^= 1;
-        assert_eq!(n.receive(&bad, &mut p, &mut c), Received::Done);
-        assert_eq!(c.drop_tcp_checksum, 1);
     }
 
     /// A peer's segment with a short GET, at sequence number `seq`.
@@ -676,14 +681,7 @@ mod tests {
         f[16..18].copy_from_slice(&total.to_be_bytes());
         ipv4::Packet::new_unchecked(&mut f[14..38]).fill_checksum();
         assert!(frame::parse_tcp(&f, OUR_MAC, OUR_IP).is_none());
-        match n.receive(&f, &mut p, &mut c) {
-            Received::Tcp {
-                src,
-                src_mac,
-                segment,
-            } => assert_eq!((src, src_mac, segment.repr()), (PEER_IP, PEER_MAC, seg)),
-            other => panic!("{other:?}"),
-        }
+        assert_handed_up(n.receive(&f, &mut p, &mut c), seg);
     }
 
     #[test]

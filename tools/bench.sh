@@ -89,6 +89,24 @@ profile() { # profile FILE INCLUSIVE(yes|no)
         sort -rn
 }
 echo
+echo "instructions per connection by what the server was handed (including callees):"
+for s in gh smoltcp; do
+    profile "$out/callgrind.$s.out" yes >"$out/parts.$s"
+done
+awk '
+    FNR == 1 { file++ }
+    $2 ~ /^netbench::(syn|handshake_ack|request|fin|timers)$/ {
+        k = $2; sub(/^netbench::/, "", k); cost[file, k] = $1
+    }
+    END {
+        printf "%-24s %10s %10s %10s\n", "", "GigaHttpd", "smoltcp", "smoltcp/GH"
+        split("syn handshake_ack request fin timers", ks, " ")
+        for (i = 1; i <= 5; i++) {
+            k = ks[i]; g = cost[1, k] + 0; m = cost[2, k] + 0
+            printf "%-24s %10d %10d %10s\n", k, g, m, (g > 0 && m > 0 ? sprintf("%.2fx", m / g) : "-")
+        }
+    }' "$out/parts.gh" "$out/parts.smoltcp"
+echo
 echo "GigaHttpd, instructions per connection, top functions (self):"
 profile "$out/callgrind.gh.out" no | head -n 15
 echo "GigaHttpd, instructions per connection, parts (including callees):"

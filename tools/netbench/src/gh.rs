@@ -12,8 +12,8 @@ use gh_net::site::{Exchange, Page};
 use gh_net::tcp::Tcb;
 
 use crate::client::Target;
-use crate::server_side;
 use crate::wire::{Wire, HTTP_PORT, SERVER_IP, SERVER_MAC};
+use crate::{server_work, Work};
 
 /// Connection slots (a core has up to 32,768; gh_module/server_mem.rs).
 const CONNECTIONS: usize = 1024;
@@ -183,7 +183,7 @@ impl Target for Gh<'_> {
         } = self;
         nic.now_ms = now_ms;
         if measured {
-            server_side(|| receive(server, frame, nic));
+            server_work(Work::of_frame(frame), || receive(server, frame, nic));
         } else {
             receive(server, frame, nic);
         }
@@ -191,7 +191,7 @@ impl Target for Gh<'_> {
             *next_tick = now_ms + TICK_MS;
             *ticks += 1;
             if measured {
-                server_side(|| tick(server, nic));
+                server_work(Work::Timers, || tick(server, nic));
             } else {
                 tick(server, nic);
             }

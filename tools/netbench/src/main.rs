@@ -33,8 +33,77 @@ const START_MS: u64 = 1000;
 /// (`--toggle-collect=netbench::server_side`), so the client, the checks and the warm-up
 /// (which call the server directly) cost nothing in the figures.
 #[inline(never)]
-pub fn server_side<R>(f: impl FnOnce() -> R) -> R {
+fn server_side<R>(f: impl FnOnce() -> R) -> R {
     f()
+}
+
+/// Runs `f` as [`server_side`] work of kind `work`. It is called through one function per
+/// kind, outside the counted function, so that a profile's inclusive costs split the
+/// server's work by what it was handed without counting the split itself.
+pub fn server_work<R>(work: Work, f: impl FnOnce() -> R) -> R {
+    match work {
+        Work::Syn => syn(f),
+        Work::HandshakeAck => handshake_ack(f),
+        Work::Request => request(f),
+        Work::Fin => fin(f),
+        Work::Timers => timers(f),
+    }
+}
+
+/// What a measured piece of server work is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// The client's SYN.
+    Syn,
+    /// The ACK that completes the handshake.
+    HandshakeAck,
+    /// The segment carrying the request.
+    Request,
+    /// The client's FIN.
+    Fin,
+    /// A timer tick.
+    Timers,
+}
+
+impl Work {
+    /// The kind of a frame the client sends, by its TCP flags and length.
+    pub fn of_frame(frame: &[u8]) -> Work {
+        let flags = frame.get(wire::TCP_FLAGS_AT).copied().unwrap_or(0);
+        match flags {
+            f if f & 0x02 != 0 => Work::Syn,
+            f if f & 0x01 != 0 => Work::Fin,
+            _ if frame.len() > wire::HEADERS_LEN => Work::Request,
+            _ => Work::HandshakeAck,
+        }
+    }
+}
+
+// One function per kind of work. Each keeps a distinct constant alive, as the compiler
+// would otherwise fold the identical bodies into one.
+#[inline(never)]
+fn syn<R>(f: impl FnOnce() -> R) -> R {
+    std::hint::black_box(Work::Syn);
+    server_side(f)
+}
+#[inline(never)]
+fn handshake_ack<R>(f: impl FnOnce() -> R) -> R {
+    std::hint::black_box(Work::HandshakeAck);
+    server_side(f)
+}
+#[inline(never)]
+fn request<R>(f: impl FnOnce() -> R) -> R {
+    std::hint::black_box(Work::Request);
+    server_side(f)
+}
+#[inline(never)]
+fn fin<R>(f: impl FnOnce() -> R) -> R {
+    std::hint::black_box(Work::Fin);
+    server_side(f)
+}
+#[inline(never)]
+fn timers<R>(f: impl FnOnce() -> R) -> R {
+    std::hint::black_box(Work::Timers);
+    server_side(f)
 }
 
 /// The exact bytes GigaHttpd answers the request with, from one unmeasured connection

@@ -13,8 +13,8 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 
 use crate::client::Target;
-use crate::server_side;
 use crate::wire::{Wire, FRAME_CAP, HTTP_PORT, SERVER_IP, SERVER_MAC};
+use crate::{server_work, Work};
 
 /// Receive buffer: holds a request of up to 1 KiB, the first segment GigaHttpd's
 /// SYN-ACK window admits.
@@ -199,7 +199,7 @@ impl Target for Smol {
         self.dev.rx_len = Some(frame.len());
         let now = instant(now_ms);
         if measured {
-            server_side(|| self.turn(now));
+            server_work(Work::of_frame(frame), || self.turn(now));
         } else {
             self.turn(now);
         }

@@ -14,6 +14,10 @@ pub const SERVER_IP: Ip = Ip([10, 9, 0, 1]);
 pub const CLIENT_IP: Ip = Ip([10, 9, 0, 2]);
 /// The port the servers listen on.
 pub const HTTP_PORT: u16 = 80;
+/// Length of the Ethernet, IPv4 and TCP headers of a frame without options.
+pub const HEADERS_LEN: usize = 14 + 20 + 20;
+/// Where a frame's TCP flags byte is (no IPv4 options).
+pub const TCP_FLAGS_AT: usize = 14 + 20 + 13;
 
 /// Largest frame a buffer holds (an Ethernet frame of 1500-byte MTU, rounded up).
 pub const FRAME_CAP: usize = 1536;

@@ -88,19 +88,27 @@ mod tests {
     }
 
     /// A writer storing equal words races readers: no reader ever sees two different
-    /// words in one record.
+    /// words in one record. The writer goes on until every reader has read many records,
+    /// however the threads are scheduled.
     #[test]
     fn concurrent_readers_see_whole_writes() {
+        const READERS: u32 = 2;
+        const READS: u32 = 1000;
+        const MAX_WRITES: u64 = 1 << 32;
         let r = SeqRecord::<4>::default();
-        let done = AtomicBool::new(false);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                for n in 1..=200_000u64 {
+        let (done, readers_done) = (AtomicBool::new(false), AtomicU32::new(0));
+        let last = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let mut n = 0;
+                while n < 200_000 || readers_done.load(Ordering::Acquire) < READERS {
+                    n += 1;
+                    assert!(n < MAX_WRITES, "the readers never read");
                     r.write(&[n; 4]);
                 }
                 done.store(true, Ordering::Release);
+                n
             });
-            for _ in 0..2 {
+            for _ in 0..READERS {
                 s.spawn(|| {
                     let (mut seen, mut last) = (0u32, 0u64);
                     while !done.load(Ordering::Acquire) {
@@ -109,12 +117,15 @@ mod tests {
                             assert!(v[0] >= last, "went back from {last} to {}", v[0]);
                             last = v[0];
                             seen += 1;
+                            if seen == READS {
+                                readers_done.fetch_add(1, Ordering::Release);
+                            }
                         }
                     }
-                    assert!(seen > 0);
                 });
             }
+            writer.join().unwrap()
         });
-        assert_eq!(r.read(), Some([200_000; 4]));
+        assert_eq!(r.read(), Some([last; 4]));
     }
 }

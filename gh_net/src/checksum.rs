@@ -23,6 +23,21 @@ pub fn add(sum: u32, data: &[u8]) -> u32 {
     fold_once(sum) + u32::from(sum16(data))
 }
 
+/// The sum of `data` (from an even offset of its message) folded to 16 bits, to be kept
+/// and added later with [`add_partial`] in place of [`add`]ing the same bytes again.
+#[inline]
+pub fn partial(data: &[u8]) -> u16 {
+    sum16(data)
+}
+
+/// Adds a [`partial`] sum to a running sum: the same as [`add`]ing the bytes it was taken
+/// of.
+#[inline]
+pub fn add_partial(sum: u32, part: u16) -> u32 {
+    // fold_once keeps `sum` below 2^17, so adding a 16-bit value cannot overflow.
+    fold_once(sum) + u32::from(part)
+}
+
 /// Ones' complement sum with end-around carry.
 #[inline(always)]
 fn adc(acc: u64, w: u64) -> u64 {
@@ -161,6 +176,30 @@ mod tests {
     fn pieces_add_up_to_the_whole() {
         let data: [u8; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
         assert_eq!(finish(add(add(0, &data[..4]), &data[4..])), of(&data));
+    }
+
+    #[test]
+    fn a_kept_partial_sum_adds_as_its_bytes() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut buf = [0u8; 300];
+        for b in buf.iter_mut() {
+            *b = next() as u8;
+        }
+        for len in 0..=buf.len() {
+            let sum = next() as u32 >> (next() % 32);
+            let data = &buf[..len];
+            assert_eq!(
+                add_partial(sum, partial(data)),
+                add(sum, data),
+                "{len} bytes"
+            );
+        }
     }
 
     /// RFC 1071 word by word, as the checksum was first written: the reference.

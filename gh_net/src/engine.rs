@@ -140,7 +140,10 @@ impl Network {
         fill: &mut dyn FnMut(&mut [u8]),
         ctr: &mut Counters,
     ) -> bool {
-        let sent = self.send_tcp_with(p, flow, seg, payload_len, fill);
+        let sent = self.send_tcp_with(p, flow, seg, payload_len, |out| {
+            fill(out);
+            None
+        });
         if sent {
             bump(&mut ctr.tx_frames);
         }
@@ -149,7 +152,8 @@ impl Network {
 
     /// [`Network::send_tcp`] without the counter (the caller counts the frames it sent),
     /// with the data written by a closure the compiler sees, so the transmit path's copy
-    /// of the response is not an indirect call.
+    /// of the response is not an indirect call. The closure returns the data's
+    /// [`checksum::partial`](super::checksum::partial) sum when it knows it.
     #[inline]
     pub fn send_tcp_with<P: Platform>(
         &mut self,
@@ -157,7 +161,7 @@ impl Network {
         flow: &super::tcp::Flow,
         seg: &super::tcp::Segment,
         payload_len: usize,
-        mut fill: impl FnMut(&mut [u8]),
+        mut fill: impl FnMut(&mut [u8]) -> Option<u16>,
     ) -> bool {
         let Some(dst_mac) = self.next_hop(flow.remote_ip) else {
             return false;

@@ -59,8 +59,10 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
             .net
             .send_tcp_with(self.platform, flow, seg, usize::from(len), |out| {
                 // Segments without data have no response to read (nor a date to format).
-                if !out.is_empty() {
-                    src.fill(handle, off, out)
+                if out.is_empty() {
+                    None
+                } else {
+                    src.fill_summed(handle, off, out)
                 }
             });
         self.sent += u64::from(sent);
@@ -200,6 +202,7 @@ impl<'a> Server<'a> {
             if let Some(bytes) = data.get(..out.len()) {
                 out.copy_from_slice(bytes);
             }
+            None
         });
         if sent {
             self.counters.tx_frames = self.counters.tx_frames.wrapping_add(1);

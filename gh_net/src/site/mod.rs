@@ -11,6 +11,7 @@
 //! ETag matcher and the response being sent; no request or response bytes. Responses of
 //! pipelined requests wait behind it in a shared [`pipeline`] pool.
 
+pub mod assembled;
 pub mod echo;
 pub mod path;
 pub mod pipeline;
@@ -23,6 +24,7 @@ use super::http::Method;
 use super::tcp::conn::State;
 use super::tcp::listener::App;
 use super::tcp::{Source, Tcb};
+use assembled::Assembled;
 use echo::{Phase, Task, Tasks};
 use path::PathMatch;
 use pipeline::{Pipeline, Queued};
@@ -101,7 +103,7 @@ pub struct SiteCounters {
 pub struct SiteMemory<'a> {
     /// Prepared responses: [`replies::table_len`] entries.
     pub replies: &'a mut [Reply],
-    /// Their head templates: [`replies::arena_len`] bytes.
+    /// Their head templates and the assembled responses: [`replies::arena_len`] bytes.
     pub arena: &'a mut [u8],
     /// One per connection slot.
     pub exchanges: &'a mut [Exchange],
@@ -115,6 +117,8 @@ pub struct SiteMemory<'a> {
 pub struct Site<'a> {
     pages: &'a [Page<'a>],
     replies: Replies<'a>,
+    /// Responses kept whole for the second their date names.
+    assembled: Assembled<'a>,
     exchanges: &'a mut [Exchange],
     tasks: Tasks<'a>,
     pipeline: Pipeline<'a>,
@@ -146,9 +150,12 @@ impl<'a> Site<'a> {
             pipeline,
         } = mem;
         exchanges.fill(Exchange::default());
+        let (arena, kept) =
+            arena.split_at_mut_checked(arena.len().checked_sub(assembled::BYTES)?)?;
         Some(Site {
             pages,
             replies: Replies::build(pages, replies, arena)?,
+            assembled: Assembled::new(kept)?,
             exchanges,
             tasks: Tasks::new(tasks),
             pipeline: Pipeline::new(pipeline),
@@ -188,6 +195,17 @@ impl<'a> Site<'a> {
             i += 1;
         }
         n
+    }
+
+    /// Keeps table response `h`, dated `now`, assembled for its segments to copy whole.
+    #[inline]
+    fn assemble(&mut self, h: Handle, now: u64) {
+        if h.is_task() {
+            return;
+        }
+        let (replies, date) = (&self.replies, self.date.get(now));
+        self.assembled
+            .keep(h, now, replies.len(h), |out| replies.fill(h, &date, 0, out));
     }
 
     fn release_task(&mut self, slot: usize) {
@@ -255,6 +273,19 @@ impl Source for Site<'_> {
             return;
         }
         self.replies.fill(h, &date, off, out);
+    }
+
+    #[inline]
+    fn fill_summed(&self, handle: u32, off: u32, out: &mut [u8]) -> Option<u16> {
+        let h = Handle(handle);
+        if let Some((whole, sum)) = self.assembled.get(h, h.date(self.now_unix())) {
+            if let Some(bytes) = whole.get(off as usize..).and_then(|b| b.get(..out.len())) {
+                out.copy_from_slice(bytes);
+                return (bytes.len() == whole.len()).then_some(sum);
+            }
+        }
+        self.fill(handle, off, out);
+        None
     }
 }
 
@@ -445,6 +476,7 @@ impl App for Site<'_> {
             let now = self.now_unix();
             self.date.set(now);
             let h = Handle(x.reply).dated(now);
+            self.assemble(h, now);
             if tcb.send(h.0, &*self) {
                 if h.is_task() {
                     if let Some(t) = self.tasks.get_mut(h.index()) {
@@ -479,6 +511,7 @@ impl App for Site<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     extern crate std;
     use super::*;
@@ -491,5 +524,71 @@ mod tests {
         );
         std::println!("established connection: Tcb {tcb} B + Exchange {x} B");
         assert!(x <= 40, "Exchange is {x} bytes");
+    }
+
+    #[test]
+    fn an_assembled_response_fills_the_bytes_of_its_pieces() {
+        use super::super::checksum;
+        use std::vec;
+        static PAGES: [Page<'static>; 2] = [
+            Page {
+                path: "/",
+                content_type: "text/html",
+                body: b"<p>one segment</p>",
+            },
+            Page {
+                path: "/big",
+                content_type: "application/octet-stream",
+                body: &[0x5a; 2000],
+            },
+        ];
+        let mut table = vec![Reply::default(); replies::table_len(PAGES.len())];
+        let mut arena = vec![0u8; replies::arena_len(&PAGES)];
+        let (mut exchanges, mut tasks) = (vec![Exchange::default(); 4], [Task::FREE; 2]);
+        let mut pipeline = vec![Queued::default(); 4];
+        let mem = SiteMemory {
+            replies: &mut table,
+            arena: &mut arena,
+            exchanges: &mut exchanges,
+            tasks: &mut tasks,
+            pipeline: &mut pipeline,
+        };
+        let mut site = Site::new(&PAGES, mem, 1_700_000_000, 0).unwrap();
+        let mut kept = 0;
+        for second in [0u64, 1] {
+            site.set_now(second * 1000);
+            let now = site.now_unix();
+            site.date.set(now);
+            for index in 0..replies::table_len(PAGES.len()) {
+                for conn in [Conn::Keep, Conn::KeepAnnounced, Conn::Close] {
+                    for head_only in [false, true] {
+                        let h = Handle::reply(index, conn, head_only).dated(now);
+                        site.assemble(h, now);
+                        let len = site.len(h.0);
+                        let cuts = [
+                            (0, len),
+                            (0, len / 2),
+                            (1, len - 1),
+                            (len / 3, len - len / 3),
+                        ];
+                        for (off, n) in cuts {
+                            let (mut a, mut b) = (vec![0u8; n as usize], vec![1u8; n as usize]);
+                            site.fill(h.0, off, &mut a);
+                            let sum = site.fill_summed(h.0, off, &mut b);
+                            assert_eq!(a, b, "{h:?} {off}+{n}");
+                            if let Some(sum) = sum {
+                                assert_eq!((off, n), (0, len));
+                                assert_eq!(sum, checksum::partial(&b));
+                                kept += 1;
+                            } else if (off, n) == (0, len) {
+                                // Only a response longer than an entry is left out.
+                                assert!(len as usize > assembled::ENTRY_LEN, "{h:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(kept > 0);
     }
 }

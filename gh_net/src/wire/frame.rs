@@ -83,14 +83,15 @@ pub fn tcp_frame_len(mss: bool, payload_len: usize) -> Option<usize> {
 impl TcpOut {
     /// Writes the frame of [`tcp_frame_len`] bytes at the start of `buf`: headers, then
     /// the `payload_len` data bytes through `fill`, then both checksums; returns the
-    /// frame's length. The bytes are those of `ethernet::Repr::emit`, `ipv4::Repr::emit`
+    /// frame's length. `fill` returns the data's [`checksum::partial`] sum if it knows it,
+    /// or `None` to have the data summed here. The bytes are those of `ethernet::Repr::emit`, `ipv4::Repr::emit`
     /// (TTL 64, DF) and `tcp::Repr::emit_with`.
     #[inline]
     pub fn emit(
         &self,
         buf: &mut [u8],
         payload_len: usize,
-        fill: impl FnOnce(&mut [u8]),
+        fill: impl FnOnce(&mut [u8]) -> Option<u16>,
     ) -> Result<usize> {
         let len = tcp_frame_len(self.mss.is_some(), payload_len).ok_or(Error::Malformed)?;
         // Both fit in 16 bits: `tcp_frame_len` checked the IPv4 total length.
@@ -152,8 +153,11 @@ impl TcpOut {
             }
             None => rest,
         };
-        fill(data);
-        let c = checksum::finish(checksum::add(sum, data));
+        let sum = match fill(data) {
+            Some(part) => checksum::add_partial(sum, part),
+            None => checksum::add(sum, data),
+        };
+        let c = checksum::finish(sum);
         h[50..52].copy_from_slice(&c.to_be_bytes());
         Ok(len)
     }
@@ -385,7 +389,11 @@ mod tests {
             let payload: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
             let want = layered_emit(&o, &payload);
             let n = o
-                .emit(&mut buf, len, |out| out.copy_from_slice(&payload))
+                .emit(&mut buf, len, |out| {
+                    out.copy_from_slice(&payload);
+                    // Every other frame tells the sum it knows.
+                    (round % 2 == 1).then(|| checksum::partial(&payload))
+                })
                 .unwrap();
             assert_eq!(Some(n), tcp_frame_len(o.mss.is_some(), len));
             assert_eq!(&buf[..n], &want[..], "{o:?} len {len}");
@@ -398,11 +406,11 @@ mod tests {
         assert_eq!(tcp_frame_len(false, 65_535 - 40), Some(65_535 + 14));
         assert_eq!(tcp_frame_len(false, 65_535 - 39), None);
         assert_eq!(
-            o.emit(&mut [0u8; 60], 65_535, |_| {}),
+            o.emit(&mut [0u8; 60], 65_535, |_| None),
             Err(Error::Malformed)
         );
         assert_eq!(
-            o.emit(&mut [0u8; 60], 10, |_| {}),
+            o.emit(&mut [0u8; 60], 10, |_| None),
             Err(Error::BufferTooSmall)
         );
     }

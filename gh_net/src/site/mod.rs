@@ -26,7 +26,7 @@ use super::tcp::listener::App;
 use super::tcp::{Source, Tcb};
 use assembled::Assembled;
 use echo::{Phase, Task, Tasks};
-use path::PathMatch;
+use path::{PathMatch, Routes};
 use pipeline::{Pipeline, Queued};
 use replies::{Conn, Fixed, Handle, Replies, Reply, FIXED};
 
@@ -117,6 +117,8 @@ pub struct SiteMemory<'a> {
 pub struct Site<'a> {
     pages: &'a [Page<'a>],
     replies: Replies<'a>,
+    /// The routable paths by hash.
+    routes: Routes<'a>,
     /// Responses kept whole for the second their date names.
     assembled: Assembled<'a>,
     exchanges: &'a mut [Exchange],
@@ -150,11 +152,15 @@ impl<'a> Site<'a> {
             pipeline,
         } = mem;
         exchanges.fill(Exchange::default());
+        // The arena ends with the route table, then the assembled responses.
         let (arena, kept) =
             arena.split_at_mut_checked(arena.len().checked_sub(assembled::BYTES)?)?;
+        let routes_at = arena.len().checked_sub(path::routes_len(pages.len() + 1))?;
+        let (arena, routes) = arena.split_at_mut_checked(routes_at)?;
         Some(Site {
             pages,
             replies: Replies::build(pages, replies, arena)?,
+            routes: Routes::build(routes, &|i| Site::path(pages, i))?,
             assembled: Assembled::new(kept)?,
             exchanges,
             tasks: Tasks::new(tasks),
@@ -333,7 +339,7 @@ impl Queue<'_, '_> {
 
 impl App for Site<'_> {
     fn on_data(&mut self, slot: usize, data: &[u8]) -> usize {
-        let (pages, replies, limits) = (self.pages, self.replies, self.limits);
+        let (pages, replies, routes, limits) = (self.pages, self.replies, self.routes, self.limits);
         let Some(x) = self.exchanges.get_mut(slot) else {
             return 0;
         };
@@ -361,7 +367,7 @@ impl App for Site<'_> {
         // peer sends it again.
         let mut refuse = false;
         let result = parser.feed_routing(data, &limits, &mut |e| match e {
-            Event::Target(piece) => path.feed(piece, &paths),
+            Event::Target(piece) => path.feed(piece, &paths, &routes),
             Event::Header(Header::IfNoneMatch, piece) => {
                 if let Some(p) = path.finish(&paths).filter(|&p| p < pages.len()) {
                     etag.feed(piece, replies.etag(p));

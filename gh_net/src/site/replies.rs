@@ -227,13 +227,17 @@ pub const fn table_len(pages: usize) -> usize {
 }
 
 /// Arena bytes a site with `pages` needs (an upper bound): the head templates, then the
-/// [`assembled`](super::assembled) responses' entries at its end.
+/// [`path::Routes`](super::path::Routes) table of its paths (the pages and the echo
+/// task), then the [`assembled`](super::assembled) responses' entries.
 pub fn arena_len(pages: &[Page<'_>]) -> usize {
     let per_page: usize = pages
         .iter()
         .map(|p| ETAG_LEN + 2 * (HEAD_MAX + p.content_type.len()))
         .sum();
-    per_page + FIXED * (HEAD_MAX + 48) + super::assembled::BYTES
+    per_page
+        + FIXED * (HEAD_MAX + 48)
+        + super::path::routes_len(pages.len() + 1)
+        + super::assembled::BYTES
 }
 
 /// A head template's length without its content type: status line, `Server`,

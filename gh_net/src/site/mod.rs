@@ -206,7 +206,8 @@ impl<'a> Site<'a> {
     /// Keeps table response `h`, dated `now`, assembled for its segments to copy whole.
     #[inline]
     fn assemble(&mut self, h: Handle, now: u64) {
-        if h.is_task() {
+        // Nearly always kept already: the date and length are needed only to write it.
+        if h.is_task() || self.assembled.get(h, now).is_some() {
             return;
         }
         let (replies, date) = (&self.replies, self.date.get(now));

@@ -370,12 +370,12 @@ impl App for Site<'_> {
         let result = parser.feed_routing(data, &limits, &mut |e| match e {
             Event::Target(piece) => path.feed(piece, &paths, &routes),
             Event::Header(Header::IfNoneMatch, piece) => {
-                if let Some(p) = path.finish(&paths).filter(|&p| p < pages.len()) {
+                if let Some(p) = path.finish(&paths, &routes).filter(|&p| p < pages.len()) {
                     etag.feed(piece, replies.etag(p));
                 }
             }
             Event::Head(head) => {
-                let route = path.finish(&paths);
+                let route = path.finish(&paths, &routes);
                 let matched = route
                     .filter(|&p| p < pages.len())
                     .is_some_and(|p| etag.finish(replies.etag(p)));

@@ -129,21 +129,24 @@ impl PathMatch {
         }
     }
 
-    /// The path the whole target named, if any.
-    pub fn finish<'p>(&self, paths: &impl Fn(usize) -> Option<&'p [u8]>) -> Option<usize> {
+    /// The path the whole target named, if any: the first of that path's indices.
+    pub fn finish<'p>(
+        &self,
+        paths: &impl Fn(usize) -> Option<&'p [u8]>,
+        routes: &Routes<'_>,
+    ) -> Option<usize> {
         if self.state() == State::NoMatch {
             return None;
         }
-        // The candidate may be longer than the target ("/about" for "/a").
-        let target = paths(self.index())?.get(..usize::from(self.len))?;
-        let mut i = 0;
-        while let Some(p) = paths(i) {
-            if p == target {
-                return Some(i);
-            }
-            i += 1;
+        let candidate = paths(self.index())?;
+        let len = usize::from(self.len);
+        // A candidate as long as the target is the target, and no path before it is the
+        // same: a candidate is chosen as the first path holding the bytes matched so far.
+        if candidate.len() == len {
+            return Some(self.index());
         }
-        None
+        // The candidate may be longer than the target ("/about" for "/a").
+        routes.find(candidate.get(..len)?, paths)
     }
 }
 
@@ -235,17 +238,22 @@ mod tests {
         for p in pieces {
             m.feed(p, &paths, &routes);
         }
-        m.finish(&paths)
+        m.finish(&paths, &routes)
     }
 
-    /// The byte-by-byte matcher alone, the reference.
+    /// The byte-by-byte matcher alone, and the first path equal to what it matched found
+    /// by a scan: the reference.
     fn route_bytes(paths: &[&[u8]], pieces: &[&[u8]]) -> Option<usize> {
-        let paths = |i: usize| paths.get(i).copied();
+        let lookup = |i: usize| paths.get(i).copied();
         let mut m = PathMatch::default();
         for p in pieces {
-            m.feed_bytes(p, &paths);
+            m.feed_bytes(p, &lookup);
         }
-        m.finish(&paths)
+        if m.state() == State::NoMatch {
+            return None;
+        }
+        let target = lookup(m.index())?.get(..usize::from(m.len))?;
+        paths.iter().position(|&p| p == target)
     }
 
     #[test]
@@ -302,7 +310,7 @@ mod tests {
                         m.feed(p, &lookup, &routes);
                     }
                     let want = route_bytes(&paths, pieces);
-                    assert_eq!(m.finish(&lookup), want, "{pieces:?}");
+                    assert_eq!(m.finish(&lookup, &routes), want, "{pieces:?}");
                 }
             }
         }

@@ -94,6 +94,9 @@ counters! {
     tcp_syn_cookies_rejected,
     /// SYNs dropped because the connection pool was full and cookies could not help.
     tcp_pool_full,
+    /// Connections in TIME-WAIT ended early to give their slot to a new connection when
+    /// every slot was taken.
+    tcp_time_wait_recycled,
     /// HTTP requests parsed completely.
     http_requests,
     /// HTTP requests rejected with a 4xx/5xx status by the parser.

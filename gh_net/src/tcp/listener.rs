@@ -56,6 +56,10 @@ const WAIT_TX: u8 = 1;
 /// `Tcb::waits` bit: response data waits for the peer's window.
 const WAIT_WINDOW: u8 = 2;
 
+/// Buckets and slots the search for a TIME-WAIT slot to recycle may look at: bounded, so
+/// that a pool full of other connections costs each new one the same small work.
+const RECYCLE_SEARCH: usize = 512;
+
 impl<'a> Listener<'a> {
     /// A listener for `ports` on `local_ip`; at most `max_half_open` SYN-RECEIVED slots,
     /// beyond which SYN cookies answer. Keys come from the platform's randomness;
@@ -174,6 +178,9 @@ impl<'a> Listener<'a> {
             let cookie = ack.wrapping_add(u32::MAX);
             match self.cookies.check(&flow, irs, cookie, now_ms) {
                 Some(mss) => {
+                    if self.pool.used() >= self.pool.capacity() {
+                        self.recycle_time_wait(app, ctr);
+                    }
                     let tcb = Tcb::from_cookie(&flow, seg, mss, &self.cfg, now);
                     match self.pool.insert(tcb) {
                         Some(i) => {
@@ -282,6 +289,24 @@ impl<'a> Listener<'a> {
             return;
         }
         self.output(i, now, app, tx, ctr);
+    }
+
+    /// Every slot is taken: ends the connection in TIME-WAIT whose timer fires first, if
+    /// one is found within a bounded search, so that a new connection takes its slot at
+    /// once instead of waiting up to the TIME-WAIT's length (as Linux does past
+    /// `tcp_max_tw_buckets`). A late duplicate of the old connection then meets no
+    /// connection and is answered with a RST.
+    fn recycle_time_wait<A: App>(&mut self, app: &mut A, ctr: &mut Counters) {
+        let old = self
+            .wheel
+            .first_due(self.pool.slots(), RECYCLE_SEARCH, |t| {
+                t.state() == State::TimeWait
+            });
+        if let Some(i) = old {
+            bump(&mut ctr.tcp_time_wait_recycled);
+            bump(&mut ctr.tcp_closed);
+            self.free(i, app);
+        }
     }
 
     fn free<A: App>(&mut self, i: usize, app: &mut A) {
@@ -771,6 +796,62 @@ mod tests {
         assert_eq!(l.pool.used(), 4);
         assert_eq!(app.got, req);
         assert_eq!(ctr.tcp_syn_cookies_accepted, 1);
+    }
+
+    #[test]
+    fn a_full_pool_recycles_the_time_wait_that_ends_first() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(4);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        for port in 1..=4 {
+            let syn = Repr {
+                src_port: port,
+                ..seg(100, None, Flags::SYN, 80, b"")
+            };
+            l.on_segment(PEER, &syn, 0, &mut app, &mut wire, &mut ctr);
+        }
+        assert_eq!(l.pool.used(), 4);
+        // Every slot in TIME-WAIT, the one of port 3 ending first.
+        for port in 1..=4u16 {
+            let i = l.pool.find(PEER, port, 80).unwrap();
+            let ends = if port == 3 { 500 } else { 900 };
+            l.pool.get_mut(i).unwrap().time_wait_for_test(ends);
+            l.wheel.rearm(l.pool.slots_mut(), i);
+        }
+        wire.0.clear();
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            10,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let sa = wire.0.pop().unwrap();
+        assert_eq!(
+            ctr.tcp_syn_cookies_sent, 1,
+            "a full pool answers with a cookie"
+        );
+        let req: &'static [u8] = b"GET / HTTP/1.0\r\n\r\n";
+        let open = seg(101, Some(sa.seq.0 + 1), Flags::PSH, 80, req);
+        l.on_segment(PEER, &open, 20, &mut app, &mut wire, &mut ctr);
+        assert_eq!(app.got, req, "the new connection got in at once");
+        assert_eq!(
+            (
+                ctr.tcp_time_wait_recycled,
+                ctr.tcp_closed,
+                app.closed,
+                l.pool.used()
+            ),
+            (1, 1, 1, 4)
+        );
+        assert!(
+            l.pool.find(PEER, 3, 80).is_none(),
+            "port 3's TIME-WAIT ended"
+        );
+        assert!(l.pool.find(PEER, 50000, 80).is_some());
+        assert_eq!(ctr.qos_parked_pool, 0);
     }
 
     #[test]

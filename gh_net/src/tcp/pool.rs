@@ -207,6 +207,11 @@ impl<'a> Pool<'a> {
         self.slots.get_mut(i)
     }
 
+    /// All slots.
+    pub fn slots(&self) -> &[Tcb] {
+        self.slots
+    }
+
     /// All slots, for the timing wheel.
     pub fn slots_mut(&mut self) -> &mut [Tcb] {
         self.slots

@@ -163,6 +163,32 @@ impl<'a> Wheel<'a> {
         self.insert(slots, i);
     }
 
+    /// The first slot for which `pred` holds, in the order the wheel fires them (bucket by
+    /// bucket from the current tick), after looking at no more than `budget` buckets and
+    /// slots together: a search that costs the same bounded work however full the wheel.
+    pub fn first_due(
+        &self,
+        slots: &[Tcb],
+        budget: usize,
+        pred: impl Fn(&Tcb) -> bool,
+    ) -> Option<usize> {
+        let mut left = budget;
+        for k in 0..self.len() {
+            let b = self.index(self.cursor.wrapping_add(k)) as usize;
+            let mut next = self.heads.get(b).copied()?;
+            left = left.checked_sub(1)?;
+            while let Some(i) = (next as usize).checked_sub(1) {
+                let t = slots.get(i)?;
+                left = left.checked_sub(1)?;
+                if pred(t) {
+                    return Some(i);
+                }
+                next = t.next;
+            }
+        }
+        None
+    }
+
     /// Moves the clock to `now_ms`.
     pub fn advance(&mut self, now_ms: u64) {
         if now_ms > self.now_ms {
@@ -424,5 +450,36 @@ mod tests {
     fn rejects_bad_geometry() {
         assert!(Wheel::new(&mut [], 10, 0).is_none());
         assert!(Wheel::new(&mut [0; 4], 0, 0).is_none());
+    }
+
+    #[test]
+    fn first_due_finds_the_first_match_in_firing_order_within_its_budget() {
+        let mut slots: Vec<Tcb> = (0..8).map(|_| Tcb::EMPTY).collect();
+        let mut heads = [0u32; 16];
+        let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
+        // Slots 0..8 due at 70, 60, ..., 0 ms; the odd ones are in TIME-WAIT.
+        for i in 0..8 {
+            let due = 70 - 10 * i as u32;
+            if i % 2 == 1 {
+                slots[i].time_wait_for_test(due);
+            } else {
+                slots[i] = idle_slot(0, due);
+            }
+            w.insert(&mut slots, i);
+        }
+        let time_wait = |t: &Tcb| t.state() == State::TimeWait;
+        // Slot 7 (due at 0) is the first TIME-WAIT to fire.
+        assert_eq!(w.first_due(&slots, 100, time_wait), Some(7));
+        assert_eq!(
+            w.first_due(&slots, 100, |t| t.state() != State::TimeWait),
+            Some(6)
+        );
+        // Buckets and slots both count against the budget.
+        assert_eq!(w.first_due(&slots, 1, time_wait), None);
+        assert_eq!(w.first_due(&slots, 2, time_wait), Some(7));
+        assert_eq!(w.first_due(&slots, 100, |_| false), None);
+        let mut empty = [0u32; 4];
+        let e = Wheel::new(&mut empty, 10, 0).unwrap();
+        assert_eq!(e.first_due(&slots, 100, time_wait), None);
     }
 }

@@ -13,7 +13,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings;
-use crate::nic_stats::{bump, count_sent, deliver, NicStats};
+use crate::nic_stats::{bump, count_sent, deliver, NicStats, SendFrame};
 use crate::pages::Pages;
 use crate::pci::TakenPci;
 
@@ -206,7 +206,7 @@ impl E1000 {
     pub(crate) fn poll(
         &mut self,
         stats: &NicStats,
-        handle: &mut dyn FnMut(&[u8], &mut dyn FnMut(&[u8])),
+        handle: &mut dyn FnMut(&[u8], &mut SendFrame<'_>),
     ) -> usize {
         self.reclaim_tx();
         let mut received = 0;
@@ -225,7 +225,10 @@ impl E1000 {
             match rx.buf(i).get(..len).filter(|_| len >= 14) {
                 Some(frame) => {
                     received += 1;
-                    if deliver(stats, frame, handle, &mut |reply| transmit(tx, reply)) > 0 {
+                    if deliver(stats, frame, handle, &mut |len, build| {
+                        transmit(tx, len, build)
+                    }) > 0
+                    {
                         sent = true;
                     }
                 }
@@ -246,11 +249,17 @@ impl E1000 {
         received
     }
 
-    /// Sends one frame outside of `poll` (timers); counts it into `stats`.
-    pub(crate) fn send(&mut self, stats: &NicStats, frame: &[u8]) -> bool {
+    /// Sends one frame of `len` bytes outside of `poll` (timers), built in place by
+    /// `build`; counts it into `stats`.
+    pub(crate) fn send(
+        &mut self,
+        stats: &NicStats,
+        len: usize,
+        build: &mut dyn FnMut(&mut [u8]),
+    ) -> bool {
         self.reclaim_tx();
-        let ok = transmit(&mut self.tx, frame);
-        count_sent(stats, ok, frame.len());
+        let ok = transmit(&mut self.tx, len, build);
+        count_sent(stats, ok, len);
         if ok {
             fence(Ordering::Release);
             self.write(TDT, u32::from(self.tx.next));
@@ -270,21 +279,23 @@ impl E1000 {
     }
 }
 
-/// Copies `frame` into the next free transmit buffer and fills its descriptor (the
-/// caller moves the tail).
-fn transmit(tx: &mut Ring, frame: &[u8]) -> bool {
+/// Has `build` write a frame of `len` bytes into the next free transmit buffer and fills
+/// its descriptor (the caller moves the tail); false (nothing built) when the ring is full.
+fn transmit(tx: &mut Ring, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
     let i = tx.next;
     let next = (i + 1) % RING;
-    if next == tx.clean || frame.len() > BUF_SIZE {
+    if next == tx.clean || len > BUF_SIZE {
         return false;
     }
-    let Some(dst) = tx.buf(i).get_mut(..frame.len()) else {
+    let Some(frame) = tx.buf(i).get_mut(..len) else {
         return false;
     };
-    dst.copy_from_slice(frame);
+    // A builder may leave padding untouched: no byte of an earlier frame goes out.
+    frame.fill(0);
+    build(frame);
     let addr = tx.buf_phys(i);
     // SAFETY: descriptor `i` is not owned by the device (it is between clean and tail).
-    unsafe { write_desc(tx.desc(i), addr, frame.len() as u16, TX_CMD, 0) };
+    unsafe { write_desc(tx.desc(i), addr, len as u16, TX_CMD, 0) };
     tx.next = next;
     true
 }

@@ -21,7 +21,7 @@ use crate::gh_proc::config;
 use crate::gh_proc::reports::{Report, Ring};
 use crate::gh_proc::seqcount::SeqRecord;
 use crate::nic::Driver;
-use crate::nic_stats::NicStats;
+use crate::nic_stats::{NicStats, SendFrame};
 use crate::server_mem::ServerArrays;
 
 /// What a core is doing, as published in [`CoreShared::state`].
@@ -606,10 +606,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                     frame,
                     &mut CorePlatform {
                         clock: &mut clock,
-                        send: &mut |f| {
-                            reply(f);
-                            true
-                        },
+                        send: reply,
                     },
                 );
             });
@@ -623,7 +620,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                 tuning.apply(shared, server);
                 server.tick(&mut CorePlatform {
                     clock: &mut clock,
-                    send: &mut |f| nic.send(stats, f),
+                    send: &mut |len, build| nic.send(stats, len, build),
                 });
                 let now = tsc();
                 busy += now.wrapping_sub(start);
@@ -763,13 +760,14 @@ impl Clock {
     }
 }
 
-/// The engine's view of the core: its clock and a way to send a frame.
-struct CorePlatform<'a> {
+/// The engine's view of the core: its clock and the NIC's transmit ring, where the engine
+/// builds each frame in place.
+struct CorePlatform<'a, 's> {
     clock: &'a mut Clock,
-    send: &'a mut dyn FnMut(&[u8]) -> bool,
+    send: &'a mut SendFrame<'s>,
 }
 
-impl Platform for CorePlatform<'_> {
+impl Platform for CorePlatform<'_, '_> {
     fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }
@@ -779,11 +777,6 @@ impl Platform for CorePlatform<'_> {
     }
 
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
-        let mut frame = [0u8; 1600];
-        let Some(frame) = frame.get_mut(..len) else {
-            return false;
-        };
-        build(frame);
-        (self.send)(frame)
+        (self.send)(len, build)
     }
 }

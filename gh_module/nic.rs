@@ -7,7 +7,7 @@ use kernel::prelude::*;
 use crate::bindings;
 use crate::e1000::{self, E1000};
 use crate::gh_proc::pci::{PciAddr, PciList};
-use crate::nic_stats::NicStats;
+use crate::nic_stats::{NicStats, SendFrame};
 use crate::pci::PciDev;
 use crate::virtio_net::{self, VirtioNet};
 
@@ -40,11 +40,16 @@ impl Driver {
         }
     }
 
-    /// Sends one frame outside of `poll`.
-    pub(crate) fn send(&mut self, stats: &NicStats, frame: &[u8]) -> bool {
+    /// Sends one frame of `len` bytes outside of `poll`, built in place by `build`.
+    pub(crate) fn send(
+        &mut self,
+        stats: &NicStats,
+        len: usize,
+        build: &mut dyn FnMut(&mut [u8]),
+    ) -> bool {
         match self {
-            Self::VirtioNet(n) => n.send(stats, frame),
-            Self::E1000(n) => n.send(stats, frame),
+            Self::VirtioNet(n) => n.send(stats, len, build),
+            Self::E1000(n) => n.send(stats, len, build),
         }
     }
 
@@ -52,7 +57,7 @@ impl Driver {
     pub(crate) fn poll(
         &mut self,
         stats: &NicStats,
-        handle: &mut dyn FnMut(&[u8], &mut dyn FnMut(&[u8])),
+        handle: &mut dyn FnMut(&[u8], &mut SendFrame<'_>),
     ) -> usize {
         match self {
             Self::VirtioNet(n) => n.poll(stats, handle),

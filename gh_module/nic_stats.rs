@@ -24,21 +24,26 @@ pub(crate) fn bump(counter: &AtomicU64, by: u64) {
     );
 }
 
+/// Sends one frame of the given length, written by the builder straight into a transmit
+/// buffer; false (and nothing built) when the transmit ring is full.
+pub(crate) type SendFrame<'a> = dyn FnMut(usize, &mut dyn FnMut(&mut [u8])) -> bool + 'a;
+
 /// Counts a received frame, hands it to `handle`, and sends each reply it makes with
 /// `send`, counting it as sent or dropped. Returns how many replies were sent.
 pub(crate) fn deliver(
     stats: &NicStats,
     frame: &[u8],
-    handle: &mut dyn FnMut(&[u8], &mut dyn FnMut(&[u8])),
-    send: &mut dyn FnMut(&[u8]) -> bool,
+    handle: &mut dyn FnMut(&[u8], &mut SendFrame<'_>),
+    send: &mut SendFrame<'_>,
 ) -> usize {
     bump(&stats.rx_packets, 1);
     bump(&stats.rx_bytes, frame.len() as u64);
     let mut sent = 0;
-    handle(frame, &mut |reply: &[u8]| {
-        let ok = send(reply);
-        count_sent(stats, ok, reply.len());
+    handle(frame, &mut |len, build| {
+        let ok = send(len, build);
+        count_sent(stats, ok, len);
         sent += usize::from(ok);
+        ok
     });
     sent
 }

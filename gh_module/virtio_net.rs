@@ -16,7 +16,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings::{self, virtio_pci_common_cfg as CommonCfg};
-use crate::nic_stats::{bump, count_sent, deliver, NicStats};
+use crate::nic_stats::{bump, count_sent, deliver, NicStats, SendFrame};
 use crate::pages::Pages;
 use crate::pci::{PciDev, TakenPci};
 
@@ -309,7 +309,7 @@ impl VirtioNet {
     pub(crate) fn poll(
         &mut self,
         stats: &NicStats,
-        handle: &mut dyn FnMut(&[u8], &mut dyn FnMut(&[u8])),
+        handle: &mut dyn FnMut(&[u8], &mut SendFrame<'_>),
     ) -> usize {
         while let Some((id, _)) = self.tx.pop_used() {
             if let Some(slot) = self.tx_free.get_mut(self.tx_free_len) {
@@ -333,8 +333,8 @@ impl VirtioNet {
             match rx.buf(id).and_then(|b| b.get(NET_HDR..len)) {
                 Some(frame) => {
                     received += 1;
-                    sent += deliver(stats, frame, handle, &mut |reply| {
-                        send(tx, tx_free, tx_free_len, reply)
+                    sent += deliver(stats, frame, handle, &mut |len, build| {
+                        send(tx, tx_free, tx_free_len, len, build)
                     });
                 }
                 None => bump(&stats.rx_drops, 1),
@@ -355,8 +355,14 @@ impl VirtioNet {
 }
 
 impl VirtioNet {
-    /// Sends one frame outside of `poll` (timers); counts it into `stats`.
-    pub(crate) fn send(&mut self, stats: &NicStats, frame: &[u8]) -> bool {
+    /// Sends one frame of `len` bytes outside of `poll` (timers), built in place by
+    /// `build`; counts it into `stats`.
+    pub(crate) fn send(
+        &mut self,
+        stats: &NicStats,
+        len: usize,
+        build: &mut dyn FnMut(&mut [u8]),
+    ) -> bool {
         while let Some((id, _)) = self.tx.pop_used() {
             if let Some(slot) = self.tx_free.get_mut(self.tx_free_len) {
                 *slot = id;
@@ -369,8 +375,8 @@ impl VirtioNet {
             tx_free_len,
             ..
         } = self;
-        let ok = send(tx, tx_free, tx_free_len, frame);
-        count_sent(stats, ok, frame.len());
+        let ok = send(tx, tx_free, tx_free_len, len, build);
+        count_sent(stats, ok, len);
         if ok {
             self.tx.publish(TX);
         }
@@ -378,9 +384,16 @@ impl VirtioNet {
     }
 }
 
-/// Copies `frame` into a free transmit buffer behind a zero header and offers it.
-fn send(tx: &mut Queue, free: &mut [u16], free_len: &mut usize, frame: &[u8]) -> bool {
-    if frame.len() + NET_HDR > BUF_SIZE || *free_len == 0 {
+/// Has `build` write a frame of `len` bytes into a free transmit buffer, behind a zero
+/// header, and offers it; false (nothing built) when no buffer is free.
+fn send(
+    tx: &mut Queue,
+    free: &mut [u16],
+    free_len: &mut usize,
+    len: usize,
+    build: &mut dyn FnMut(&mut [u8]),
+) -> bool {
+    if len + NET_HDR > BUF_SIZE || *free_len == 0 {
         return false;
     }
     let Some(&id) = free.get(*free_len - 1) else {
@@ -389,12 +402,14 @@ fn send(tx: &mut Queue, free: &mut [u16], free_len: &mut usize, frame: &[u8]) ->
     let Some(buf) = tx.buf(id) else { return false };
     let (hdr, body) = buf.split_at_mut(NET_HDR);
     hdr.fill(0);
-    let Some(dst) = body.get_mut(..frame.len()) else {
+    let Some(frame) = body.get_mut(..len) else {
         return false;
     };
-    dst.copy_from_slice(frame);
+    // A builder may leave padding untouched: no byte of an earlier frame goes out.
+    frame.fill(0);
+    build(frame);
     *free_len -= 1;
-    tx.set_desc(id, (NET_HDR + frame.len()) as u32, 0);
+    tx.set_desc(id, (NET_HDR + len) as u32, 0);
     tx.push_avail(id);
     true
 }

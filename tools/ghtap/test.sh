@@ -151,18 +151,34 @@ if [ -n "$pcap" ]; then
     sleep 1
 fi
 
-: >"$out/ghtap.out"
-ip netns exec "$ns" "$bin" --tap "$tap" --mac "$mac" --ip "$server" --port "$port" \
-    --slots "$slots" --tasks "$tasks" "${page_args[@]}" >"$out/ghtap.out" 2>"$out/ghtap.err" &
-ghtap_pid=$!
-for _ in $(seq 50); do
-    grep -q '^ghtap: serving' "$out/ghtap.err" && break
-    kill -0 "$ghtap_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q '^ghtap: serving' "$out/ghtap.err"
-result $? "ghtap serves $server:$port with $slots slots and $tasks tasks" "$(cat "$out/ghtap.err")"
-kill -0 "$ghtap_pid" 2>/dev/null || finish
+start_ghtap() { # start_ghtap SLOTS: serves the pages, its report in $out/ghtap.out
+    : >"$out/ghtap.out"
+    ip netns exec "$ns" "$bin" --tap "$tap" --mac "$mac" --ip "$server" --port "$port" \
+        --slots "$1" --tasks "$tasks" "${page_args[@]}" >"$out/ghtap.out" 2>"$out/ghtap.err" &
+    ghtap_pid=$!
+    for _ in $(seq 50); do
+        grep -q '^ghtap: serving' "$out/ghtap.err" && break
+        kill -0 "$ghtap_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^ghtap: serving' "$out/ghtap.err"
+    result $? "ghtap serves $server:$port with $1 slots and $tasks tasks" "$(cat "$out/ghtap.err")"
+    kill -0 "$ghtap_pid" 2>/dev/null || finish
+}
+stop_ghtap() { # stop_ghtap: SIGTERM, then checks that it printed its report and exited 0
+    local rc=""
+    kill -TERM "$ghtap_pid"
+    for _ in $(seq 50); do
+        kill -0 "$ghtap_pid" 2>/dev/null || { wait "$ghtap_pid"; rc=$?; break; }
+        sleep 0.1
+    done
+    [ -n "$rc" ] || stop "$ghtap_pid" KILL
+    ghtap_pid=""
+    [ "$rc" = 0 ]
+    result $? "ghtap exits 0 on SIGTERM (exit ${rc:-none within 5 s})" "$(tail -5 "$out/ghtap.err")"
+}
+counter() { awk -v k="$1" '$1 == k {v = $2} END {print v}' "$out/ghtap.out"; }
+start_ghtap "$slots"
 
 # ---- link and network layer -----------------------------------------------------------
 o=$(timeout 20 ip netns exec "$ns" ping -c 3 -i 0.2 -W 2 "$server" 2>&1)
@@ -300,18 +316,7 @@ tasks_used=$(awk '/^tasks_in_use/ {v = $2} END {print v}' "$out/ghtap.out")
 [ "$tasks_used" = 0 ]
 result $? "every /echo task back in its pool (in use: $tasks_used)"
 
-kill -TERM "$ghtap_pid"
-rc=""
-for _ in $(seq 50); do
-    kill -0 "$ghtap_pid" 2>/dev/null || { wait "$ghtap_pid"; rc=$?; break; }
-    sleep 0.1
-done
-[ -n "$rc" ] || stop "$ghtap_pid" KILL
-ghtap_pid=""
-[ "$rc" = 0 ]
-result $? "ghtap exits 0 on SIGTERM (exit ${rc:-none within 5 s})" "$(tail -5 "$out/ghtap.err")"
-
-counter() { awk -v k="$1" '$1 == k {v = $2} END {print v}' "$out/ghtap.out"; }
+stop_ghtap
 peak=$(counter peak_connections)
 [ "${peak:-0}" -ge "$concurrent" ]
 result $? "the engine held $concurrent connections at once (peak $peak)"
@@ -322,4 +327,17 @@ for c in drop_ipv4_checksum drop_tcp_checksum drop_tcp_malformed drop_ipv4_malfo
 done
 [ -z "$bad" ]
 result $? "no checksum, malformed-frame or TAP write errors" "$bad"
+cp "$out/ghtap.out" "$out/ghtap-main.out"
+
+# ---- a pool full of TIME-WAIT ------------------------------------------------------------
+# With 64 slots, short connections fill the pool with TIME-WAIT (1 s) at once; each new
+# one takes the slot of the TIME-WAIT that ends first, so none waits for a slot.
+small=64
+start_ghtap "$small"
+ab_run "-n 1000 -c 4 / with $small slots (no keep-alive)" 1000 0 -n 1000 -c 4 "$url/"
+stop_ghtap
+recycled=$(counter tcp_time_wait_recycled) parked=$(counter qos_parked_pool)
+[ "${recycled:-0}" -gt 0 ] && [ "${parked:-1}" = 0 ]
+result $? "a full pool recycled TIME-WAIT slots ($recycled) and no connection waited for a slot\
+ (qos_parked_pool $parked)"
 finish

@@ -12,6 +12,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::cpu_tables::{FAULT_IST, GDT_LIMIT, TSS_SELECTOR};
+use crate::gh_net::counters::Counters;
 use crate::gh_net::engine::{NetConfig, Platform};
 use crate::gh_net::quarantine;
 use crate::gh_net::server::Server;
@@ -89,6 +90,8 @@ pub(crate) struct CoreShared {
     setup: UnsafeCell<CoreSetup>,
     /// The engine's counters, published by the core after each poll.
     engine: EngineStats,
+    /// Every counter of the engine, published with `engine`.
+    counters: CounterStats,
     /// What the core tells Linux; the worker on CPU 0 prints it.
     reports: Ring,
 }
@@ -126,6 +129,23 @@ pub(crate) struct EngineView {
     pub(crate) busy_permille: u64,
     /// Requests of a quarantined flow answered 500.
     pub(crate) quarantined: u64,
+}
+
+/// Every counter of the core's engine (`gh_net::counters::Counters`, in declaration
+/// order), published as one record after each timer tick.
+#[derive(Default)]
+pub(crate) struct CounterStats(SeqRecord<{ Counters::COUNT }>);
+
+impl CounterStats {
+    fn publish(&self, counters: &Counters) {
+        self.0.write(&counters.values());
+    }
+
+    /// The last published values; all zero while the core is in the middle of publishing
+    /// (only a core reset at that instant stays there).
+    pub(crate) fn read(&self) -> [u64; Counters::COUNT] {
+        self.0.read().unwrap_or([0; Counters::COUNT])
+    }
 }
 
 /// How many words an [`EngineView`] takes.
@@ -205,6 +225,7 @@ impl CoreShared {
             nic_stats: NicStats::default(),
             setup: UnsafeCell::new(setup),
             engine: EngineStats::default(),
+            counters: CounterStats::default(),
             reports: Ring::new(),
         }
     }
@@ -217,6 +238,11 @@ impl CoreShared {
     /// The engine's counters.
     pub(crate) fn engine_stats(&self) -> &EngineStats {
         &self.engine
+    }
+
+    /// Every counter of the engine.
+    pub(crate) fn counters(&self) -> &CounterStats {
+        &self.counters
     }
 
     pub(crate) fn nic_stats(&self) -> &NicStats {
@@ -628,6 +654,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                 shared
                     .engine
                     .publish(server, busy.saturating_mul(1000) / period);
+                shared.counters.publish(&server.counters);
                 let pool_full = server.counters.tcp_pool_full;
                 let now_ms = clock.now_ms();
                 if pool_full > pool_full_told && now_ms >= pool_full_at + 1000 {

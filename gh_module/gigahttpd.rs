@@ -49,6 +49,7 @@ mod gh_store;
 
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+use gh_net::counters::Counters;
 use gh_proc::config;
 use gh_proc::control::Command;
 use gh_proc::cpus::CoreView;
@@ -212,6 +213,30 @@ impl ProcFile<Loaded> for NicsFile {
                     http_requests: e.http_requests,
                 })
             }),
+        )
+    }
+}
+
+struct CountersFile;
+
+impl ProcFile<Loaded> for CountersFile {
+    const NAME: &'static CStr = kernel::c_str!("counters");
+
+    fn show(loaded: &Loaded, out: &mut dyn fmt::Write) -> fmt::Result {
+        // A core's record is read again for each line: each value is whole, and the file
+        // needs no buffer.
+        let cores = &loaded.cores;
+        gh_proc::counters::render(
+            out,
+            &Counters::NAMES,
+            cores.len(),
+            &|core| cores.get(core).map_or(0, |c| c.cpu()),
+            &|core, k| {
+                cores
+                    .get(core)
+                    .and_then(|c| c.shared().counters().read().get(k).copied())
+                    .unwrap_or(0)
+            },
         )
     }
 }
@@ -382,6 +407,7 @@ impl kernel::Module for GigaHttpd {
         proc.add::<CpusFile>()?;
         proc.add::<NicsFile>()?;
         proc.add::<MemoryFile>()?;
+        proc.add::<CountersFile>()?;
         proc.add_writable::<ConfigFile>()?;
         proc.add_writable::<ControlFile>()?;
         // SAFETY: the data lives in `proc`, which `GigaHttpd` drops after the worker.

@@ -315,6 +315,16 @@ impl Cores {
         self.cores.iter()
     }
 
+    /// How many cores were taken.
+    pub(crate) fn len(&self) -> usize {
+        self.cores.len()
+    }
+
+    /// The `i`-th core in CPU order.
+    pub(crate) fn get(&self, i: usize) -> Option<&Core> {
+        self.cores.get(i)
+    }
+
     /// Starts `core` (again) in GigaHttpd's entry and waits until it runs its loop.
     fn boot(&self, core: &Core) -> Result {
         core.shared.prepare_boot();

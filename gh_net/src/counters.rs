@@ -16,6 +16,14 @@ macro_rules! counters {
             /// Number of counters.
             pub const COUNT: usize = [$(stringify!($name)),*].len();
 
+            /// The counters' names, in declaration order.
+            pub const NAMES: [&'static str; Self::COUNT] = [$(stringify!($name)),*];
+
+            /// The counters' values, in declaration order.
+            pub fn values(&self) -> [u64; Self::COUNT] {
+                [$(self.$name),*]
+            }
+
             /// Calls `f` with each counter's name and value, in declaration order.
             pub fn for_each(&self, f: &mut dyn FnMut(&'static str, u64)) {
                 $( f(stringify!($name), self.$name); )*
@@ -147,6 +155,14 @@ mod tests {
         assert_eq!(seen, Counters::COUNT);
         assert_eq!(sum, 3);
         assert_eq!(core::mem::size_of::<Counters>(), Counters::COUNT * 8);
+        // `NAMES` and `values` list the same counters in the same order as `for_each`.
+        let (names, values) = (Counters::NAMES, c.values());
+        let mut k = 0;
+        c.for_each(&mut |name, v| {
+            assert_eq!((names[k], values[k]), (name, v));
+            k += 1;
+        });
+        assert_eq!(k, Counters::COUNT);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod control;
+pub mod counters;
 pub mod cpus;
 pub mod cpuset;
 pub mod memory;

@@ -158,6 +158,28 @@ test_nmi_absorbed() {
     core_alive_within 2 5
 }
 
+# /proc/gigahttpd/counters: every engine counter, its total and each core's value.
+test_counters() {
+    http_get / /tmp/counted.out 60 && grep -q '<h1>GigaHttpd</h1>' /tmp/counted.out ||
+        { ktap_diag "no page: $(head -c 300 /tmp/counted.out)"; return 1; }
+    head -1 "$PROC/counters" | grep -Eq '^counter +total +cpu1 +cpu2 +cpu3$' ||
+        { ktap_diag "header: $(head -1 "$PROC/counters")"; return 1; }
+    # Published each tick: wait for the request to show.
+    i=0
+    while [ "$(awk '$1 == "http_requests" { print $2 }' "$PROC/counters")" -lt 1 ] && [ $i -lt 5 ]; do
+        sleep 1
+        i=$((i + 1))
+    done
+    awk '$1 == "http_requests" && $2 >= 1 && $2 == $3 + $4 + $5 { ok = 1 } END { exit !ok }' \
+        "$PROC/counters" || { ktap_diag "$(grep -E '^(counter|http_requests|rx_frames)' "$PROC/counters")"; return 1; }
+    for c in rx_frames tcp_retransmits qos_parked_tx tcp_time_wait_recycled; do
+        grep -Eq "^$c +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$" "$PROC/counters" ||
+            { ktap_diag "no line for $c"; return 1; }
+    done
+    ghctl --json counters | grep -q '{"counter": "rx_frames", "total": [0-9]*, "cpu1": ' ||
+        { ktap_diag "$(ghctl --json counters | head -c 300)"; return 1; }
+}
+
 test_ghctl() {
     ghctl status | grep -q '^state: running$' || { ktap_diag "ghctl status"; return 1; }
     ghctl --json status | grep -q '"state": "running"' || { ktap_diag "ghctl --json status"; return 1; }
@@ -183,7 +205,7 @@ test_unload() {
 }
 
 ktap_header
-ktap_plan 13
+ktap_plan 14
 ktap_result "module loads with writable config and control" test_load
 ktap_result "config shows the defaults" test_config_defaults
 ktap_result "bad config writes fail with EINVAL and change nothing" test_bad_config_writes
@@ -195,6 +217,7 @@ ktap_result "the NIC's core restarts and keeps receiving" test_nic_core_restart
 ktap_result "a request that hangs its core is answered 500 after the restart, not run again" test_watchdog_quarantines_request
 ktap_result "a stack overflow halts its core as faulted, not the machine" test_stack_overflow_faults_core
 ktap_result "a core takes NMIs and keeps running" test_nmi_absorbed
+ktap_result "/proc/gigahttpd/counters lists every engine counter per core with its total" test_counters
 ktap_result "ghctl wraps /proc/gigahttpd with exit codes and --json" test_ghctl
 ktap_result "rmmod after core restarts restores everything" test_unload
 ktap_finish

@@ -748,36 +748,58 @@ mod tests {
         assert_eq!(wire.0[0].seq, SeqNumber(sa.seq.0 + 1));
     }
 
-    #[test]
-    fn full_pool_parks_the_handshake_in_the_peer_until_a_slot_frees() {
-        let mut mem = Mem::new();
-        let mut l = mem.listener(4);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
+    /// Takes all four slots with half-open connections from ports 1 to 4.
+    fn fill_pool(l: &mut Listener<'_>, app: &mut OneShot, wire: &mut Wire, ctr: &mut Counters) {
         for port in 1..=4 {
             let syn = Repr {
                 src_port: port,
                 ..seg(100, None, Flags::SYN, 80, b"")
             };
-            l.on_segment(PEER, &syn, 0, &mut app, &mut wire, &mut ctr);
+            l.on_segment(PEER, &syn, 0, app, wire, ctr);
         }
         assert_eq!(l.pool.used(), 4);
+    }
+
+    /// A SYN to the full pool, answered with a cookie; returns the segment that completes
+    /// the handshake and carries a request.
+    fn request_with_cookie(
+        l: &mut Listener<'_>,
+        app: &mut OneShot,
+        wire: &mut Wire,
+        ctr: &mut Counters,
+    ) -> Repr<'static> {
         wire.0.clear();
         l.on_segment(
             PEER,
             &seg(100, None, Flags::SYN, 80, b""),
             10,
-            &mut app,
-            &mut wire,
-            &mut ctr,
+            app,
+            wire,
+            ctr,
         );
         let sa = wire.0.pop().unwrap();
         assert_eq!(
             ctr.tcp_syn_cookies_sent, 1,
             "a full pool answers with a cookie"
         );
-        let req: &'static [u8] = b"GET / HTTP/1.0\r\n\r\n";
-        let open = seg(101, Some(sa.seq.0 + 1), Flags::PSH, 80, req);
+        seg(
+            101,
+            Some(sa.seq.0 + 1),
+            Flags::PSH,
+            80,
+            b"GET / HTTP/1.0\r\n\r\n",
+        )
+    }
+
+    #[test]
+    fn full_pool_parks_the_handshake_in_the_peer_until_a_slot_frees() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(4);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        fill_pool(&mut l, &mut app, &mut wire, &mut ctr);
+        let open = request_with_cookie(&mut l, &mut app, &mut wire, &mut ctr);
+        let req = open.payload;
         l.on_segment(PEER, &open, 20, &mut app, &mut wire, &mut ctr);
         assert!(
             wire.0.is_empty(),
@@ -804,14 +826,7 @@ mod tests {
         let mut l = mem.listener(4);
         let (mut app, mut wire, mut ctr) =
             (OneShot::default(), Wire::default(), Counters::default());
-        for port in 1..=4 {
-            let syn = Repr {
-                src_port: port,
-                ..seg(100, None, Flags::SYN, 80, b"")
-            };
-            l.on_segment(PEER, &syn, 0, &mut app, &mut wire, &mut ctr);
-        }
-        assert_eq!(l.pool.used(), 4);
+        fill_pool(&mut l, &mut app, &mut wire, &mut ctr);
         // Every slot in TIME-WAIT, the one of port 3 ending first.
         for port in 1..=4u16 {
             let i = l.pool.find(PEER, port, 80).unwrap();
@@ -819,24 +834,9 @@ mod tests {
             l.pool.get_mut(i).unwrap().time_wait_for_test(ends);
             l.wheel.rearm(l.pool.slots_mut(), i);
         }
-        wire.0.clear();
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            10,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        let sa = wire.0.pop().unwrap();
-        assert_eq!(
-            ctr.tcp_syn_cookies_sent, 1,
-            "a full pool answers with a cookie"
-        );
-        let req: &'static [u8] = b"GET / HTTP/1.0\r\n\r\n";
-        let open = seg(101, Some(sa.seq.0 + 1), Flags::PSH, 80, req);
+        let open = request_with_cookie(&mut l, &mut app, &mut wire, &mut ctr);
         l.on_segment(PEER, &open, 20, &mut app, &mut wire, &mut ctr);
-        assert_eq!(app.got, req, "the new connection got in at once");
+        assert_eq!(app.got, open.payload, "the new connection got in at once");
         assert_eq!(
             (
                 ctr.tcp_time_wait_recycled,

@@ -62,7 +62,7 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
                 if out.is_empty() {
                     None
                 } else {
-                    src.fill_summed(handle, off, out)
+                    src.fill(handle, off, out)
                 }
             });
         self.sent += u64::from(sent);

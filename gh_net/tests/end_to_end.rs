@@ -36,9 +36,10 @@ impl Source for Site {
     fn len(&self, _: u32) -> u32 {
         self.page.len() as u32
     }
-    fn fill(&self, _: u32, off: u32, out: &mut [u8]) {
+    fn fill(&self, _: u32, off: u32, out: &mut [u8]) -> Option<u16> {
         let off = off as usize;
         out.copy_from_slice(&self.page[off..off + out.len()]);
+        None
     }
 }
 
@@ -88,7 +89,9 @@ impl Tx for FrameTx<'_> {
             flow,
             seg,
             usize::from(len),
-            &mut |out| src.fill(handle, off, out),
+            &mut |out| {
+                src.fill(handle, off, out);
+            },
             &mut self.ctr,
         )
     }

@@ -267,31 +267,29 @@ impl Source for Site<'_> {
         self.replies.len(h)
     }
 
-    fn fill(&self, handle: u32, off: u32, out: &mut [u8]) {
-        if out.is_empty() {
-            return;
-        }
-        let h = Handle(handle);
-        let date = self.date.get(h.date(self.now_unix()));
-        if h.is_task() {
-            if let Some(t) = self.tasks.get(h.index()) {
-                replies::task_answer(t, h, &date, off, out);
-            }
-            return;
-        }
-        self.replies.fill(h, &date, off, out);
-    }
-
+    /// A response kept assembled is one copy, and its sum when the segment carries it
+    /// whole; any other is rendered from its pieces.
     #[inline]
-    fn fill_summed(&self, handle: u32, off: u32, out: &mut [u8]) -> Option<u16> {
+    fn fill(&self, handle: u32, off: u32, out: &mut [u8]) -> Option<u16> {
+        if out.is_empty() {
+            return None;
+        }
         let h = Handle(handle);
-        if let Some((whole, sum)) = self.assembled.get(h, h.date(self.now_unix())) {
+        let dated = h.date(self.now_unix());
+        if let Some((whole, sum)) = self.assembled.get(h, dated) {
             if let Some(bytes) = whole.get(off as usize..).and_then(|b| b.get(..out.len())) {
                 out.copy_from_slice(bytes);
                 return (bytes.len() == whole.len()).then_some(sum);
             }
         }
-        self.fill(handle, off, out);
+        let date = self.date.get(dated);
+        if h.is_task() {
+            if let Some(t) = self.tasks.get(h.index()) {
+                replies::task_answer(t, h, &date, off, out);
+            }
+            return None;
+        }
+        self.replies.fill(h, &date, off, out);
         None
     }
 }
@@ -580,8 +578,10 @@ mod tests {
                         ];
                         for (off, n) in cuts {
                             let (mut a, mut b) = (vec![0u8; n as usize], vec![1u8; n as usize]);
-                            site.fill(h.0, off, &mut a);
-                            let sum = site.fill_summed(h.0, off, &mut b);
+                            // The pieces, as a response not kept is rendered.
+                            let date = date::format(now);
+                            site.replies.fill(h, &date, off, &mut a);
+                            let sum = site.fill(h.0, off, &mut b);
                             assert_eq!(a, b, "{h:?} {off}+{n}");
                             if let Some(sum) = sum {
                                 assert_eq!((off, n), (0, len));

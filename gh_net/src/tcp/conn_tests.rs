@@ -23,8 +23,9 @@ impl Source for Lens {
     fn len(&self, handle: u32) -> u32 {
         handle
     }
-    fn fill(&self, _: u32, _: u32, out: &mut [u8]) {
+    fn fill(&self, _: u32, _: u32, out: &mut [u8]) -> Option<u16> {
         out.fill(b'x');
+        None
     }
 }
 
@@ -714,8 +715,9 @@ impl Source for Counting {
         self.asked.set(self.asked.get() + 1);
         self.len.get()
     }
-    fn fill(&self, _: u32, _: u32, out: &mut [u8]) {
+    fn fill(&self, _: u32, _: u32, out: &mut [u8]) -> Option<u16> {
         out.fill(b'y');
+        None
     }
 }
 

@@ -48,7 +48,9 @@ impl Source for NoData {
     fn len(&self, _: u32) -> u32 {
         0
     }
-    fn fill(&self, _: u32, _: u32, _: &mut [u8]) {}
+    fn fill(&self, _: u32, _: u32, _: &mut [u8]) -> Option<u16> {
+        None
+    }
 }
 
 /// `Tcb::waits` bit: parked until the TX ring has room.
@@ -452,8 +454,9 @@ mod tests {
         fn len(&self, handle: u32) -> u32 {
             handle
         }
-        fn fill(&self, _: u32, _: u32, out: &mut [u8]) {
+        fn fill(&self, _: u32, _: u32, out: &mut [u8]) -> Option<u16> {
             out.fill(b'x');
+            None
         }
     }
 

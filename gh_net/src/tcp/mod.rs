@@ -87,16 +87,12 @@ pub trait Source {
     /// Length in bytes of the response named by `handle`.
     fn len(&self, handle: u32) -> u32;
     /// Writes bytes `off..off + out.len()` of response `handle` into `out`. Called only for
-    /// ranges inside `len(handle)`, and must write the same bytes every time.
-    fn fill(&self, handle: u32, off: u32, out: &mut [u8]);
-    /// [`Source::fill`], returning the written bytes' [`checksum::partial`] sum when the
-    /// source keeps it, so that the frame's checksum does not read them again.
+    /// ranges inside `len(handle)`, and must write the same bytes every time. Returns the
+    /// written bytes' [`checksum::partial`] sum when the source keeps it, so that the
+    /// frame's checksum does not read them again, or `None`.
     ///
     /// [`checksum::partial`]: crate::checksum::partial
-    fn fill_summed(&self, handle: u32, off: u32, out: &mut [u8]) -> Option<u16> {
-        self.fill(handle, off, out);
-        None
-    }
+    fn fill(&self, handle: u32, off: u32, out: &mut [u8]) -> Option<u16>;
 }
 
 #[cfg(test)]

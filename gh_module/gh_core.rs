@@ -159,14 +159,14 @@ pub(crate) struct EngineStats(SeqRecord<ENGINE_WORDS>);
 impl EngineStats {
     fn publish(&self, server: &Server<'_>, busy_permille: u64) {
         let c = &server.counters;
-        let dropped = c.drop_eth_truncated
-            + c.drop_eth_not_ours
-            + c.drop_eth_unknown_type
-            + c.drop_arp_malformed
-            + c.drop_icmp
-            + c.drop_tcp_malformed
-            + c.drop_tcp_checksum
-            + c.drop_tcp_out_of_window;
+        // Every drop counter, by name, so that a new one is never left out.
+        let values = c.values();
+        let mut dropped = 0u64;
+        for (k, name) in Counters::NAMES.iter().enumerate() {
+            if name.starts_with("drop_") {
+                dropped = dropped.wrapping_add(values.get(k).copied().unwrap_or(0));
+            }
+        }
         self.0.write(&[
             c.arp_replies_sent,
             c.icmp_echo_replies,

@@ -48,7 +48,9 @@ counters! {
     drop_eth_not_ours,
     /// Frames of an EtherType GigaHttpd does not handle.
     drop_eth_unknown_type,
-    /// ARP packets truncated or not Ethernet/IPv4.
+    /// Frames from a group (multicast, broadcast) or all-zero hardware address.
+    drop_eth_bad_source,
+    /// ARP packets truncated, not Ethernet/IPv4, or from a group or zero hardware address.
     drop_arp_malformed,
     /// ARP requests for addresses that are not ours.
     drop_arp_not_ours,
@@ -64,10 +66,16 @@ counters! {
     drop_ipv4_fragment,
     /// IPv4 packets for another address.
     drop_ipv4_not_ours,
+    /// IPv4 packets from an address no host sends from (0/8, 127/8, multicast, the
+    /// limited broadcast) or from ours.
+    drop_ipv4_bad_source,
     /// IPv4 packets of a protocol other than ICMP and TCP.
     drop_ipv4_unknown_protocol,
     /// ICMP messages malformed, with a bad checksum, or not echo requests.
     drop_icmp,
+    /// Frames sent once and never again (ARP and ICMP replies, RSTs, SYN-ACKs with a
+    /// cookie) that found the TX ring full.
+    tx_full_drops,
     /// ICMP echo replies sent.
     icmp_echo_replies,
     /// TCP segments malformed or with bad options.

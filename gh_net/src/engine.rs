@@ -54,6 +54,11 @@ const NEIGHBOURS: usize = 8;
 /// How often an unresolved gateway is asked for.
 const ARP_RETRY_MS: u64 = 1000;
 
+/// How often a resolved gateway is asked for again, so that a gateway replaced without
+/// announcing itself is found (RFC 1122 section 2.3.2.1): until it answers, the address
+/// already known stays in use.
+const ARP_REFRESH_MS: u64 = 60_000;
+
 /// Link and network layers of one core.
 #[derive(Debug)]
 pub struct Network {
@@ -190,18 +195,21 @@ impl Network {
         })
     }
 
-    /// Periodic work: asks for the gateway's address until it is known.
+    /// Periodic work: asks for the gateway's address until it is known, and again every
+    /// [`ARP_REFRESH_MS`] once it is.
     pub fn poll<P: Platform>(&mut self, p: &mut P, ctr: &mut Counters) {
         let Some(gw) = self.cfg.gateway else {
             return;
         };
-        if self.gateway_mac.is_some() {
-            return;
-        }
         let now = p.now_ms();
+        let every = if self.gateway_mac.is_some() {
+            ARP_REFRESH_MS
+        } else {
+            ARP_RETRY_MS
+        };
         if self
             .last_arp_ms
-            .is_some_and(|t| now.saturating_sub(t) < ARP_RETRY_MS)
+            .is_some_and(|t| now.saturating_sub(t) < every)
         {
             return;
         }
@@ -271,6 +279,10 @@ impl Network {
             return Received::Done;
         }
         let src_mac = f.src();
+        if !src_mac.is_unicast() {
+            bump(&mut ctr.drop_eth_bad_source);
+            return Received::Done;
+        }
         let payload = frame.get(ethernet::HEADER_LEN..).unwrap_or(&[]);
         match f.ethertype() {
             EtherType::Arp => {
@@ -290,16 +302,25 @@ impl Network {
     }
 
     fn receive_arp<P: Platform>(&mut self, payload: &[u8], p: &mut P, ctr: &mut Counters) {
-        let Ok(repr) = arp::Packet::new_checked(payload).and_then(|a| arp::Repr::parse(&a)) else {
+        let parsed = arp::Packet::new_checked(payload).and_then(|a| arp::Repr::parse(&a));
+        // The sender's hardware address is where a reply goes: never a group address.
+        let Some(repr) = parsed.ok().filter(|r| r.source_hw.is_unicast()) else {
             bump(&mut ctr.drop_arp_malformed);
             return;
         };
-        if Some(repr.source_ip) == self.cfg.gateway && repr.source_hw.is_unicast() {
-            self.gateway_mac = Some(repr.source_hw);
-        } else if repr.target_ip == self.cfg.ip {
+        // RFC 826's merge: a sender already known is updated by any ARP packet; a new
+        // one is added only from a packet for us.
+        let for_us = repr.target_ip == self.cfg.ip;
+        if Some(repr.source_ip) == self.cfg.gateway {
+            if for_us || self.gateway_mac.is_some() {
+                self.gateway_mac = Some(repr.source_hw);
+            }
+        } else if for_us {
             self.learn(repr.source_ip, repr.source_hw);
+        } else if let Some(e) = self.neighbours.iter_mut().find(|e| e.0 == repr.source_ip) {
+            e.1 = repr.source_hw;
         }
-        if repr.target_ip != self.cfg.ip {
+        if !for_us {
             bump(&mut ctr.drop_arp_not_ours);
             return;
         }
@@ -307,6 +328,8 @@ impl Network {
             let reply = repr.reply_from(self.cfg.mac);
             if self.send_arp(p, repr.source_hw, &reply, ctr) {
                 bump(&mut ctr.arp_replies_sent);
+            } else {
+                bump(&mut ctr.tx_full_drops);
             }
         }
     }
@@ -340,8 +363,12 @@ impl Network {
                 return Received::Done;
             }
         };
-        if repr.dst != self.cfg.ip || repr.src.is_multicast_or_broadcast() {
+        if repr.dst != self.cfg.ip {
             bump(&mut ctr.drop_ipv4_not_ours);
+            return Received::Done;
+        }
+        if repr.src.is_invalid_source() || repr.src == self.cfg.ip {
+            bump(&mut ctr.drop_ipv4_bad_source);
             return Received::Done;
         }
         let body = payload
@@ -438,7 +465,7 @@ impl Network {
             bump(&mut ctr.icmp_echo_replies);
         } else {
             // A ping reply is not worth parking: with the TX ring full it is dropped.
-            bump(&mut ctr.drop_icmp);
+            bump(&mut ctr.tx_full_drops);
         }
     }
 }
@@ -491,9 +518,13 @@ mod tests {
     }
 
     fn frame(dst: Mac, ethertype: EtherType, payload: &[u8]) -> Vec<u8> {
+        frame_from(PEER_MAC, dst, ethertype, payload)
+    }
+
+    fn frame_from(src: Mac, dst: Mac, ethertype: EtherType, payload: &[u8]) -> Vec<u8> {
         let mut f = vec![0u8; 14 + payload.len()];
         ethernet::Repr {
-            src: PEER_MAC,
+            src,
             dst,
             ethertype,
         }
@@ -504,10 +535,14 @@ mod tests {
     }
 
     fn arp_frame(op: arp::Operation, src_ip: Ip, target: Ip) -> Vec<u8> {
+        arp_frame_from(PEER_MAC, op, src_ip, target)
+    }
+
+    fn arp_frame_from(hw: Mac, op: arp::Operation, src_ip: Ip, target: Ip) -> Vec<u8> {
         let mut a = [0u8; 28];
         arp::Repr {
             operation: op,
-            source_hw: PEER_MAC,
+            source_hw: hw,
             source_ip: src_ip,
             target_hw: Mac([0; 6]),
             target_ip: target,
@@ -518,9 +553,13 @@ mod tests {
     }
 
     fn ip_frame(protocol: Protocol, dst: Ip, body: &[u8]) -> Vec<u8> {
+        ip_frame_from(PEER_IP, protocol, dst, body)
+    }
+
+    fn ip_frame_from(src: Ip, protocol: Protocol, dst: Ip, body: &[u8]) -> Vec<u8> {
         let mut ip = vec![0u8; 20 + body.len()];
         ipv4::Repr {
-            src: PEER_IP,
+            src,
             dst,
             protocol,
             payload_len: body.len() as u16,
@@ -584,6 +623,124 @@ mod tests {
         p.now = 5000;
         n.poll(&mut p, &mut c);
         assert_eq!(c.arp_requests_sent, 2, "cached");
+        // Asked again after a while; the known address serves until the answer.
+        p.now = 1000 + ARP_REFRESH_MS;
+        n.poll(&mut p, &mut c);
+        assert_eq!(c.arp_requests_sent, 3, "refreshed");
+        assert_eq!(n.gateway_mac(), Some(PEER_MAC));
+        let moved = Mac([2, 0, 0, 0, 0, 0x42]);
+        n.receive(
+            &arp_frame_from(moved, arp::Operation::Reply, GW, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.gateway_mac(), Some(moved));
+    }
+
+    #[test]
+    fn arp_updates_known_senders_and_adds_new_ones_only_from_packets_for_us() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let other = Ip([10, 1, 0, 3]);
+        let moved = Mac([2, 0, 0, 0, 0, 0x42]);
+        // The gateway asking for someone else, before we asked for it: not taken.
+        n.receive(
+            &arp_frame(arp::Operation::Request, GW, other),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.gateway_mac(), None);
+        // A gratuitous announcement of an unknown sender: not taken either.
+        n.receive(
+            &arp_frame(arp::Operation::Request, other, other),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(other), None);
+        // Packets for us add their sender; later announcements update it.
+        n.receive(
+            &arp_frame(arp::Operation::Request, PEER_IP, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        n.receive(
+            &arp_frame(arp::Operation::Reply, GW, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(PEER_IP), Some(PEER_MAC));
+        assert_eq!(n.gateway_mac(), Some(PEER_MAC));
+        let announce = arp_frame_from(moved, arp::Operation::Request, PEER_IP, PEER_IP);
+        n.receive(&announce, &mut p, &mut c);
+        n.receive(
+            &arp_frame_from(moved, arp::Operation::Request, GW, other),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(PEER_IP), Some(moved));
+        assert_eq!(n.gateway_mac(), Some(moved));
+        assert_eq!(n.next_hop(other), Some(moved), "via the gateway");
+        assert_eq!(c.drop_arp_not_ours, 4);
+        // A reply the full TX ring cannot take is counted.
+        p.full = true;
+        n.receive(
+            &arp_frame(arp::Operation::Request, PEER_IP, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!((c.arp_replies_sent, c.tx_full_drops), (1, 1));
+    }
+
+    #[test]
+    fn drops_frames_from_sources_no_peer_sends_from() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let good = ping();
+        // Group and zero hardware sources, whatever the frame carries.
+        for mac in [Mac::BROADCAST, Mac([1, 0, 0x5e, 0, 0, 1]), Mac([0; 6])] {
+            let f = frame_from(mac, OUR_MAC, EtherType::Ipv4, &good[14..]);
+            assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done);
+        }
+        assert_eq!(c.drop_eth_bad_source, 3);
+        // An ARP request whose sender hardware address is a group address.
+        let mut f = arp_frame(arp::Operation::Request, PEER_IP, OUR_IP);
+        f[14 + 8..14 + 14].copy_from_slice(&[0xff; 6]);
+        n.receive(&f, &mut p, &mut c);
+        assert_eq!(c.drop_arp_malformed, 1);
+        // Addresses no host sends from, and ours: not pinged back, no SYN-ACK.
+        let bad = [
+            Ip([127, 0, 0, 1]),
+            Ip([0, 0, 0, 0]),
+            Ip([224, 0, 0, 9]),
+            OUR_IP,
+        ];
+        for src in bad {
+            let seg = tcp::Repr {
+                src_port: 40000,
+                dst_port: 80,
+                seq: tcp::SeqNumber(1),
+                ack: None,
+                flags: tcp::Flags::SYN,
+                window: 100,
+                options: tcp::Options::default(),
+                payload: &[],
+            };
+            let mut body = [0u8; 20];
+            seg.emit(&mut body, src, OUR_IP).unwrap();
+            let f = ip_frame_from(src, Protocol::Tcp, OUR_IP, &body);
+            assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done, "{src:?}");
+            let mut icmp = [0u8; 8];
+            icmp::Repr::EchoRequest {
+                ident: 1,
+                seq: 1,
+                data: &[],
+            }
+            .emit(&mut icmp)
+            .unwrap();
+            let f = ip_frame_from(src, Protocol::Icmp, OUR_IP, &icmp);
+            assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done, "{src:?}");
+        }
+        assert_eq!(c.drop_ipv4_bad_source, 8);
+        assert!(p.sent.is_empty());
+        assert_eq!(c.rx_frames, 12);
     }
 
     #[test]
@@ -609,7 +766,7 @@ mod tests {
         assert_eq!(c.icmp_echo_replies, 1);
         p.full = true;
         n.receive(&ping(), &mut p, &mut c);
-        assert_eq!(c.drop_icmp, 1);
+        assert_eq!((c.drop_icmp, c.tx_full_drops), (0, 1));
     }
 
     #[test]

@@ -489,7 +489,7 @@ impl Tcb {
                 self.state = State::Established;
                 bump(&mut ctr.tcp_opened);
             } else {
-                bump(&mut ctr.tcp_resets_sent);
+                // Counted by whoever sends it.
                 let rst = Segment {
                     seq: ack,
                     ack: None,

@@ -165,6 +165,8 @@ impl<'a> Listener<'a> {
                 };
                 if tx.transmit(&flow, &syn_ack, &*app) {
                     bump(&mut ctr.tcp_syn_cookies_sent);
+                } else {
+                    bump(&mut ctr.tx_full_drops);
                 }
                 return;
             }
@@ -237,6 +239,8 @@ impl<'a> Listener<'a> {
         };
         if tx.transmit(flow, &rst, &NoData) {
             bump(&mut ctr.tcp_resets_sent);
+        } else {
+            bump(&mut ctr.tx_full_drops);
         }
     }
 
@@ -257,7 +261,11 @@ impl<'a> Listener<'a> {
         let input = tcb.on_segment(seg, now, &cfg, ctr);
         if let Some(reply) = input.reply {
             // Best effort, like every RST: with the TX ring full it is simply not sent.
-            let _sent = tx.transmit(&tcb.flow(local_ip), &reply, &*app);
+            if tx.transmit(&tcb.flow(local_ip), &reply, &*app) {
+                bump(&mut ctr.tcp_resets_sent);
+            } else {
+                bump(&mut ctr.tx_full_drops);
+            }
         }
         if was_half_open && (input.verdict == Verdict::Free || tcb.state() != State::SynReceived) {
             self.half_open = self.half_open.saturating_sub(1);
@@ -704,6 +712,17 @@ mod tests {
         );
         assert!(wire.0.is_empty(), "never RST a RST");
         assert_eq!(ctr.tcp_no_listener, 2);
+        // A RST the full TX ring cannot take is not retried, but counted.
+        wire.1 = true;
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 81, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!((ctr.tcp_resets_sent, ctr.tx_full_drops), (2, 1));
     }
 
     #[test]

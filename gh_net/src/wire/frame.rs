@@ -206,8 +206,10 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip) -> Option<TcpIn<'_>> {
     {
         return None;
     }
-    let src = Ip(bytes::<{ at::IP_SRC }, 4>(h));
-    if src.is_multicast_or_broadcast() {
+    let (src, src_mac) = (Ip(bytes::<{ at::IP_SRC }, 4>(h)), Mac(bytes::<6, 6>(h)));
+    // No peer sends from a group or zero hardware address, from an address no host may
+    // use, or from ours: the layered path drops and counts such a frame.
+    if !src_mac.is_unicast() || src.is_invalid_source() || src == ip {
         return None;
     }
     // The IPv4 header checksum, five words at a time, in the machine's byte order: a
@@ -246,7 +248,7 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip) -> Option<TcpIn<'_>> {
     let (header, _) = seg.split_first_chunk::<{ tcp::HEADER_LEN }>()?;
     Some(TcpIn {
         src,
-        src_mac: Mac(bytes::<6, 6>(h)),
+        src_mac,
         segment: InPlace::new(header, options, seg.get(hl..)?),
     })
 }
@@ -330,13 +332,13 @@ mod tests {
     /// the decoded segment.
     fn layered_parse(frame: &[u8]) -> Option<(Ip, Mac, Repr<'_>)> {
         let f = Frame::new_checked(frame).ok()?;
-        if f.dst() != MAC || f.ethertype() != EtherType::Ipv4 {
+        if f.dst() != MAC || !f.src().is_unicast() || f.ethertype() != EtherType::Ipv4 {
             return None;
         }
         let payload = &frame[14..];
         let p = IpPacket::new_checked(payload).ok()?;
         let r = IpRepr::parse(&p).ok()?;
-        if r.dst != IP || r.src.is_multicast_or_broadcast() || r.protocol != Protocol::Tcp {
+        if r.dst != IP || r.src.is_invalid_source() || r.src == IP || r.protocol != Protocol::Tcp {
             return None;
         }
         let body = payload.get(p.header_len()..usize::from(p.total_len()))?;
@@ -421,6 +423,8 @@ mod tests {
         o.dst_mac = MAC;
         o.dst_ip = IP;
         o.src_ip.0[0] = 10;
+        // A unicast sender, locally administered.
+        o.src_mac.0[0] = o.src_mac.0[0] & 0xfc | 2;
         o.mss = None;
         o.src_port |= 1;
         o.dst_port |= 1;
@@ -507,9 +511,18 @@ mod tests {
         IpPacket::new_unchecked(&mut g[14..34]).fill_checksum();
         assert_eq!(parse_tcp(&g, MAC, IP), None);
         assert_eq!(layered_parse(&g), None, "a fragment");
-        let mut g = f.clone();
-        g[26] = 224;
-        IpPacket::new_unchecked(&mut g[14..34]).fill_checksum();
-        assert_eq!(parse_tcp(&g, MAC, IP), None);
+        // Sources no peer sends from: multicast, loopback, "this network", our own
+        // address, and a group or zero hardware address.
+        for src in [[224, 0, 0, 1], [127, 0, 0, 1], [0, 0, 0, 0], IP.0] {
+            let mut g = f.clone();
+            g[26..30].copy_from_slice(&src);
+            IpPacket::new_unchecked(&mut g[14..34]).fill_checksum();
+            assert_eq!(parse_tcp(&g, MAC, IP), None, "{src:?}");
+        }
+        for mac in [[0xff; 6], [1, 0, 0x5e, 0, 0, 1], [0; 6]] {
+            let mut g = f.clone();
+            g[6..12].copy_from_slice(&mac);
+            assert_eq!(parse_tcp(&g, MAC, IP), None, "{mac:?}");
+        }
     }
 }

@@ -19,9 +19,11 @@ impl Address {
         u32::from_be_bytes(self.0)
     }
 
-    /// True for 224.0.0.0/4 and the limited broadcast: never a peer GigaHttpd answers.
-    pub fn is_multicast_or_broadcast(&self) -> bool {
-        self.0[0] & 0xf0 == 0xe0 || *self == Self::BROADCAST
+    /// True if no host may send from this address (RFC 1122 section 3.2.1.3): "this
+    /// network" (0/8), loopback (127/8), multicast (224/4) and the limited broadcast. A
+    /// datagram from one is discarded, never answered.
+    pub fn is_invalid_source(&self) -> bool {
+        matches!(self.0[0], 0 | 127) || self.0[0] & 0xf0 == 0xe0 || *self == Self::BROADCAST
     }
 }
 
@@ -418,9 +420,24 @@ mod tests {
     fn protocol_and_address_kinds() {
         assert_eq!(Protocol::from(17), Protocol::Unknown(17));
         assert_eq!(u8::from(Protocol::Icmp), 1);
-        assert!(Address([224, 0, 0, 1]).is_multicast_or_broadcast());
-        assert!(Address::BROADCAST.is_multicast_or_broadcast());
-        assert!(!Address([10, 0, 0, 1]).is_multicast_or_broadcast());
+        for bad in [
+            [224, 0, 0, 1],
+            [239, 9, 9, 9],
+            [255; 4],
+            [0; 4],
+            [0, 1, 2, 3],
+            [127, 0, 0, 1],
+        ] {
+            assert!(Address(bad).is_invalid_source(), "{bad:?}");
+        }
+        for good in [
+            [10, 0, 0, 1],
+            [1, 0, 0, 0],
+            [126, 255, 255, 255],
+            [223, 1, 1, 1],
+        ] {
+            assert!(!Address(good).is_invalid_source(), "{good:?}");
+        }
         assert_eq!(Address([1, 2, 3, 4]).to_u32(), 0x0102_0304);
     }
 }

@@ -52,6 +52,34 @@ impl<'a> WaitList<'a> {
         Ok(())
     }
 
+    /// The longest waiter, left in its place.
+    pub fn first(&self) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        self.ring.get(self.head).copied()
+    }
+
+    /// Takes `slot` off the list wherever it waits (a connection that ended while
+    /// waiting), keeping the others in order. Linear, but only for such an ending.
+    pub fn remove(&mut self, slot: u32) {
+        let n = self.ring.len();
+        let mut kept = 0;
+        for k in 0..self.len {
+            let from = (self.head + k) % n;
+            let Some(s) = self.ring.get(from).copied() else {
+                continue;
+            };
+            if s != slot {
+                if let Some(e) = self.ring.get_mut((self.head + kept) % n) {
+                    *e = s;
+                }
+                kept += 1;
+            }
+        }
+        self.len = kept;
+    }
+
     /// Resumes the longest waiter.
     pub fn resume(&mut self) -> Option<u32> {
         if self.len == 0 {
@@ -86,6 +114,27 @@ mod tests {
             [Some(8), Some(9), Some(10), None]
         );
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn removal_keeps_the_others_in_order() {
+        let mut mem = [0u32; 4];
+        let mut w = WaitList::new(&mut mem);
+        w.park(1).unwrap();
+        assert_eq!(w.resume(), Some(1));
+        // Wrapped around the ring: 5 6 5 7.
+        for s in [5, 6, 5, 7] {
+            w.park(s).unwrap();
+        }
+        w.remove(5);
+        assert_eq!((w.len(), w.first()), (2, Some(6)));
+        w.park(8).unwrap();
+        w.remove(9);
+        assert_eq!(
+            [w.resume(), w.resume(), w.resume(), w.resume()],
+            [Some(6), Some(7), Some(8), None]
+        );
+        assert_eq!(w.first(), None);
     }
 
     #[test]

@@ -6,6 +6,10 @@ use super::super::wire::tcp::{Flags, Incoming, SeqNumber};
 use super::rto::RttEstimator;
 use super::{Config, Flow, Source};
 
+/// The largest window a peer can advertise without window scaling (which GigaHttpd does
+/// not offer): RFC 5961's MAX.SND.WND bound.
+const MAX_WINDOW: u32 = 65_535;
+
 /// Connection states a server passes through (LISTEN is the listener table, CLOSED a free slot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -433,7 +437,9 @@ impl Tcb {
             && !flags.contains(Flags::RST)
             && seq.wrapping_add(1) == self.rcv_nxt
         {
+            // Karn: the SYN-ACK is sent again, so its ACK times nothing.
             self.snd_nxt = self.snd_una;
+            self.flags &= !flag::TIMING;
             return keep;
         }
 
@@ -474,6 +480,15 @@ impl Tcb {
         }
 
         if flags.contains(Flags::SYN) {
+            if self.state == State::SynReceived {
+                // A passive open goes back to LISTEN (RFC 9293 section 3.10.7.4): the
+                // peer started over, and its next SYN opens a connection afresh.
+                self.state = State::Closed;
+                return Input {
+                    verdict: Verdict::Free,
+                    ..keep
+                };
+            }
             // RFC 5961 section 4: a SYN in a synchronized state gets a challenge ACK.
             bump(&mut ctr.tcp_challenge_acks);
             self.flags |= flag::ACK_NOW;
@@ -505,8 +520,10 @@ impl Tcb {
             }
         }
 
-        if self.snd_max.lt(ack) {
-            // RFC 5961 section 5: acknowledging what was never sent.
+        // RFC 5961 section 5: acknowledging what was never sent, or what lies more than
+        // the largest window (MAX.SND.WND, at most 65,535 without scaling) below
+        // SND.UNA, is how a blind attacker's guess looks: the segment is dropped.
+        if self.snd_max.lt(ack) || ack.lt(SeqNumber(self.snd_una.0.wrapping_sub(MAX_WINDOW))) {
             bump(&mut ctr.tcp_challenge_acks);
             self.flags |= flag::ACK_NOW;
             return keep;
@@ -674,6 +691,11 @@ impl Tcb {
                 // Go back N: resend from the oldest unacknowledged byte; Karn: no timing.
                 self.snd_nxt = self.snd_una;
                 self.flags &= !flag::TIMING;
+                if self.snd_wnd == 0 {
+                    // The window shrank to nothing under data in flight: nothing can be
+                    // resent, so a probe asks for the window (RFC 9293 section 3.8.6.1).
+                    self.flags |= flag::PROBE_NOW;
+                }
             }
             Timer::Persist => {
                 // Only an opening window resets the count: a peer that keeps its window
@@ -754,6 +776,14 @@ impl Tcb {
                     }
                     self.snd_nxt = self.snd_una.wrapping_add(1);
                     self.snd_max = self.snd_nxt;
+                    self.flags &= !flag::ACK_NOW;
+                } else if self.has(flag::ACK_NOW) {
+                    // An unacceptable segment, or a challenge: answered with an ACK
+                    // (RFC 9293 section 3.10.7.4) while the SYN-ACK waits for its own.
+                    let ack = self.segment(self.snd_nxt, Flags(0), cfg.initial_window);
+                    if !tx.transmit(&flow, &ack, src) {
+                        return Err(TxFull);
+                    }
                     self.flags &= !flag::ACK_NOW;
                 }
                 self.rearm(now, cfg, false, false, false);

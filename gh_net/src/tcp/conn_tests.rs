@@ -835,3 +835,83 @@ fn nothing_to_send_means_output_changes_nothing() {
     }
     assert!(skipped > 100, "only {skipped} quiet inputs");
 }
+
+#[test]
+fn ack_far_below_snd_una_gets_challenge_ack_and_its_data_is_dropped() {
+    // RFC 5961 section 5: an ACK more than MAX.SND.WND below SND.UNA is a blind guess.
+    let mut h = Harness::established();
+    let out = h.exchange(seg(
+        IRS + 1,
+        Some((ISS + 1).wrapping_sub(70_000)),
+        Flags::PSH,
+        b"GET /evil",
+    ));
+    assert!(h.got.is_empty(), "segment dropped");
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    assert_eq!(h.ctr.tcp_challenge_acks, 1);
+    // An old ACK within the window's reach is a duplicate: its data is taken.
+    let out = h.exchange(seg(
+        IRS + 1,
+        Some((ISS + 1).wrapping_sub(60_000)),
+        Flags::PSH,
+        b"GET /",
+    ));
+    assert_eq!(h.got, b"GET /");
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 6));
+    assert_eq!(h.ctr.tcp_challenge_acks, 1);
+}
+
+#[test]
+fn a_window_shut_under_data_in_flight_is_probed_not_reset() {
+    let mut h = Harness::established();
+    assert_eq!(h.send(500).len(), 1);
+    // The peer shrinks its window to nothing without taking the data.
+    let mut s = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+    s.window = 0;
+    h.exchange(s);
+    let out = h.fire();
+    assert_eq!(out.len(), 1);
+    assert!(is_pure_ack(&out[0], ISS, IRS + 1), "a probe: {:?}", out[0]);
+    assert_eq!(h.ctr.tcp_window_probes, 1);
+    // The window opens: the data goes again.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(out[0].data, Some((500, 0, 500)));
+    assert!(!h.freed);
+}
+
+#[test]
+fn a_new_syn_in_syn_received_returns_to_listen() {
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    // In the window but not the SYN retransmitted: the peer started over.
+    h.input(seg(IRS + 10, None, Flags::SYN, b""));
+    assert!(h.freed);
+    assert_eq!(h.ctr.tcp_challenge_acks, 0);
+}
+
+#[test]
+fn syn_received_answers_an_unacceptable_segment_with_an_ack() {
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    let out = h.exchange(seg(IRS + 1 + 5000, Some(ISS + 1), Flags(0), b"x"));
+    assert_eq!(out.len(), 1);
+    assert!(is_pure_ack(&out[0], ISS + 1, IRS + 1));
+    assert_eq!(out[0].window, 1024);
+    // Nothing is owed once the handshake completes.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::Established);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_syn_ack_sent_again_for_a_retransmitted_syn_is_not_timed() {
+    // Karn: the handshake's ACK may answer either SYN-ACK.
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    h.now += 1500;
+    h.exchange(seg(IRS, None, Flags::SYN, b""));
+    h.now += 20;
+    h.input(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::Established);
+    assert_ne!(h.tcb.srtt_ms(), 1520, "no sample from the first SYN-ACK");
+}

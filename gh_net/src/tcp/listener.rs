@@ -129,6 +129,7 @@ impl<'a> Listener<'a> {
             // new connection at once (RFC 9293 section 3.10.7.4, RFC 6191) instead of
             // making the peer reset and retry.
             let reopens = flags.contains(Flags::SYN)
+                && !flags.contains(Flags::RST)
                 && seg.ack().is_none()
                 && self
                     .pool
@@ -177,7 +178,13 @@ impl<'a> Listener<'a> {
             }
             return;
         }
-        if let (Some(ack), false) = (seg.ack(), flags.contains(Flags::SYN)) {
+        if flags.contains(Flags::SYN) {
+            // A SYN that acknowledges something: any ACK is bad in LISTEN (RFC 9293
+            // section 3.10.7.2).
+            self.reset(&flow, seg, tx, ctr);
+            return;
+        }
+        if let Some(ack) = seg.ack() {
             let irs = seg.seq().wrapping_add(u32::MAX);
             let cookie = ack.wrapping_add(u32::MAX);
             match self.cookies.check(&flow, irs, cookie, now_ms) {
@@ -320,11 +327,16 @@ impl<'a> Listener<'a> {
     }
 
     fn free<A: App>(&mut self, i: usize, app: &mut A) {
+        if self.pool.get(i).is_some_and(|t| t.waits & WAIT_TX != 0) {
+            // Ended while waiting for TX room: its place goes to the others.
+            self.tx_wait.remove(i as u32);
+        }
         self.pool.release(i, &mut self.wheel);
         app.on_closed(i);
     }
 
-    /// Sends what connection `i` has to send and re-files its timer.
+    /// Sends what connection `i` has to send and re-files its timer; false if the TX
+    /// ring was full (the connection then waits on the TX wait list, or was refused).
     pub fn output<A: App, T: Tx>(
         &mut self,
         i: usize,
@@ -332,10 +344,10 @@ impl<'a> Listener<'a> {
         app: &mut A,
         tx: &mut T,
         ctr: &mut Counters,
-    ) {
+    ) -> bool {
         let (cfg, local_ip) = (self.cfg, self.local_ip);
         let Some(tcb) = self.pool.get_mut(i) else {
-            return;
+            return true;
         };
         let was_half_open = tcb.state() == State::SynReceived;
         match tcb.output(now, &cfg, local_ip, app, tx, ctr) {
@@ -344,6 +356,7 @@ impl<'a> Listener<'a> {
                     self.half_open = self.half_open.saturating_sub(1);
                 }
                 self.free(i, app);
+                true
             }
             Ok(Verdict::Keep) => {
                 // A closed peer window parks the response on the persist timer, which
@@ -356,10 +369,12 @@ impl<'a> Listener<'a> {
                 } else {
                     tcb.waits &= !WAIT_WINDOW;
                 }
-                self.wheel.refile(self.pool.slots_mut(), i)
+                self.wheel.refile(self.pool.slots_mut(), i);
+                true
             }
             Err(_) => {
                 // Nothing was lost: the connection waits for TX room, unless too many wait.
+                // One already waiting keeps its place (see `resume_tx`).
                 if tcb.waits & WAIT_TX == 0 {
                     if self.tx_wait.park(i as u32).is_err() {
                         bump(&mut ctr.qos_refused_rst);
@@ -369,12 +384,13 @@ impl<'a> Listener<'a> {
                         // No RST can leave a full ring now; the peer's next segment finds
                         // no connection and gets one.
                         self.free(i, app);
-                        return;
+                        return false;
                     }
                     tcb.waits |= WAIT_TX;
                     bump(&mut ctr.qos_parked_tx);
                 }
                 self.wheel.refile(self.pool.slots_mut(), i);
+                false
             }
         }
     }
@@ -393,16 +409,22 @@ impl<'a> Listener<'a> {
         ctr: &mut Counters,
     ) {
         for _ in 0..self.tx_wait.len() {
-            let Some(i) = self.tx_wait.resume() else {
+            let Some(slot) = self.tx_wait.first() else {
                 return;
             };
-            let i = i as usize;
-            if let Some(t) = self.pool.get_mut(i) {
-                t.waits &= !WAIT_TX;
-            }
-            self.output(i, now_ms as u32, app, tx, ctr);
-            if self.pool.get(i).is_some_and(|t| t.waits & WAIT_TX != 0) {
+            let i = slot as usize;
+            // The connection stays flagged while it sends: if the ring is still full it
+            // keeps its place at the head, parked and counted once.
+            let waiting = self.pool.get(i).is_some_and(|t| t.waits & WAIT_TX != 0);
+            if waiting && !self.output(i, now_ms as u32, app, tx, ctr) {
                 return;
+            }
+            // Sent, or ended (which took it off the list already).
+            if self.tx_wait.first() == Some(slot) {
+                self.tx_wait.resume();
+                if let Some(t) = self.pool.get_mut(i) {
+                    t.waits &= !WAIT_TX;
+                }
             }
         }
     }
@@ -536,6 +558,50 @@ mod tests {
         assert_eq!(wire.0[0].ack, Some(SeqNumber(101)));
     }
 
+    #[test]
+    fn waiters_keep_their_order_are_counted_once_and_leave_when_they_end() {
+        let mut mem = Mem::new();
+        mem.wait_bound = 2;
+        let mut l = mem.listener(4);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        wire.1 = true;
+        let (first, second, third) = (
+            Address([198, 51, 100, 1]),
+            Address([198, 51, 100, 2]),
+            Address([198, 51, 100, 3]),
+        );
+        for peer in [first, second] {
+            let syn = seg(100, None, Flags::SYN, 80, b"");
+            l.on_segment(peer, &syn, 0, &mut app, &mut wire, &mut ctr);
+        }
+        // Ticks with the ring still full: nobody moves, nobody is counted again.
+        for now in [10, 20, 30] {
+            l.resume_tx(now, &mut app, &mut wire, &mut ctr);
+        }
+        assert_eq!((l.tx_waiting(), ctr.qos_parked_tx), (2, 2));
+        // The first waiter's peer gives up: it leaves the list, and a newcomer may wait.
+        l.on_segment(
+            first,
+            &seg(101, None, Flags::RST, 80, b""),
+            40,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        assert_eq!((l.tx_waiting(), l.half_open()), (1, 1));
+        let syn = seg(100, None, Flags::SYN, 80, b"");
+        l.on_segment(third, &syn, 50, &mut app, &mut wire, &mut ctr);
+        assert_eq!((l.tx_waiting(), ctr.qos_refused_rst), (2, 0));
+        // Room again: the SYN-ACKs leave in the order their connections came.
+        wire.1 = false;
+        l.resume_tx(60, &mut app, &mut wire, &mut ctr);
+        assert_eq!(l.tx_waiting(), 0);
+        let sent: Vec<u32> = wire.0.iter().map(|s| s.ack.unwrap().0).collect();
+        assert_eq!(sent, [101, 101]);
+        assert_eq!(ctr.qos_parked_tx, 3);
+    }
+
     fn seg(
         seq: u32,
         ack: Option<u32>,
@@ -562,7 +628,9 @@ mod tests {
         slots: [Tcb; 4],
         table: [u32; 8],
         heads: [u32; 64],
-        waits: [u32; 1],
+        waits: [u32; 2],
+        /// How many of `waits` the TX wait list may use.
+        wait_bound: usize,
     }
 
     impl Mem {
@@ -571,13 +639,14 @@ mod tests {
                 slots: [Tcb::EMPTY; 4],
                 table: [0; 8],
                 heads: [0; 64],
-                waits: [0; 1],
+                waits: [0; 2],
+                wait_bound: 1,
             }
         }
         fn listener(&mut self, max_half_open: usize) -> Listener<'_> {
             let pool = Pool::new(&mut self.slots, &mut self.table, Key([1, 1])).unwrap();
             let wheel = Wheel::new(&mut self.heads, 10, 0).unwrap();
-            let wait = WaitList::new(&mut self.waits);
+            let wait = WaitList::new(&mut self.waits[..self.wait_bound]);
             Listener::new(
                 pool,
                 wheel,
@@ -664,6 +733,10 @@ mod tests {
         // An old duplicate SYN is only acknowledged; a newer one opens a new connection.
         l.on_segment(PEER, &syn, 1030, &mut app, &mut wire, &mut ctr);
         assert_eq!(wire.0.pop().unwrap().flags, Flags(0));
+        // A SYN with RST set reopens nothing.
+        let syn_rst = seg(rcv + 1000, None, Flags::SYN.with(Flags::RST), 80, b"");
+        l.on_segment(PEER, &syn_rst, 1035, &mut app, &mut wire, &mut ctr);
+        assert_eq!((l.pool.used(), app.closed), (1, 0));
         let again = seg(rcv + 1000, None, Flags::SYN, 80, b"");
         l.on_segment(PEER, &again, 1040, &mut app, &mut wire, &mut ctr);
         let sa = wire.0.pop().unwrap();
@@ -723,6 +796,22 @@ mod tests {
             &mut ctr,
         );
         assert_eq!((ctr.tcp_resets_sent, ctr.tx_full_drops), (2, 1));
+    }
+
+    #[test]
+    fn a_syn_that_acknowledges_something_gets_rst() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        let syn_ack = seg(100, Some(777), Flags::SYN, 80, b"");
+        l.on_segment(PEER, &syn_ack, 0, &mut app, &mut wire, &mut ctr);
+        let rst = wire.0.pop().unwrap();
+        assert_eq!(
+            (rst.flags, rst.seq, rst.ack),
+            (Flags::RST, SeqNumber(777), None)
+        );
+        assert_eq!(l.pool.used(), 0);
     }
 
     #[test]

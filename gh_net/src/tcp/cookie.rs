@@ -3,7 +3,9 @@
 //! peer real.
 //!
 //! Layout of the 32-bit cookie: 8 bits of time (64 s periods), 3 bits of MSS index, 21 bits
-//! of keyed hash over the flow, the peer's initial sequence number and the time.
+//! of keyed hash over the flow, the peer's initial sequence number, the MSS index and the
+//! whole period count: the 8 bits only say which of the last two periods to check, so a
+//! cookie seen once cannot be replayed 256 periods later, nor its MSS bits changed.
 
 use super::super::wire::field;
 use super::super::wire::tcp::SeqNumber;
@@ -23,27 +25,37 @@ const HASH_MASK: u32 = (1 << HASH_BITS) - 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CookieJar {
     key: Key,
+    /// The period of the last cookie made: an ACK can only carry a genuine cookie in that
+    /// period and the next, so at any other time none is checked (no hash is spent on
+    /// stray ACKs, and a forger gets no guesses while no flood is being answered).
+    last_made: Option<u64>,
 }
 
 impl CookieJar {
     /// A jar keyed with secret randomness from the platform.
     pub fn new(key: Key) -> CookieJar {
-        CookieJar { key }
+        CookieJar {
+            key,
+            last_made: None,
+        }
     }
 
-    fn mac(&self, flow: &Flow, irs: SeqNumber, t: u8) -> u32 {
-        let mut m = [0u8; 17];
+    fn mac(&self, flow: &Flow, irs: SeqNumber, period: u64, idx: u32) -> u32 {
+        let mut m = [0u8; 21];
         field::set_bytes(&mut m, 0, &flow.bytes());
         field::set_u32(&mut m, 12, irs.0);
-        field::set_u8(&mut m, 16, t);
+        field::set_u32(&mut m, 16, period as u32);
+        field::set_u8(&mut m, 20, idx as u8);
         (siphash::hash(&self.key, &m) as u32) & HASH_MASK
     }
 
     /// The initial sequence number to send in a stateless SYN-ACK.
-    pub fn make(&self, flow: &Flow, irs: SeqNumber, peer_mss: u16, now_ms: u64) -> SeqNumber {
-        let t = (now_ms / PERIOD_MS) as u8;
+    pub fn make(&mut self, flow: &Flow, irs: SeqNumber, peer_mss: u16, now_ms: u64) -> SeqNumber {
+        let period = now_ms / PERIOD_MS;
+        self.last_made = Some(period);
         let idx = MSS_TABLE.iter().rposition(|&m| m <= peer_mss).unwrap_or(0) as u32;
-        SeqNumber((u32::from(t) << 24) | (idx << HASH_BITS) | self.mac(flow, irs, t))
+        let t = u32::from(period as u8);
+        SeqNumber((t << 24) | (idx << HASH_BITS) | self.mac(flow, irs, period, idx))
     }
 
     /// Checks the cookie echoed in a handshake ACK (`ack - 1`) for the peer's `seq - 1`;
@@ -55,16 +67,23 @@ impl CookieJar {
         cookie: SeqNumber,
         now_ms: u64,
     ) -> Option<u16> {
-        let t = (cookie.0 >> 24) as u8;
-        let now_t = (now_ms / PERIOD_MS) as u8;
-        if now_t.wrapping_sub(t) > 1 {
+        let now_period = now_ms / PERIOD_MS;
+        if self
+            .last_made
+            .is_none_or(|p| now_period.saturating_sub(p) > 1)
+        {
             return None;
         }
-        if cookie.0 & HASH_MASK != self.mac(flow, irs, t) {
+        let age = (now_period as u8).wrapping_sub((cookie.0 >> 24) as u8);
+        if age > 1 {
             return None;
         }
-        let idx = ((cookie.0 >> HASH_BITS) & 0x7) as usize;
-        MSS_TABLE.get(idx).copied()
+        let period = now_period.checked_sub(u64::from(age))?;
+        let idx = (cookie.0 >> HASH_BITS) & 0x7;
+        if cookie.0 & HASH_MASK != self.mac(flow, irs, period, idx) {
+            return None;
+        }
+        MSS_TABLE.get(idx as usize).copied()
     }
 }
 
@@ -84,7 +103,7 @@ mod tests {
 
     #[test]
     fn genuine_cookie_accepted_with_rounded_mss() {
-        let jar = CookieJar::new(Key([7, 9]));
+        let mut jar = CookieJar::new(Key([7, 9]));
         let c = jar.make(&flow(), SeqNumber(1000), 1450, 5_000);
         assert_eq!(jar.check(&flow(), SeqNumber(1000), c, 5_000), Some(1440));
         assert_eq!(
@@ -97,7 +116,7 @@ mod tests {
 
     #[test]
     fn forged_stale_or_misdirected_cookies_rejected() {
-        let jar = CookieJar::new(Key([7, 9]));
+        let mut jar = CookieJar::new(Key([7, 9]));
         let c = jar.make(&flow(), SeqNumber(1000), 1460, 5_000);
         assert_eq!(
             jar.check(&flow(), SeqNumber(1001), c, 5_000),
@@ -118,11 +137,39 @@ mod tests {
             ..flow()
         };
         assert_eq!(jar.check(&other, SeqNumber(1000), c, 5_000), None);
-        let other_jar = CookieJar::new(Key([7, 10]));
+        // The same cookie 256 periods on: its time bits match again, the period does not.
+        assert_eq!(
+            jar.check(&flow(), SeqNumber(1000), c, 5_000 + 256 * PERIOD_MS),
+            None,
+            "replayed"
+        );
+        // Another MSS index in the same cookie.
+        let other_mss = SeqNumber(c.0 ^ (1 << HASH_BITS));
+        assert_eq!(jar.check(&flow(), SeqNumber(1000), other_mss, 5_000), None);
+        let mut other_jar = CookieJar::new(Key([7, 10]));
+        other_jar.make(&flow(), SeqNumber(1), 1460, 5_000);
         assert_eq!(
             other_jar.check(&flow(), SeqNumber(1000), c, 5_000),
             None,
             "other key"
         );
+    }
+
+    #[test]
+    fn no_cookie_is_checked_while_none_was_made_lately() {
+        let mut jar = CookieJar::new(Key([7, 9]));
+        let mut maker = CookieJar::new(Key([7, 9]));
+        let c = maker.make(&flow(), SeqNumber(1000), 1460, 5_000);
+        assert_eq!(
+            jar.check(&flow(), SeqNumber(1000), c, 5_000),
+            None,
+            "none made"
+        );
+        jar.make(&flow(), SeqNumber(7), 1460, 5_000);
+        assert_eq!(jar.check(&flow(), SeqNumber(1000), c, 5_000), Some(1460));
+        // Two periods after the last one made, nothing can be genuine any more.
+        let later = 5_000 + 2 * PERIOD_MS;
+        let c = maker.make(&flow(), SeqNumber(1000), 1460, later);
+        assert_eq!(jar.check(&flow(), SeqNumber(1000), c, later), None);
     }
 }

@@ -191,6 +191,21 @@ fn keep_alive_site() {
         etag(PAGES[0].body)
     );
     assert_eq!(show(&r), want);
+    // Lines of If-None-Match make one list: the tag on the second line matches, and two
+    // halves of the tag on two lines do not.
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\nIf-None-Match: {}\r\n\r\n",
+        etag(PAGES[0].body)
+    );
+    let r = c.send(&mut server, &mut nic, req.as_bytes());
+    assert_eq!(show(&r), want);
+    let tag = etag(PAGES[0].body);
+    let (front, back) = tag.split_at(9);
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: {front}\r\nIf-None-Match: {back}\r\n\r\n"
+    );
+    let r = c.send(&mut server, &mut nic, req.as_bytes());
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
     // A POST body over three segments, hashed as it streams by.
     let mut r = c.send(
         &mut server,
@@ -247,7 +262,7 @@ fn keep_alive_site() {
             k.http_not_found,
             k.http_not_modified
         ),
-        (1, 9, 1, 1)
+        (1, 11, 1, 2)
     );
 }
 
@@ -302,7 +317,14 @@ fn malformed_requests_get_their_status_then_close() {
             .send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
             .is_empty());
     }
-    assert_eq!(server.counters.http_rejected, 6);
+    // An error answer to HEAD has no body either.
+    let mut c = Client::connect(&mut server, &mut nic, 40100);
+    let r = c.send(&mut server, &mut nic, b"HEAD / HTTP/1.1\r\n\r\n");
+    let mut want = text("400 Bad Request", "", "Connection: close\r\n");
+    want.truncate(want.len() - "400 Bad Request\n".len());
+    assert_eq!(show(&r), show(&want));
+    assert!(c.fin);
+    assert_eq!(server.counters.http_rejected, 7);
 }
 
 #[test]

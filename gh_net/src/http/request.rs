@@ -132,6 +132,9 @@ const FIELDS: [Field; 5] = [
 /// `Connection` tokens the parser acts on.
 const TOKENS: [&[u8]; 2] = [b"close", b"keep-alive"];
 
+/// The one `Transfer-Encoding` coding the parser tells apart from the others.
+const CODINGS: [&[u8]; 1] = [b"chunked"];
+
 mod flag {
     pub const CONTENT_LENGTH: u8 = 1;
     pub const TRANSFER_ENCODING: u8 = 2;
@@ -140,6 +143,10 @@ mod flag {
     pub const HOST: u8 = 16;
     /// Whitespace followed the current Content-Length digits.
     pub const CL_WS: u8 = 32;
+    /// An `If-None-Match` line was seen: the next one continues its list.
+    pub const IF_NONE_MATCH: u8 = 64;
+    /// The last `Transfer-Encoding` coding so far is `chunked`.
+    pub const CHUNKED_LAST: u8 = 128;
 }
 
 /// Methods recognised but not served: 405 rather than 501.
@@ -162,8 +169,9 @@ pub struct Parser {
     pos: u8,
     /// Candidate names or tokens still matching, one bit each.
     mask: u8,
-    /// Whitespace held back inside a header value until a visible byte follows it.
-    ws: u8,
+    /// Whitespace held back inside a header value until a visible byte follows it (a
+    /// line is bounded by the head's length, so it never saturates).
+    ws: u16,
     flags: u8,
     method: u8,
     minor: u8,
@@ -230,6 +238,34 @@ fn is_tchar(c: u8) -> bool {
 /// Bytes allowed in a field value besides SP and HTAB: VCHAR and obs-text.
 fn is_field_vchar(c: u8) -> bool {
     (0x21..=0x7e).contains(&c) || c >= 0x80
+}
+
+/// Bytes of a `Host` value, `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986
+/// section 3.2.2): unreserved, percent-encoded, sub-delims, and the colon and brackets
+/// of a port and an IP literal. Any other byte makes the request a 400.
+fn is_host_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'%'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'['
+                | b']'
+        )
 }
 
 const SPACES: [u8; 16] = [b' '; 16];
@@ -523,19 +559,31 @@ impl Parser {
         let value = trim_ws(value);
         match field {
             Field::Other => {}
-            Field::TransferEncoding => self.flags |= flag::TRANSFER_ENCODING,
+            Field::TransferEncoding => {
+                self.flags |= flag::TRANSFER_ENCODING;
+                let is_sep = |c: &u8| matches!(c, b',' | b' ' | b'\t');
+                if let Some(last) = value.rsplit(is_sep).find(|t| !t.is_empty()) {
+                    if eq_lowercase(last, CODINGS[0]) {
+                        self.flags |= flag::CHUNKED_LAST;
+                    } else {
+                        self.flags &= !flag::CHUNKED_LAST;
+                    }
+                }
+            }
             Field::Host | Field::IfNoneMatch => {
                 // Inner tabs are reported as spaces by the state machine.
                 if tab && value.contains(&b'\t') {
                     return Fast::No;
                 }
                 let header = if field == Field::Host {
-                    if self.flags & flag::HOST != 0 {
+                    // A duplicate or an invalid value is the state machine's 400.
+                    if self.flags & flag::HOST != 0 || !value.iter().all(|&c| is_host_byte(c)) {
                         return Fast::No;
                     }
                     self.flags |= flag::HOST;
                     Header::Host
                 } else {
+                    self.continue_list(on);
                     Header::IfNoneMatch
                 };
                 if !(QUIET && header == Header::Host) {
@@ -574,6 +622,20 @@ impl Parser {
         }
         self.head_len = head_len;
         Fast::Line(n)
+    }
+
+    /// A second and later `If-None-Match` line continues the list of the first (RFC 9110
+    /// section 5.3): a comma keeps their tags apart.
+    fn continue_list<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
+        if self.flags & flag::IF_NONE_MATCH != 0 {
+            on(Event::Header(Header::IfNoneMatch, b","));
+        }
+        self.flags |= flag::IF_NONE_MATCH;
+    }
+
+    /// True if the request's method is HEAD: even an error answer to it has no body.
+    pub fn is_head(&self) -> bool {
+        self.method == Method::Head as u8
     }
 
     fn failed_status(&self) -> Status {
@@ -662,7 +724,12 @@ impl Parser {
                 _ => return Err(Status::BAD_REQUEST),
             },
             State::HeaderName => match c {
-                b':' => self.begin_value()?,
+                b':' => {
+                    self.begin_value()?;
+                    if self.field == Field::IfNoneMatch {
+                        self.continue_list(on);
+                    }
+                }
                 c if is_tchar(c) => self.match_name(c),
                 _ => return Err(Status::BAD_REQUEST),
             },
@@ -737,10 +804,12 @@ impl Parser {
             6 if c == b'.' => {}
             8 if c == b'\r' => {
                 let (major, minor) = (self.minor >> 4, self.minor & 0x0f);
-                if major != 1 || minor > 1 {
+                if major != 1 {
                     return Err(Status::VERSION_NOT_SUPPORTED);
                 }
-                self.minor = minor;
+                // A later 1.x is taken as 1.1, the highest this server speaks (RFC 9110
+                // section 2.5).
+                self.minor = minor.min(1);
                 self.state = State::VersionLf;
             }
             _ => return Err(Status::BAD_REQUEST),
@@ -774,7 +843,10 @@ impl Parser {
                 self.flags |= flag::CONTENT_LENGTH;
                 self.acc = 0;
             }
-            Field::TransferEncoding => self.flags |= flag::TRANSFER_ENCODING,
+            Field::TransferEncoding => {
+                self.flags |= flag::TRANSFER_ENCODING;
+                self.start_token();
+            }
             Field::Host => {
                 if self.flags & flag::HOST != 0 {
                     return Err(Status::BAD_REQUEST);
@@ -791,19 +863,42 @@ impl Parser {
         Ok(())
     }
 
+    /// The tokens matched in the current field's value: `Connection` options or
+    /// `Transfer-Encoding` codings.
+    fn tokens(&self) -> &'static [&'static [u8]] {
+        if self.field == Field::TransferEncoding {
+            &CODINGS
+        } else {
+            &TOKENS
+        }
+    }
+
     fn start_token(&mut self) {
-        self.mask = (1 << TOKENS.len()) - 1;
+        self.mask = (1 << self.tokens().len()) - 1;
         self.pos = 0;
     }
 
     fn end_token(&mut self) {
-        for (bit, token) in TOKENS.iter().enumerate() {
-            if self.mask & (1 << bit) != 0 && token.len() == usize::from(self.pos) {
-                self.flags |= if bit == 0 {
-                    flag::CLOSE
-                } else {
-                    flag::KEEP_ALIVE
-                };
+        let matched = |bit: usize, token: &[u8]| {
+            self.mask & (1 << bit) != 0 && token.len() == usize::from(self.pos)
+        };
+        if self.field == Field::TransferEncoding {
+            // Only the last coding matters; an empty list item is no coding.
+            if self.pos > 0 {
+                self.flags &= !flag::CHUNKED_LAST;
+                if CODINGS.iter().enumerate().any(|(bit, t)| matched(bit, t)) {
+                    self.flags |= flag::CHUNKED_LAST;
+                }
+            }
+        } else {
+            for (bit, token) in TOKENS.iter().enumerate() {
+                if matched(bit, token) {
+                    self.flags |= if bit == 0 {
+                        flag::CLOSE
+                    } else {
+                        flag::KEEP_ALIVE
+                    };
+                }
             }
         }
         self.start_token();
@@ -811,7 +906,7 @@ impl Parser {
 
     fn value_space(&mut self) {
         match self.field {
-            Field::Connection => self.end_token(),
+            Field::Connection | Field::TransferEncoding => self.end_token(),
             Field::ContentLength => self.flags |= flag::CL_WS,
             _ => {}
         }
@@ -829,12 +924,12 @@ impl Parser {
                     .and_then(|a| a.checked_add(u64::from(c - b'0')))
                     .ok_or(Status::CONTENT_TOO_LARGE)?;
             }
-            Field::Connection => {
+            Field::Connection | Field::TransferEncoding => {
                 if c == b',' {
                     self.end_token();
                 } else {
                     let lower = c.to_ascii_lowercase();
-                    for (bit, token) in TOKENS.iter().enumerate() {
+                    for (bit, token) in self.tokens().iter().enumerate() {
                         if token.get(usize::from(self.pos)) != Some(&lower) {
                             self.mask &= !(1u8 << bit);
                         }
@@ -842,9 +937,15 @@ impl Parser {
                     self.pos = self.pos.saturating_add(1);
                 }
             }
-            Field::Host => return Ok(Step::Content(Span::Header(Header::Host))),
+            Field::Host => {
+                // Whitespace inside the value, or a byte no host name has.
+                if self.ws != 0 || !is_host_byte(c) {
+                    return Err(Status::BAD_REQUEST);
+                }
+                return Ok(Step::Content(Span::Header(Header::Host)));
+            }
             Field::IfNoneMatch => return Ok(Step::Content(Span::Header(Header::IfNoneMatch))),
-            Field::TransferEncoding | Field::Other => {}
+            Field::Other => {}
         }
         // Held whitespace is only reported for fields given to the application.
         self.ws = 0;
@@ -856,7 +957,7 @@ impl Parser {
             Field::ContentLength if self.state == State::ValueStart => {
                 return Err(Status::BAD_REQUEST);
             }
-            Field::Connection => self.end_token(),
+            Field::Connection | Field::TransferEncoding => self.end_token(),
             _ => {}
         }
         self.flags &= !flag::CL_WS;
@@ -868,7 +969,10 @@ impl Parser {
     fn finish_head(&mut self, limits: &Limits) -> Result<RequestHead, Status> {
         let has_cl = self.flags & flag::CONTENT_LENGTH != 0;
         if self.flags & flag::TRANSFER_ENCODING != 0 {
-            return Err(if has_cl {
+            // With Content-Length it is a smuggling shape; without `chunked` last the
+            // body's end cannot be known (both 400, RFC 9112 section 6.3); chunked bodies
+            // are not taken (501).
+            return Err(if has_cl || self.flags & flag::CHUNKED_LAST == 0 {
                 Status::BAD_REQUEST
             } else {
                 Status::NOT_IMPLEMENTED
@@ -1339,10 +1443,72 @@ mod tests {
     #[test]
     fn header_value_whitespace() {
         let (seen, _) =
-            parse(b"GET / HTTP/1.1\r\nHost:  a \t b  \r\nIf-None-Match:\t\"x\", W/\"y\" \r\n\r\n")
+            parse(b"GET / HTTP/1.1\r\nHost:  a  \r\nIf-None-Match:\t\"x\", \t W/\"y\" \r\n\r\n")
                 .unwrap();
-        assert_eq!(seen.host, b"a   b");
-        assert_eq!(seen.inm, b"\"x\", W/\"y\"");
+        assert_eq!(seen.host, b"a");
+        assert_eq!(seen.inm, b"\"x\",   W/\"y\"");
+    }
+
+    #[test]
+    fn if_none_match_lines_make_one_list() {
+        let (seen, _) = parse(
+            b"GET / HTTP/1.1\r\nIf-None-Match: \"x\"\r\nHost: h\r\nif-none-match: \"y\", \"z\"\r\nIf-None-Match:\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(seen.inm, b"\"x\",\"y\", \"z\",");
+    }
+
+    #[test]
+    fn host_values() {
+        let h = |v: &str| std::format!("GET / HTTP/1.1\r\nHost: {v}\r\n\r\n");
+        for good in [
+            "example.com",
+            "example.com:8080",
+            "[::1]:80",
+            "10.0.2.15",
+            "a-b_c~d%41",
+            "",
+        ] {
+            assert!(parse(h(good).as_bytes()).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "a b",
+            "a\tb",
+            "a/b",
+            "a@b",
+            "a?b",
+            "\"a\"",
+            "a#b",
+            "caf\u{e9}",
+        ] {
+            assert_eq!(status(h(bad).as_bytes()), 400, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn transfer_codings() {
+        let h = "POST / HTTP/1.1\r\nHost: h\r\n";
+        for (extra, code) in [
+            ("Transfer-Encoding: gzip\r\n", 400),
+            ("Transfer-Encoding: chunked, gzip\r\n", 400),
+            ("Transfer-Encoding: gzip, chunked\r\n", 501),
+            ("Transfer-Encoding: gzip,chunked , \r\n", 501),
+            ("Transfer-Encoding: CHUNKED\r\n", 501),
+            (
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+                400,
+            ),
+            (
+                "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+                501,
+            ),
+            ("Transfer-Encoding: chunked\r\nTransfer-Encoding:\r\n", 501),
+            ("Transfer-Encoding:\r\n", 400),
+            ("Transfer-Encoding: chunkedx\r\n", 400),
+        ] {
+            let req = std::format!("{h}{extra}\r\n");
+            assert_eq!(status(req.as_bytes()), code, "{extra:?}");
+        }
     }
 
     #[test]
@@ -1390,7 +1556,14 @@ mod tests {
     #[test]
     fn versions() {
         assert_eq!(status(b"GET / HTTP/2.0\r\n\r\n"), 505);
-        assert_eq!(status(b"GET / HTTP/1.2\r\n\r\n"), 505);
+        // A later 1.x is taken as 1.1.
+        let (seen, _) = parse(b"GET / HTTP/1.2\r\nHost: h\r\n\r\n").unwrap();
+        assert_eq!(seen.head.unwrap().minor_version, 1);
+        assert_eq!(
+            status(b"GET / HTTP/1.9\r\n\r\n"),
+            400,
+            "as 1.1, it needs Host"
+        );
         assert_eq!(status(b"GET / HTTP/0.9\r\n\r\n"), 505);
         assert_eq!(status(b"GET / HTTP/1.1\r\n\r\n"), 400, "1.1 needs Host");
         assert!(parse(b"GET / HTTP/1.0\r\n\r\n").is_ok(), "1.0 does not");
@@ -1621,6 +1794,12 @@ mod tests {
         b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nokGET /c HTTP/1.1\r\nHost: h\r\n\r\n",
         b"\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost:  a \t b  \r\nIf-None-Match:\t\"x\", W/\"y\" \r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost:  [::1]:80 \t\r\nIf-None-Match: \"x\"\r\nIf-None-Match: \"y\"\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked ,gzip\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: CHUNKED\r\nTransfer-Encoding:\r\n\r\n",
+        b"GET / HTTP/1.5\r\nHost: h\r\n\r\n",
         b"GET / HTTP/1.1\r\nhOsT: h\r\nX-Content-Length: zz\r\nContent-Lengthy: 5\r\nAccept: */*\r\n\r\n",
         b"PUT / HTTP/1.1\r\n\r\n",
         b"BREW / HTTP/1.1\r\n\r\n",
@@ -1680,6 +1859,12 @@ mod tests {
         for input in CORPUS {
             same_as_state_machine(input, &Limits::default());
             same_as_state_machine(input, &tight);
+        }
+        // More held whitespace inside a value than a byte counts.
+        let spaces = " ".repeat(300);
+        for field in ["Host: a", "If-None-Match: \"x\",", "X: a"] {
+            let req = std::format!("GET / HTTP/1.1\r\n{field}{spaces}b\r\nHost: h\r\n\r\n");
+            same_as_state_machine(req.as_bytes(), &Limits::default());
         }
         for input in [
             &b"GET /2345678 HTTP/1.0\r\n\r\n"[..],

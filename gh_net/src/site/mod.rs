@@ -413,7 +413,9 @@ impl App for Site<'_> {
             }
             Err(status) => {
                 c.rejected += 1;
-                let e = Handle::reply(Fixed::for_error(status) as usize, Conn::Close, false);
+                // An error answer to HEAD has no body either (RFC 9110 section 9.3.2).
+                let head_only = parser.is_head();
+                let e = Handle::reply(Fixed::for_error(status) as usize, Conn::Close, head_only);
                 if *q.flags & PARSING != 0 {
                     // The request's own response becomes the error.
                     if let Some(last) = q.last() {

@@ -240,32 +240,46 @@ fn is_field_vchar(c: u8) -> bool {
     (0x21..=0x7e).contains(&c) || c >= 0x80
 }
 
-/// Bytes of a `Host` value, `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986
-/// section 3.2.2): unreserved, percent-encoded, sub-delims, and the colon and brackets
-/// of a port and an IP literal. Any other byte makes the request a 400.
+/// `HOST_BYTE[c]`: `c` may appear in a `Host` value, `uri-host [ ":" port ]` (RFC 9112
+/// section 3.2, RFC 3986 section 3.2.2): unreserved, percent-encoded, sub-delims, and the
+/// colon and brackets of a port and an IP literal. Any other byte makes the request a
+/// 400. A table, like `TCHAR`, because every byte of every `Host` value is tested.
+// Built at compile time with `c < 256`: an out-of-range index would fail the build.
+#[allow(clippy::indexing_slicing)]
+const HOST_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+            );
+        c += 1;
+    }
+    t
+};
+
 fn is_host_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'%'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'['
-                | b']'
-        )
+    HOST_BYTE.get(usize::from(c)).copied().unwrap_or(false)
 }
 
 const SPACES: [u8; 16] = [b' '; 16];

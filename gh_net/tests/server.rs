@@ -175,6 +175,13 @@ fn keep_alive_site() {
         b"HEAD /about?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
     );
     assert_eq!(show(&r), show(&ok(&PAGES[1], "", false)));
+    // The absolute form, as a proxy would send it, names the same page.
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"GET http://a/about HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    assert_eq!(show(&r), show(&ok(&PAGES[1], "", true)));
     let r = c.send(
         &mut server,
         &mut nic,
@@ -262,7 +269,7 @@ fn keep_alive_site() {
             k.http_not_found,
             k.http_not_modified
         ),
-        (1, 11, 1, 2)
+        (1, 12, 1, 2)
     );
 }
 

@@ -89,6 +89,10 @@ enum State {
     Method,
     TargetStart,
     Target,
+    /// The scheme of an absolute-form target (`http://`, `https://`).
+    Scheme,
+    /// Its authority, up to the path.
+    Authority,
     Version,
     VersionLf,
     HeaderStart,
@@ -131,6 +135,9 @@ const FIELDS: [Field; 5] = [
 
 /// `Connection` tokens the parser acts on.
 const TOKENS: [&[u8]; 2] = [b"close", b"keep-alive"];
+
+/// Schemes of an absolute-form target (RFC 9112 section 3.2.2), lower-case.
+const SCHEMES: [&[u8]; 2] = [b"http://", b"https://"];
 
 /// The one `Transfer-Encoding` coding the parser tells apart from the others.
 const CODINGS: [&[u8]; 1] = [b"chunked"];
@@ -507,6 +514,26 @@ impl Parser {
         ) else {
             return None;
         };
+        // An absolute-form target is reported from its path, `/` for an empty one; any
+        // other form is the state machine's to refuse.
+        let (slash, path) = match target.first() {
+            Some(b'/') => (false, target),
+            _ => {
+                let rest = SCHEMES.iter().find_map(|s| {
+                    let prefix = target.get(..s.len())?;
+                    prefix
+                        .eq_ignore_ascii_case(s)
+                        .then(|| target.get(s.len()..))
+                        .flatten()
+                })?;
+                let host = rest.iter().position(|&c| c == b'/' || c == b'?');
+                let (authority, path) = rest.split_at_checked(host.unwrap_or(rest.len()))?;
+                if authority.is_empty() || !authority.iter().all(|&c| is_host_byte(c)) {
+                    return None;
+                }
+                (!path.starts_with(b"/"), path)
+            }
+        };
         // What the state machine leaves behind after the same line.
         self.head_len = head_len;
         self.line_len = line_len;
@@ -522,7 +549,12 @@ impl Parser {
         if !QUIET {
             on(Event::Method(method));
         }
-        on(Event::Target(target));
+        if slash {
+            on(Event::Target(b"/"));
+        }
+        if !path.is_empty() {
+            on(Event::Target(path));
+        }
         Some(n)
     }
 
@@ -638,6 +670,39 @@ impl Parser {
         Fast::Line(n)
     }
 
+    /// One more byte of the target: 414 past the limit.
+    fn count_target(&mut self, limits: &Limits) -> Result<(), Status> {
+        self.line_len = self.line_len.saturating_add(1);
+        if self.line_len > limits.max_target {
+            return Err(Status::URI_TOO_LONG);
+        }
+        Ok(())
+    }
+
+    /// One byte of an absolute-form target's scheme, matched against [`SCHEMES`] without
+    /// regard to case; 400 once none matches.
+    fn scheme_byte(&mut self, c: u8) -> Result<(), Status> {
+        let lower = c.to_ascii_lowercase();
+        let at = usize::from(self.pos);
+        for (bit, scheme) in SCHEMES.iter().enumerate() {
+            if scheme.get(at) != Some(&lower) {
+                self.mask &= !(1u8 << bit);
+            }
+        }
+        self.pos = self.pos.saturating_add(1);
+        let done = SCHEMES
+            .iter()
+            .enumerate()
+            .any(|(bit, s)| self.mask & (1 << bit) != 0 && s.len() == usize::from(self.pos));
+        if done {
+            self.state = State::Authority;
+            self.pos = 0;
+        } else if self.mask == 0 {
+            return Err(Status::BAD_REQUEST);
+        }
+        Ok(())
+    }
+
     /// A second and later `If-None-Match` line continues the list of the first (RFC 9110
     /// section 5.3): a comma keeps their tags apart.
     fn continue_list<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
@@ -711,14 +776,51 @@ impl Parser {
                     self.state = State::Version;
                     self.pos = 0;
                 }
-                0x21..=0x7e => {
+                0x21..=0x7e if self.state == State::Target || c == b'/' => {
                     self.state = State::Target;
-                    self.line_len = self.line_len.saturating_add(1);
-                    if self.line_len > limits.max_target {
-                        return Err(Status::URI_TOO_LONG);
-                    }
+                    self.count_target(limits)?;
                     return Ok(Step::Content(Span::Target));
                 }
+                // An absolute-form target: its path is reported, from the first `/`
+                // after the authority (which the Host field names too).
+                c if c.is_ascii_alphabetic() => {
+                    self.count_target(limits)?;
+                    self.state = State::Scheme;
+                    self.mask = (1 << SCHEMES.len()) - 1;
+                    self.pos = 0;
+                    self.scheme_byte(c)?;
+                }
+                // Asterisk-form and authority-form belong to methods not served.
+                _ => return Err(Status::BAD_REQUEST),
+            },
+            State::Scheme => {
+                self.count_target(limits)?;
+                self.scheme_byte(c)?;
+            }
+            State::Authority => match c {
+                b'/' | b'?' | b' ' => {
+                    // `http:///x` names no host.
+                    if self.pos == 0 {
+                        return Err(Status::BAD_REQUEST);
+                    }
+                    if c != b'/' {
+                        // An empty path is `/` (RFC 9112 section 3.2.1).
+                        on(Event::Target(b"/"));
+                    }
+                    if c == b' ' {
+                        self.state = State::Version;
+                        self.pos = 0;
+                    } else {
+                        self.state = State::Target;
+                        self.count_target(limits)?;
+                        return Ok(Step::Content(Span::Target));
+                    }
+                }
+                c if is_host_byte(c) => {
+                    self.count_target(limits)?;
+                    self.pos = 1;
+                }
+                // Userinfo (`@`), or a byte no host has.
                 _ => return Err(Status::BAD_REQUEST),
             },
             State::Version => self.version_byte(c)?,
@@ -1500,6 +1602,40 @@ mod tests {
     }
 
     #[test]
+    fn absolute_form_targets_are_routed_by_their_path() {
+        let target = |t: &str| {
+            let req = std::format!("GET {t} HTTP/1.1\r\nHost: h\r\n\r\n");
+            parse(req.as_bytes()).map(|(seen, _)| seen.target)
+        };
+        assert_eq!(target("http://example.com/a?b").unwrap(), b"/a?b");
+        assert_eq!(target("HTTP://H").unwrap(), b"/");
+        assert_eq!(target("https://h:8080?q").unwrap(), b"/?q");
+        assert_eq!(target("hTtPs://[::1]/x/").unwrap(), b"/x/");
+        for bad in [
+            "http:///x",
+            "http://u@h/",
+            "ftp://h/",
+            "*",
+            "h",
+            "http:/h/",
+            "http://h\"/",
+        ] {
+            assert_eq!(target(bad), Err(Status::BAD_REQUEST), "{bad:?}");
+        }
+        // The limit counts the whole target: `http://ab/` is 10 bytes.
+        let limits = |max_target| Limits {
+            max_target,
+            ..Limits::default()
+        };
+        let req = b"GET http://ab/ HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert!(parse_with(req, &limits(10)).is_ok());
+        assert_eq!(
+            parse_with(req, &limits(9)).err(),
+            Some(Status::URI_TOO_LONG)
+        );
+    }
+
+    #[test]
     fn transfer_codings() {
         let h = "POST / HTTP/1.1\r\nHost: h\r\n";
         for (extra, code) in [
@@ -1814,6 +1950,12 @@ mod tests {
         b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked ,gzip\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: CHUNKED\r\nTransfer-Encoding:\r\n\r\n",
         b"GET / HTTP/1.5\r\nHost: h\r\n\r\n",
+        b"GET http://example.com/a?b HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET HTTPS://h:80?q HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET http://h HTTP/1.0\r\n\r\n",
+        b"GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
         b"GET / HTTP/1.1\r\nhOsT: h\r\nX-Content-Length: zz\r\nContent-Lengthy: 5\r\nAccept: */*\r\n\r\n",
         b"PUT / HTTP/1.1\r\n\r\n",
         b"BREW / HTTP/1.1\r\n\r\n",

@@ -713,19 +713,7 @@ mod tests {
             OUR_IP,
         ];
         for src in bad {
-            let seg = tcp::Repr {
-                src_port: 40000,
-                dst_port: 80,
-                seq: tcp::SeqNumber(1),
-                ack: None,
-                flags: tcp::Flags::SYN,
-                window: 100,
-                options: tcp::Options::default(),
-                payload: &[],
-            };
-            let mut body = [0u8; 20];
-            seg.emit(&mut body, src, OUR_IP).unwrap();
-            let f = ip_frame_from(src, Protocol::Tcp, OUR_IP, &body);
+            let f = syn_frame_from(src);
             assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done, "{src:?}");
             let mut icmp = [0u8; 8];
             icmp::Repr::EchoRequest {
@@ -769,10 +757,9 @@ mod tests {
         assert_eq!((c.drop_icmp, c.tx_full_drops), (0, 1));
     }
 
-    #[test]
-    fn hands_tcp_up() {
-        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
-        let seg = tcp::Repr {
+    /// A SYN to port 80.
+    fn syn() -> tcp::Repr<'static> {
+        tcp::Repr {
             src_port: 40000,
             dst_port: 80,
             seq: tcp::SeqNumber(1),
@@ -781,10 +768,21 @@ mod tests {
             window: 100,
             options: tcp::Options::default(),
             payload: &[],
-        };
+        }
+    }
+
+    /// [`syn`] from `src`, in a frame to us.
+    fn syn_frame_from(src: Ip) -> Vec<u8> {
         let mut body = [0u8; 20];
-        seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
-        let f = ip_frame(Protocol::Tcp, OUR_IP, &body);
+        syn().emit(&mut body, src, OUR_IP).unwrap();
+        ip_frame_from(src, Protocol::Tcp, OUR_IP, &body)
+    }
+
+    #[test]
+    fn hands_tcp_up() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let seg = syn();
+        let f = syn_frame_from(PEER_IP);
         assert_handed_up(n.receive(&f, &mut p, &mut c), seg);
         let mut bad = f.clone();
         let last = bad.len() - 1;

@@ -206,37 +206,27 @@ enum Span {
     Header(Header),
 }
 
-/// `TCHAR[c]`: `c` may appear in a token (RFC 9110 section 5.6.2). A table, because every
-/// byte of every method and header name is tested.
+/// A byte-class table: ASCII letters and digits, and the bytes of `others`.
 // Built at compile time with `c < 256`: an out-of-range index would fail the build.
 #[allow(clippy::indexing_slicing)]
-const TCHAR: [bool; 256] = {
+const fn byte_class(others: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
+        t[c] = (c as u8).is_ascii_alphanumeric();
         c += 1;
     }
+    let mut k = 0;
+    while k < others.len() {
+        t[others[k] as usize] = true;
+        k += 1;
+    }
     t
-};
+}
+
+/// `TCHAR[c]`: `c` may appear in a token (RFC 9110 section 5.6.2). A table, because every
+/// byte of every method and header name is tested.
+const TCHAR: [bool; 256] = byte_class(b"!#$%&'*+-.^_`|~");
 
 fn is_tchar(c: u8) -> bool {
     TCHAR.get(usize::from(c)).copied().unwrap_or(false)
@@ -250,40 +240,8 @@ fn is_field_vchar(c: u8) -> bool {
 /// `HOST_BYTE[c]`: `c` may appear in a `Host` value, `uri-host [ ":" port ]` (RFC 9112
 /// section 3.2, RFC 3986 section 3.2.2): unreserved, percent-encoded, sub-delims, and the
 /// colon and brackets of a port and an IP literal. Any other byte makes the request a
-/// 400. A table, like `TCHAR`, because every byte of every `Host` value is tested.
-// Built at compile time with `c < 256`: an out-of-range index would fail the build.
-#[allow(clippy::indexing_slicing)]
-const HOST_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'%'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b':'
-                    | b'['
-                    | b']'
-            );
-        c += 1;
-    }
-    t
-};
+/// 400.
+const HOST_BYTE: [bool; 256] = byte_class(b"-._~%!$&'()*+,;=:[]");
 
 fn is_host_byte(c: u8) -> bool {
     HOST_BYTE.get(usize::from(c)).copied().unwrap_or(false)

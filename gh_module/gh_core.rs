@@ -102,6 +102,8 @@ pub(crate) struct CoreSetup {
     pub(crate) server: *mut ServerArrays,
     pub(crate) mac: [u8; 6],
     pub(crate) ip: [u8; 4],
+    /// The data network's prefix length.
+    pub(crate) prefix_len: u8,
     pub(crate) gateway: [u8; 4],
     pub(crate) port: [u16; 1],
     /// The built-in site's pages.
@@ -583,6 +585,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
             NetConfig {
                 mac: ethernet::Address(setup.mac),
                 ip: ipv4::Address(setup.ip),
+                prefix_len: setup.prefix_len,
                 gateway: Some(ipv4::Address(setup.gateway)),
             },
             &setup.port,

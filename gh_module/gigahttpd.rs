@@ -389,6 +389,7 @@ impl kernel::Module for GigaHttpd {
         let nics = nic::take(params.nics.as_ref())?;
         let serve = Serve {
             ip: params.ip.addr.0,
+            prefix_len: params.ip.prefix,
             gateway: params.gateway.0,
             port: params.port,
             pages: &DEMO_SITE,

@@ -135,6 +135,7 @@ impl Drop for Core {
 /// the built-in site.
 pub(crate) struct Serve {
     pub(crate) ip: [u8; 4],
+    pub(crate) prefix_len: u8,
     pub(crate) gateway: [u8; 4],
     pub(crate) port: u16,
     pub(crate) pages: &'static [Page<'static>],
@@ -236,6 +237,7 @@ impl Cores {
                         server: server_arrays,
                         mac: nic_info.map_or([0; 6], |n| n.1),
                         ip: serve.ip,
+                        prefix_len: serve.prefix_len,
                         gateway: serve.gateway,
                         port: [serve.port],
                         pages: serve.pages,

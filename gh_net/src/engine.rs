@@ -28,6 +28,10 @@ pub struct NetConfig {
     pub mac: Mac,
     /// Our IPv4 address.
     pub ip: Ip,
+    /// The length of the data network's prefix: addresses inside it are on the link,
+    /// reached at the hardware address their own frames and ARP packets came from; every
+    /// other address is reached through the gateway. 0 puts every address on the link.
+    pub prefix_len: u8,
     /// The gateway, resolved with ARP and cached.
     pub gateway: Option<Ip>,
 }
@@ -63,6 +67,8 @@ const ARP_REFRESH_MS: u64 = 60_000;
 #[derive(Debug)]
 pub struct Network {
     cfg: NetConfig,
+    /// The prefix as a mask of the address's bits.
+    mask: u32,
     gateway_mac: Option<Mac>,
     last_arp_ms: Option<u64>,
     ident: u16,
@@ -73,8 +79,12 @@ pub struct Network {
 impl Network {
     /// A network layer for `cfg`.
     pub fn new(cfg: NetConfig) -> Network {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(cfg.prefix_len.min(32)))
+            .unwrap_or(0);
         Network {
             cfg,
+            mask,
             gateway_mac: None,
             last_arp_ms: None,
             ident: 0,
@@ -93,9 +103,17 @@ impl Network {
         &self.cfg
     }
 
-    /// Remembers that `ip` answered from `mac` (replacing the oldest entry).
+    /// True if `ip` is in our network.
+    #[inline]
+    fn on_link(&self, ip: Ip) -> bool {
+        (ip.to_u32() ^ self.cfg.ip.to_u32()) & self.mask == 0
+    }
+
+    /// Remembers that `ip`, on the link, answered from `mac` (replacing the oldest entry).
+    /// A frame from beyond the link came through a router: its hardware address says
+    /// nothing of the sender's.
     fn learn(&mut self, ip: Ip, mac: Mac) {
-        if !mac.is_unicast() || ip == Ip::UNSPECIFIED {
+        if !mac.is_unicast() || ip == Ip::UNSPECIFIED || !self.on_link(ip) {
             return;
         }
         if let Some(e) = self.neighbours.iter_mut().find(|e| e.0 == ip) {
@@ -109,10 +127,10 @@ impl Network {
     }
 
     /// Replies go back the way a segment from `ip` came: its sender is remembered as a
-    /// neighbour unless it is the gateway.
+    /// neighbour if it is on the link and not the gateway.
     #[inline]
     fn learn_from(&mut self, ip: Ip, mac: Mac) {
-        if Some(ip) == self.cfg.gateway {
+        if Some(ip) == self.cfg.gateway || !self.on_link(ip) {
             return;
         }
         // Most segments come from a neighbour already known by that address.
@@ -122,10 +140,14 @@ impl Network {
         self.learn(ip, mac);
     }
 
-    /// Where frames for `ip` go: the neighbour itself if known, else the gateway. Inline:
-    /// the transmit path, generic over the platform, is compiled in the caller's crate.
+    /// Where frames for `ip` go: a neighbour on the link itself if known, else the
+    /// gateway. Inline: the transmit path, generic over the platform, is compiled in the
+    /// caller's crate.
     #[inline]
     pub fn next_hop(&self, ip: Ip) -> Option<Mac> {
+        if !self.on_link(ip) {
+            return self.gateway_mac;
+        }
         self.neighbours
             .iter()
             .find(|e| e.0 == ip)
@@ -317,7 +339,11 @@ impl Network {
             }
         } else if for_us {
             self.learn(repr.source_ip, repr.source_hw);
-        } else if let Some(e) = self.neighbours.iter_mut().find(|e| e.0 == repr.source_ip) {
+        } else if let Some(e) = self
+            .neighbours
+            .iter_mut()
+            .find(|e| e.0 == repr.source_ip && e.0 != Ip::UNSPECIFIED)
+        {
             e.1 = repr.source_hw;
         }
         if !for_us {
@@ -513,6 +539,7 @@ mod tests {
         Network::new(NetConfig {
             mac: OUR_MAC,
             ip: OUR_IP,
+            prefix_len: 24,
             gateway: Some(GW),
         })
     }
@@ -688,6 +715,44 @@ mod tests {
             &mut c,
         );
         assert_eq!((c.arp_replies_sent, c.tx_full_drops), (1, 1));
+    }
+
+    #[test]
+    fn peers_beyond_the_link_are_reached_through_the_gateway() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let far = Ip([192, 0, 2, 7]);
+        let router = Mac([2, 0, 0, 0, 0, 0x77]);
+        // A segment from beyond the link, as a router hands it on: its hardware address
+        // is the router's, not the sender's, and is not learned.
+        let f = frame_from(router, OUR_MAC, EtherType::Ipv4, &syn_frame_from(far)[14..]);
+        assert!(matches!(
+            n.receive(&f, &mut p, &mut c),
+            Received::Tcp { .. }
+        ));
+        assert_eq!(n.next_hop(far), None, "the gateway is not resolved yet");
+        // Nor is an ARP packet for us from an address beyond the link believed.
+        n.receive(
+            &arp_frame(arp::Operation::Request, far, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(far), None);
+        n.receive(
+            &arp_frame(arp::Operation::Reply, GW, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(far), Some(PEER_MAC), "through the gateway");
+        // A neighbour on the link is reached directly.
+        let near = Ip([10, 1, 0, 77]);
+        let f = frame_from(
+            router,
+            OUR_MAC,
+            EtherType::Ipv4,
+            &syn_frame_from(near)[14..],
+        );
+        n.receive(&f, &mut p, &mut c);
+        assert_eq!(n.next_hop(near), Some(router));
     }
 
     #[test]

@@ -144,6 +144,7 @@ fn one_short_http_connection() {
     let mut net = Network::new(NetConfig {
         mac: SERVER_MAC,
         ip: SERVER_IP,
+        prefix_len: 24,
         gateway: None,
     });
     let mut nic = Nic::default();

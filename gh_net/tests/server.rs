@@ -50,6 +50,7 @@ impl Memory {
             NetConfig {
                 mac: SERVER_MAC,
                 ip: SERVER_IP,
+                prefix_len: 24,
                 gateway: None,
             },
             &PORT,

@@ -135,6 +135,7 @@ pub fn new_server(mem: &mut ServerMem, now_ms: u64) -> Server<'_> {
         NetConfig {
             mac: SERVER_MAC,
             ip: SERVER_IP,
+            prefix_len: 24,
             gateway: Some(GATEWAY_IP),
         },
         &mem.port,

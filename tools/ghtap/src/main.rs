@@ -146,6 +146,8 @@ fn run(args: Args) -> Result<(), String> {
     let cfg = NetConfig {
         mac: args.mac,
         ip: args.ip,
+        // The TAP device is the whole network: every peer is on the link.
+        prefix_len: 0,
         gateway: None,
     };
     let now = platform.now_ms();

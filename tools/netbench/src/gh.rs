@@ -81,6 +81,7 @@ fn new_server(mem: &mut Memory, now_ms: u64) -> Server<'_> {
         NetConfig {
             mac: SERVER_MAC,
             ip: SERVER_IP,
+            prefix_len: 24,
             gateway: None,
         },
         &PORTS,

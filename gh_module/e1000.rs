@@ -13,6 +13,7 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::prelude::*;
 
 use crate::bindings;
+use crate::gh_net::bytes::copy;
 use crate::nic_stats::{bump, count_sent, deliver, NicStats, SendFrame};
 use crate::pages::Pages;
 use crate::pci::TakenPci;
@@ -307,8 +308,8 @@ fn transmit(tx: &mut Ring, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool
 /// `desc` must point at a descriptor the device does not own.
 unsafe fn write_desc(desc: *mut [u8; DESC_SIZE], addr: u64, len: u16, cmd: u8, status: u8) {
     let mut d = [0u8; DESC_SIZE];
-    d[..8].copy_from_slice(&addr.to_le_bytes());
-    d[8..10].copy_from_slice(&len.to_le_bytes());
+    copy(&mut d[..8], &addr.to_le_bytes());
+    copy(&mut d[8..10], &len.to_le_bytes());
     d[11] = cmd;
     d[12] = status;
     // SAFETY: per the function's contract.

@@ -14,7 +14,7 @@ packages=(
     "libstd-rust-web-dev=$GH_RUST_DEB_VERSION" "libstd-rust-web-1.85=$GH_RUST_DEB_VERSION"
     "linux-source-6.12=$GH_KERNEL_DEB_VERSION"
     clang lld llvm libclang-14-dev flex bison bc libelf-dev libssl-dev cpio xz-utils make
-    busybox-static qemu-system-x86 curl python3 iproute2 kmod valgrind
+    busybox-static qemu-system-x86 curl python3 iproute2 kmod valgrind binutils
     apache2-utils iputils-ping tcpdump
 )
 

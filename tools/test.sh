@@ -93,6 +93,13 @@ grep -qiE 'warning|error' build/module.log && rc=1
 [ $rc = 0 ] || cat build/module.log
 count "gigahttpd.ko builds without warnings" $rc
 [ -f gigahttpd.ko ] || finish
+# What a core can run, followed from its entry through the module and into the kernel
+# image: no panic (it would run Linux's panic path on a CPU Linux no longer runs), and of
+# Linux only leaf copies and thunks.
+tools/check-no-panic.py gigahttpd.o "$kdir/vmlinux" >build/check-no-panic.log 2>&1
+rc=$?
+cat build/check-no-panic.log
+count "a core's code reaches no panic and no Linux function" $rc
 phase module
 
 gh_log "test: guest selftests"

@@ -51,7 +51,7 @@ fn adc(acc: u64, w: u64) -> u64 {
 fn word<const N: usize>(b: &[u8; N]) -> u64 {
     let mut w = [0u8; 8];
     if let Some(d) = w.get_mut(..N) {
-        d.copy_from_slice(b);
+        super::bytes::copy(d, b);
     }
     // Lanes keep each byte's position within its 16-bit word on either byte order.
     if cfg!(target_endian = "little") {

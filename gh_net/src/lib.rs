@@ -6,6 +6,7 @@
 //! The same sources build as a host crate (tests) and as a module of `gigahttpd.ko`, so paths
 //! inside the crate are relative (`super::`), never rooted at the crate.
 
+pub mod bytes;
 pub mod checksum;
 pub mod counters;
 pub mod engine;

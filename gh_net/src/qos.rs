@@ -64,6 +64,9 @@ impl<'a> WaitList<'a> {
     /// waiting), keeping the others in order. Linear, but only for such an ending.
     pub fn remove(&mut self, slot: u32) {
         let n = self.ring.len();
+        if n == 0 {
+            return;
+        }
         let mut kept = 0;
         for k in 0..self.len {
             let from = (self.head + k) % n;

@@ -200,7 +200,7 @@ impl<'a> Server<'a> {
         };
         let sent = self.net.send_tcp_with(p, &flow, &seg, data.len(), |out| {
             if let Some(bytes) = data.get(..out.len()) {
-                out.copy_from_slice(bytes);
+                super::bytes::copy(out, bytes);
             }
             None
         });

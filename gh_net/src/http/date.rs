@@ -1,5 +1,7 @@
 //! The IMF-fixdate of the `Date` header (RFC 9110 section 5.6.7), from Unix seconds.
 
+use super::super::bytes::copy;
+
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const LEN: usize = 29;
 
@@ -25,7 +27,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 
 fn two(out: &mut [u8], at: usize, v: u64) {
     if let Some(d) = out.get_mut(at..at + 2) {
-        d.copy_from_slice(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
+        copy(d, &[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
     }
 }
 
@@ -42,11 +44,11 @@ pub fn format(unix_seconds: u64) -> [u8; LEN] {
         .copied()
         .unwrap_or(b"Jan");
     if let Some(d) = out.get_mut(0..3) {
-        d.copy_from_slice(wd);
+        copy(d, wd);
     }
     two(&mut out, 5, day);
     if let Some(d) = out.get_mut(8..11) {
-        d.copy_from_slice(mn);
+        copy(d, mn);
     }
     two(&mut out, 12, year / 100);
     two(&mut out, 14, year % 100);

@@ -1,5 +1,6 @@
 //! Writes response heads into a caller buffer (the TX frame), no formatting machinery.
 
+use super::super::bytes::copy;
 use super::date;
 use super::Status;
 
@@ -37,10 +38,10 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
         let end = self.len.checked_add(bytes.len()).ok_or(BufferTooSmall)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(BufferTooSmall)?
-            .copy_from_slice(bytes);
+        copy(
+            self.buf.get_mut(self.len..end).ok_or(BufferTooSmall)?,
+            bytes,
+        );
         self.len = end;
         Ok(())
     }

@@ -278,7 +278,7 @@ impl Source for Site<'_> {
         let dated = h.date(self.now_unix());
         if let Some((whole, sum)) = self.assembled.get(h, dated) {
             if let Some(bytes) = whole.get(off as usize..).and_then(|b| b.get(..out.len())) {
-                out.copy_from_slice(bytes);
+                super::bytes::copy(out, bytes);
                 return (bytes.len() == whole.len()).then_some(sum);
             }
         }

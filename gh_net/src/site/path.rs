@@ -193,7 +193,7 @@ impl<'a> Routes<'a> {
             while table.get(2 * at..2 * at + 2)? != [0, 0] {
                 at = (at + 1) & mask;
             }
-            table.get_mut(2 * at..2 * at + 2)?.copy_from_slice(&entry);
+            super::super::bytes::copy(table.get_mut(2 * at..2 * at + 2)?, &entry);
         }
         Some(Routes { table })
     }

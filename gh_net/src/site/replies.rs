@@ -499,7 +499,7 @@ fn copy_range(pieces: &[&[u8]], mut off: usize, out: &mut [u8]) {
         off = 0;
         let n = src.len().min(out.len() - at);
         if let (Some(d), Some(s)) = (out.get_mut(at..at + n), src.get(..n)) {
-            d.copy_from_slice(s);
+            super::super::bytes::copy(d, s);
         }
         at += n;
     }

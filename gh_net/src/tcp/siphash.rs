@@ -1,6 +1,8 @@
 //! SipHash-2-4, the keyed hash behind initial sequence numbers and SYN cookies: an attacker
 //! who does not know the per-core key can neither predict nor forge them.
 
+use super::super::bytes::copy;
+
 /// A 128-bit SipHash key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Key(pub [u64; 2]);
@@ -58,13 +60,13 @@ pub fn hash(key: &Key, data: &[u8]) -> u64 {
     let mut words = data.chunks_exact(8);
     for w in &mut words {
         let mut b = [0u8; 8];
-        b.copy_from_slice(w);
+        copy(&mut b, w);
         s.compress(u64::from_le_bytes(b));
     }
     let mut last = [0u8; 8];
     let rest = words.remainder();
     if let Some(dst) = last.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
+        copy(dst, rest);
     }
     last[7] = data.len() as u8;
     s.compress(u64::from_le_bytes(last));

@@ -7,6 +7,7 @@
 //! ([`super::ethernet`], [`super::ipv4`], [`super::tcp`]) stay the reference: a frame this
 //! parser declines goes through them, and tests hold both paths to the same results.
 
+use super::super::bytes::copy;
 use super::super::checksum;
 use super::ethernet::Address as Mac;
 use super::ipv4::{self, Address as Ip};
@@ -108,23 +109,28 @@ impl TcpOut {
             None => self.flags.0,
         };
         let offset_flags = ((5 + opt_len / 4) << 12) | u16::from(flags);
-        h[0..6].copy_from_slice(&self.dst_mac.0);
-        h[6..12].copy_from_slice(&self.src_mac.0);
-        h[12..14].copy_from_slice(&[0x08, 0x00]);
-        h[14..18].copy_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8]);
-        h[18..22].copy_from_slice(&(u32::from(self.ident) << 16 | 0x4000).to_be_bytes());
-        h[22..26].copy_from_slice(&[ipv4::DEFAULT_TTL, 6, 0, 0]);
-        h[26..30].copy_from_slice(&self.src_ip.0);
-        h[30..34].copy_from_slice(&self.dst_ip.0);
-        h[34..38].copy_from_slice(
+        copy(&mut h[0..6], &self.dst_mac.0);
+        copy(&mut h[6..12], &self.src_mac.0);
+        copy(&mut h[12..14], &[0x08, 0x00]);
+        copy(&mut h[14..18], &[0x45, 0, (total >> 8) as u8, total as u8]);
+        copy(
+            &mut h[18..22],
+            &(u32::from(self.ident) << 16 | 0x4000).to_be_bytes(),
+        );
+        copy(&mut h[22..26], &[ipv4::DEFAULT_TTL, 6, 0, 0]);
+        copy(&mut h[26..30], &self.src_ip.0);
+        copy(&mut h[30..34], &self.dst_ip.0);
+        copy(
+            &mut h[34..38],
             &(u32::from(self.src_port) << 16 | u32::from(self.dst_port)).to_be_bytes(),
         );
-        h[38..42].copy_from_slice(&self.seq.0.to_be_bytes());
-        h[42..46].copy_from_slice(&ack.to_be_bytes());
-        h[46..50].copy_from_slice(
+        copy(&mut h[38..42], &self.seq.0.to_be_bytes());
+        copy(&mut h[42..46], &ack.to_be_bytes());
+        copy(
+            &mut h[46..50],
             &(u32::from(offset_flags) << 16 | u32::from(self.window)).to_be_bytes(),
         );
-        h[50..54].copy_from_slice(&[0; 4]);
+        copy(&mut h[50..54], &[0; 4]);
         let addrs = addr_sum(self.src_ip) + addr_sum(self.dst_ip);
         let ip_sum = 0x4500
             + u32::from(total)
@@ -132,7 +138,7 @@ impl TcpOut {
             + 0x4000
             + (u32::from(ipv4::DEFAULT_TTL) << 8 | 6)
             + addrs;
-        h[24..26].copy_from_slice(&checksum::finish(ip_sum).to_be_bytes());
+        copy(&mut h[24..26], &checksum::finish(ip_sum).to_be_bytes());
         let mut sum = addrs
             + 6
             + u32::from(tcp_len)
@@ -158,7 +164,7 @@ impl TcpOut {
             None => checksum::add(sum, data),
         };
         let c = checksum::finish(sum);
-        h[50..52].copy_from_slice(&c.to_be_bytes());
+        copy(&mut h[50..52], &c.to_be_bytes());
         Ok(len)
     }
 }
@@ -179,7 +185,7 @@ pub struct TcpIn<'a> {
 fn bytes<const AT: usize, const N: usize>(h: &[u8; HEADERS_LEN]) -> [u8; N] {
     let mut out = [0u8; N];
     if let Some(s) = h.get(AT..AT + N) {
-        out.copy_from_slice(s);
+        copy(&mut out, s);
     }
     out
 }
@@ -258,7 +264,7 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip) -> Option<TcpIn<'_>> {
 fn bytes_at(h: &[u8; HEADERS_LEN], k: usize) -> [u8; 4] {
     let mut out = [0u8; 4];
     if let Some(s) = h.get(k..k + 4) {
-        out.copy_from_slice(s);
+        copy(&mut out, s);
     }
     out
 }

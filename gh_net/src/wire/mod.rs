@@ -60,7 +60,7 @@ pub(crate) mod field {
     pub fn array_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
         let mut out = [0u8; N];
         if let Some(src) = b.get(at..at.saturating_add(N)) {
-            out.copy_from_slice(src);
+            super::super::bytes::copy(&mut out, src);
         }
         out
     }
@@ -75,7 +75,7 @@ pub(crate) mod field {
     /// Writes `bytes` at `at`.
     pub fn set_bytes(b: &mut [u8], at: usize, bytes: &[u8]) {
         if let Some(dst) = b.get_mut(at..at.saturating_add(bytes.len())) {
-            dst.copy_from_slice(bytes);
+            super::super::bytes::copy(dst, bytes);
         }
     }
 

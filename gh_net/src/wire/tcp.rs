@@ -326,7 +326,7 @@ impl<'a> Repr<'a> {
     pub fn emit(&self, buf: &mut [u8], src: Ipv4Address, dst: Ipv4Address) -> Result<usize> {
         let payload = self.payload;
         self.emit_with(buf, src, dst, payload.len(), |out| {
-            out.copy_from_slice(payload)
+            super::super::bytes::copy(out, payload)
         })
     }
 

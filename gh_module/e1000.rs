@@ -57,6 +57,8 @@ const DESC_DD: u8 = 1;
 const TX_CMD: u8 = 0x01 | 0x02 | 0x08;
 
 const RING: u16 = 256;
+/// Frames one poll takes at most (Linux's NAPI weight): the rest wait in the ring.
+const POLL_BUDGET: usize = 64;
 const BUF_SIZE: usize = 2048;
 /// 256 buffers of 2 KiB: 512 KiB.
 const BUF_ORDER: u32 = 7;
@@ -202,8 +204,8 @@ impl E1000 {
         self.mac
     }
 
-    /// Receives every waiting frame, hands it to `handle` with a way to send replies,
-    /// and reclaims sent descriptors; counts into `stats`.
+    /// Receives waiting frames, up to [`POLL_BUDGET`], hands each to `handle` with a way
+    /// to send replies, and reclaims sent descriptors; counts into `stats`.
     pub(crate) fn poll(
         &mut self,
         stats: &NicStats,
@@ -212,14 +214,21 @@ impl E1000 {
         self.reclaim_tx();
         let mut received = 0;
         let mut sent = false;
-        loop {
+        // Bounded, so that a flood never keeps the core from its timers, its heartbeat
+        // and the transmit doorbell below.
+        for _ in 0..POLL_BUDGET {
             let i = self.rx.next;
-            // SAFETY: the descriptor lies in the ring page, shared with the device.
-            let desc = unsafe { core::ptr::read_volatile(self.rx.desc(i)) };
-            if desc[12] & DESC_DD == 0 {
+            // The status first, then the rest: a descriptor the device completes between
+            // two reads is never taken with the length it had before.
+            // SAFETY: the status byte lies in the descriptor, in the ring page shared with
+            // the device.
+            let status = unsafe { core::ptr::read_volatile(self.rx.desc(i).cast::<u8>().add(12)) };
+            if status & DESC_DD == 0 {
                 break;
             }
             fence(Ordering::Acquire);
+            // SAFETY: as above; the device wrote the descriptor before setting DD.
+            let desc = unsafe { core::ptr::read_volatile(self.rx.desc(i)) };
             let len = usize::from(u16::from_le_bytes([desc[8], desc[9]]));
             let Self { rx, tx, regs, .. } = self;
             let regs = *regs;

@@ -111,10 +111,13 @@ impl PciDev {
         value
     }
 
-    /// Physical start and length of memory BAR `bar`.
+    /// Physical start and length of memory BAR `bar`; `None` for an I/O port BAR,
+    /// whose `pci_iomap` cookie is no address to load from or store to.
     pub(crate) fn bar(&self, bar: u8) -> Option<(u64, u64)> {
         let res = self.raw().resource.get(usize::from(bar))?;
-        (res.start != 0 && res.end > res.start).then(|| (res.start, res.end - res.start + 1))
+        let memory = res.flags as u64 & u64::from(bindings::IORESOURCE_MEM) != 0;
+        (memory && res.start != 0 && res.end > res.start)
+            .then(|| (res.start, res.end - res.start + 1))
     }
 
     /// Unbinds the Linux driver and keeps any driver from binding (driver_override),

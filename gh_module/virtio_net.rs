@@ -304,6 +304,20 @@ impl VirtioNet {
         self.mac
     }
 
+    /// Takes back the transmit buffers the device is done with. An id the ring never
+    /// gave out is ignored: on the free list it would stop every later send.
+    fn reclaim_tx(&mut self) {
+        while let Some((id, _)) = self.tx.pop_used() {
+            if id >= self.tx.size {
+                continue;
+            }
+            if let Some(slot) = self.tx_free.get_mut(self.tx_free_len) {
+                *slot = id;
+                self.tx_free_len += 1;
+            }
+        }
+    }
+
     /// Receives every waiting frame, hands it to `handle` with a way to send replies, and
     /// reclaims sent buffers; counts into `stats`. Returns the number of frames received.
     pub(crate) fn poll(
@@ -311,12 +325,7 @@ impl VirtioNet {
         stats: &NicStats,
         handle: &mut dyn FnMut(&[u8], &mut SendFrame<'_>),
     ) -> usize {
-        while let Some((id, _)) = self.tx.pop_used() {
-            if let Some(slot) = self.tx_free.get_mut(self.tx_free_len) {
-                *slot = id;
-                self.tx_free_len += 1;
-            }
-        }
+        self.reclaim_tx();
         let mut received = 0;
         let mut sent = 0;
         // A frame leaves the used ring only once handled: if the core is reset while it
@@ -363,12 +372,7 @@ impl VirtioNet {
         len: usize,
         build: &mut dyn FnMut(&mut [u8]),
     ) -> bool {
-        while let Some((id, _)) = self.tx.pop_used() {
-            if let Some(slot) = self.tx_free.get_mut(self.tx_free_len) {
-                *slot = id;
-                self.tx_free_len += 1;
-            }
-        }
+        self.reclaim_tx();
         let Self {
             tx,
             tx_free,
@@ -393,7 +397,7 @@ fn send(
     len: usize,
     build: &mut dyn FnMut(&mut [u8]),
 ) -> bool {
-    if len + NET_HDR > BUF_SIZE || *free_len == 0 {
+    if len > BUF_SIZE - NET_HDR || *free_len == 0 {
         return false;
     }
     let Some(&id) = free.get(*free_len - 1) else {
@@ -538,8 +542,12 @@ fn find_caps(pci: &PciDev) -> Result<[CapInfo; 3]> {
                 bindings::VIRTIO_PCI_CAP_DEVICE_CFG => found.get_mut(2),
                 _ => None,
             };
+            // The first of each kind in a memory BAR: a device may offer one in an I/O
+            // port BAR first (QEMU's `modern-pio-notify`), which this driver cannot use.
             if let Some(slot @ None) = slot {
-                *slot = Some(cap);
+                if pci.bar(cap.bar).is_some() {
+                    *slot = Some(cap);
+                }
             }
         }
         pos = next & !3;

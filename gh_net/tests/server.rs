@@ -276,17 +276,33 @@ fn keep_alive_site() {
 
 #[test]
 fn malformed_requests_get_their_status_then_close() {
-    let mut mem = Memory::new(8, 2);
+    let mut mem = Memory::new(16, 2);
     let mut server = mem.server();
     let mut nic = Nic::default();
-    let cases: [(&[u8], &str, &str); 6] = [
+    let cases: [(&[u8], &str, &str); 9] = [
         (
             b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             "400 Bad Request",
             "",
         ),
+        // A 405's Allow names what the target takes: a page, the echo task, anything.
         (
             b"PUT / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "405 Method Not Allowed",
+            "Allow: GET, HEAD\r\n",
+        ),
+        (
+            b"DELETE /echo HTTP/1.1\r\nHost: a\r\n\r\n",
+            "405 Method Not Allowed",
+            "Allow: POST\r\n",
+        ),
+        (
+            b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+            "405 Method Not Allowed",
+            "Allow: GET, HEAD, POST\r\n",
+        ),
+        (
+            b"PUT /nope HTTP/1.1\r\nHost: a\r\n\r\n",
             "405 Method Not Allowed",
             "Allow: GET, HEAD, POST\r\n",
         ),
@@ -332,7 +348,7 @@ fn malformed_requests_get_their_status_then_close() {
     want.truncate(want.len() - "400 Bad Request\n".len());
     assert_eq!(show(&r), show(&want));
     assert!(c.fin);
-    assert_eq!(server.counters.http_rejected, 7);
+    assert_eq!(server.counters.http_rejected, 10);
 }
 
 #[test]

@@ -249,6 +249,10 @@ fn is_host_byte(c: u8) -> bool {
 
 const SPACES: [u8; 16] = [b' '; 16];
 
+/// `Parser::method` of a method in [`KNOWN_UNSERVED`]: the request line is read to its
+/// end, so that the 405's `Allow` can name what its target takes, then it fails.
+const UNSERVED: u8 = 3;
+
 impl Parser {
     /// A parser waiting for the first byte of a request.
     pub const fn new() -> Parser {
@@ -720,9 +724,14 @@ impl Parser {
             },
             State::Method => match c {
                 b' ' => {
-                    let method = self.classify_method()?;
-                    self.method = method as u8;
-                    on(Event::Method(method));
+                    match self.classify_method() {
+                        Ok(method) => {
+                            self.method = method as u8;
+                            on(Event::Method(method));
+                        }
+                        Err(Status::METHOD_NOT_ALLOWED) => self.method = UNSERVED,
+                        Err(status) => return Err(status),
+                    }
                     self.state = State::TargetStart;
                 }
                 c if is_tchar(c) => {
@@ -737,7 +746,11 @@ impl Parser {
                     self.state = State::Version;
                     self.pos = 0;
                 }
-                0x21..=0x7e if self.state == State::Target || c == b'/' => {
+                // An unserved method's target may take any form (`OPTIONS *`,
+                // `CONNECT host:443`): it is only routed, for the 405's `Allow`.
+                0x21..=0x7e
+                    if self.state == State::Target || c == b'/' || self.method == UNSERVED =>
+                {
                     self.state = State::Target;
                     self.count_target(limits)?;
                     return Ok(Step::Content(Span::Target));
@@ -786,6 +799,7 @@ impl Parser {
             },
             State::Version => self.version_byte(c)?,
             State::VersionLf => match c {
+                b'\n' if self.method == UNSERVED => return Err(Status::METHOD_NOT_ALLOWED),
                 b'\n' => self.state = State::HeaderStart,
                 _ => return Err(Status::BAD_REQUEST),
             },
@@ -1763,14 +1777,31 @@ mod tests {
     fn failure_is_sticky() {
         let mut p = Parser::new();
         let l = Limits::default();
+        // An unserved method fails at the end of its request line.
+        assert!(p.feed(b"PUT ", &l, &mut |_| {}).is_ok());
         assert_eq!(
-            p.feed(b"PUT ", &l, &mut |_| {}),
+            p.feed(b"/ HTTP/1.1\r\n", &l, &mut |_| {}),
             Err(Status::METHOD_NOT_ALLOWED)
         );
         assert_eq!(
             p.feed(b"GET / HTTP/1.0\r\n\r\n", &l, &mut |_| {}),
             Err(Status::METHOD_NOT_ALLOWED)
         );
+    }
+
+    #[test]
+    fn an_unserved_method_reports_its_target_then_fails() {
+        for (req, target) in [
+            (&b"PUT /about HTTP/1.1\r\n"[..], &b"/about"[..]),
+            (b"OPTIONS * HTTP/1.1\r\n", b"*"),
+            (b"CONNECT example.com:443 HTTP/1.1\r\n", b"example.com:443"),
+        ] {
+            let mut seen = Seen::default();
+            let r = Parser::new().feed(req, &Limits::default(), &mut |e| record(&mut seen, e));
+            assert_eq!(r, Err(Status::METHOD_NOT_ALLOWED));
+            assert_eq!((seen.method, &seen.target[..]), (None, target));
+        }
+        assert_eq!(status(b"PUT / HTTP/2.0\r\n\r\n"), 505, "the version first");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod replies;
 use super::http::date;
 use super::http::request::{Event, Header, Limits, Parser, RequestHead};
 use super::http::response::EtagMatcher;
-use super::http::Method;
+use super::http::{Method, Status};
 use super::tcp::conn::State;
 use super::tcp::listener::App;
 use super::tcp::{Source, Tcb};
@@ -413,9 +413,15 @@ impl App for Site<'_> {
             }
             Err(status) => {
                 c.rejected += 1;
-                // An error answer to HEAD has no body either (RFC 9110 section 9.3.2).
+                // A 405's `Allow` names the methods its target takes; an error answer to
+                // HEAD has no body either (RFC 9110 section 9.3.2).
+                let fixed = match (status, path.finish(&paths, &routes)) {
+                    (Status::METHOD_NOT_ALLOWED, Some(p)) if p < pages.len() => Fixed::PageMethod,
+                    (Status::METHOD_NOT_ALLOWED, Some(_)) => Fixed::EchoMethod,
+                    _ => Fixed::for_error(status),
+                };
                 let head_only = parser.is_head();
-                let e = Handle::reply(Fixed::for_error(status) as usize, Conn::Close, head_only);
+                let e = Handle::reply(fixed as usize, Conn::Close, head_only);
                 if *q.flags & PARSING != 0 {
                     // The request's own response becomes the error.
                     if let Some(last) = q.last() {

@@ -125,6 +125,8 @@ impl E1000 {
         if len < 0x6000 {
             return Err(ENODEV);
         }
+        // The rings first: from the mapping on, `Drop` undoes everything.
+        let (rx, tx) = (Ring::new()?, Ring::new()?);
         // SAFETY: maps BAR 0 of a device this driver has enabled.
         let regs: *mut u8 = unsafe { bindings::pci_iomap(pci.as_raw(), 0, 0) }.cast();
         if regs.is_null() {
@@ -134,8 +136,8 @@ impl E1000 {
             pci,
             regs,
             mac: [0; 6],
-            rx: Ring::new()?,
-            tx: Ring::new()?,
+            rx,
+            tx,
         };
         nic.reset()?;
         nic.write(IMC, u32::MAX);
@@ -327,8 +329,15 @@ unsafe fn write_desc(desc: *mut [u8; DESC_SIZE], addr: u64, len: u16, cmd: u8, s
 
 impl Drop for E1000 {
     fn drop(&mut self) {
-        // A reset stops all DMA; the rings are freed after the device is given back.
-        let _ = self.reset();
+        // A reset stops all DMA; the rings are freed after the device is given back,
+        // unless it would not reset.
+        if self.reset().is_err() {
+            pr_err!("e1000 did not reset: its ring pages are left allocated\n");
+            for ring in [&mut self.rx, &mut self.tx] {
+                ring.desc.leak();
+                ring.bufs.leak();
+            }
+        }
         // SAFETY: mapped by `pci_iomap` in `new`, unmapped once.
         unsafe { bindings::pci_iounmap(self.pci.as_raw(), self.regs.cast()) };
     }

@@ -49,6 +49,12 @@ impl Pages {
         4096 << self.order
     }
 
+    /// Gives the pages up for good: a device that would not reset may still write them,
+    /// so they are never handed back to the allocator.
+    pub(crate) fn leak(&mut self) {
+        self.addr = 0;
+    }
+
     /// Physical address of the first byte.
     pub(crate) fn phys(&self) -> u64 {
         // SAFETY: `page_offset_base` is set at boot and read-only afterwards.
@@ -59,6 +65,9 @@ impl Pages {
 
 impl Drop for Pages {
     fn drop(&mut self) {
+        if self.addr == 0 {
+            return;
+        }
         // SAFETY: these pages were allocated with this order by `new` and are not used
         // after this.
         unsafe { bindings::free_pages(self.addr as _, self.order) };

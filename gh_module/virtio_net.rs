@@ -169,8 +169,12 @@ impl Queue {
 
 /// A virtio-net device driven by GigaHttpd.
 pub(crate) struct VirtioNet {
-    // Dropped first (after `drop` has reset the device): Linux gets the function back
-    // before the rings are freed, and the reset guarantees no DMA into them.
+    // Held for what dropping them does. The BARs are unmapped first, after `drop` has
+    // reset the device through them; then (still before the rings are freed) Linux gets
+    // the function back, and the reset guarantees no DMA into the rings.
+    #[allow(dead_code)]
+    maps: BarMaps,
+    #[allow(dead_code)]
     pci: TakenPci,
     common: Region,
     mac: [u8; 6],
@@ -179,7 +183,23 @@ pub(crate) struct VirtioNet {
     /// Transmit descriptors not offered to the device.
     tx_free: [u16; MAX_QUEUE as usize],
     tx_free_len: usize,
+}
+
+/// The BARs `VirtioNet::new` mapped, unmapped when dropped: also when `new` fails half
+/// way.
+struct BarMaps {
+    pci: *mut bindings::pci_dev,
     maps: [*mut u8; 6],
+}
+
+impl Drop for BarMaps {
+    fn drop(&mut self) {
+        for map in self.maps.iter().filter(|m| !m.is_null()) {
+            // SAFETY: mapped by `pci_iomap` for this device in `VirtioNet::new`, unmapped
+            // once; the device outlives this (its `TakenPci` is dropped after).
+            unsafe { bindings::pci_iounmap(self.pci, map.cast()) };
+        }
+    }
 }
 
 // SAFETY: the MMIO and ring pointers are only used by whoever holds `&mut VirtioNet`
@@ -199,13 +219,16 @@ impl VirtioNet {
     /// Sets up a taken virtio-net device for polling.
     pub(crate) fn new(pci: TakenPci) -> Result<Self> {
         let caps = find_caps(&pci)?;
-        let mut maps = [core::ptr::null_mut::<u8>(); 6];
+        let mut maps = BarMaps {
+            pci: pci_raw(&pci),
+            maps: [core::ptr::null_mut::<u8>(); 6],
+        };
         let mut region = |cap: CapInfo| -> Result<Region> {
             let (_, bar_len) = pci.bar(cap.bar).ok_or(ENODEV)?;
             if u64::from(cap.offset) + u64::from(cap.length) > bar_len {
                 return Err(ENODEV);
             }
-            let slot = maps.get_mut(usize::from(cap.bar)).ok_or(ENODEV)?;
+            let slot = maps.maps.get_mut(usize::from(cap.bar)).ok_or(ENODEV)?;
             if slot.is_null() {
                 // SAFETY: maps the whole BAR of a device this driver has enabled.
                 *slot = unsafe { bindings::pci_iomap(pci_raw(&pci), cap.bar.into(), 0) }.cast();
@@ -266,6 +289,7 @@ impl VirtioNet {
         let rx = setup_queue(&common, &notify, caps[1].notify_multiplier, RX)?;
         let tx = setup_queue(&common, &notify, caps[1].notify_multiplier, TX)?;
         let mut nic = Self {
+            maps,
             pci,
             common,
             mac,
@@ -273,7 +297,6 @@ impl VirtioNet {
             tx,
             tx_free: [0; MAX_QUEUE as usize],
             tx_free_len: 0,
-            maps,
         };
         nic.start();
         common.write::<u8>(
@@ -420,12 +443,15 @@ fn send(
 
 impl Drop for VirtioNet {
     fn drop(&mut self) {
-        // A reset stops all DMA; afterwards the rings may be freed.
-        let _ = reset(&self.common);
-        for map in self.maps.iter().filter(|m| !m.is_null()) {
-            // SAFETY: mapped by `pci_iomap` in `new`, unmapped once.
-            unsafe { bindings::pci_iounmap(pci_raw(&self.pci), map.cast()) };
+        // A reset stops all DMA; afterwards the rings may be freed, and not before.
+        if reset(&self.common).is_err() {
+            pr_err!("virtio-net device did not reset: its ring pages are left allocated\n");
+            for queue in [&mut self.rx, &mut self.tx] {
+                queue.ring.leak();
+                queue.bufs.leak();
+            }
         }
+        // The BARs are unmapped as `maps` drops, first of the fields.
     }
 }
 

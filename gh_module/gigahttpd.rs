@@ -386,7 +386,13 @@ impl kernel::Module for GigaHttpd {
             );
             return Err(EINVAL);
         }
-        let nics = nic::take(params.nics.as_ref())?;
+        // Refused before anything is taken: a NIC taken and given back loses what Linux
+        // had configured on it.
+        if takeover::cpu_enforces_ibt() {
+            pr_err!("CPUs with indirect branch tracking are not supported yet\n");
+            return Err(ENODEV);
+        }
+        let nics = nic::take(params.nics.as_ref(), gh_cpus.len())?;
         let serve = Serve {
             ip: params.ip.addr.0,
             prefix_len: params.ip.prefix,

@@ -114,11 +114,21 @@ fn choose(nics: Option<&PciList>) -> Result<KVec<PciDev>> {
     Ok(chosen)
 }
 
-/// Takes the chosen NICs from Linux and sets each up for polling. On error every NIC
-/// taken so far goes back to Linux (by dropping).
-pub(crate) fn take(nics: Option<&PciList>) -> Result<KVec<DataNic>> {
+/// Takes the chosen NICs from Linux, at most `most` (one per GigaHttpd CPU), and sets
+/// each up for polling. More than that fails before any is taken; on a later error every
+/// NIC taken so far goes back to Linux (by dropping).
+pub(crate) fn take(nics: Option<&PciList>, most: usize) -> Result<KVec<DataNic>> {
+    let chosen = choose(nics)?;
+    if chosen.len() > most {
+        pr_err!(
+            "{} data NICs but only {} GigaHttpd CPUs\n",
+            chosen.len(),
+            most
+        );
+        return Err(EINVAL);
+    }
     let mut taken = KVec::new();
-    for dev in choose(nics)? {
+    for dev in chosen {
         let addr = dev.addr();
         let driver = KBox::new(Driver::new(dev)?, GFP_KERNEL)?;
         let mac = driver.mac();

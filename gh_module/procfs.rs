@@ -84,17 +84,21 @@ impl<T: Sync> ProcDir<T> {
             GFP_KERNEL,
         )?;
         let data: *const T = &*self.data;
-        // SAFETY: as in `add`; `ops` is kept in `self.ops` until the directory is removed.
+        // Kept before the file exists: the box does not move, and a file never points at
+        // operations that a failed push would have freed.
+        let ops_ptr: *const bindings::proc_ops = &*ops;
+        self.ops.push(ops, GFP_KERNEL)?;
+        // SAFETY: as in `add`; the operations stay in `self.ops` until the directory is
+        // removed.
         let file = unsafe {
             bindings::proc_create_data(
                 F::NAME.as_char_ptr(),
                 0o644,
                 self.entry.as_ptr(),
-                &*ops,
+                ops_ptr,
                 data.cast_mut().cast::<c_void>(),
             )
         };
-        self.ops.push(ops, GFP_KERNEL)?;
         if file.is_null() {
             return Err(ENOMEM);
         }

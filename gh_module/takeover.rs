@@ -168,18 +168,8 @@ impl Cores {
         mem_bytes: usize,
         serve: Serve,
     ) -> Result<Self> {
-        if nics.len() > cpus.len() {
-            pr_err!(
-                "{} data NICs but only {} GigaHttpd CPUs\n",
-                nics.len(),
-                cpus.len()
-            );
-            return Err(EINVAL);
-        }
-        if cpu_enforces_ibt() {
-            pr_err!("CPUs with indirect branch tracking are not supported yet\n");
-            return Err(ENODEV);
-        }
+        // `init` has checked that there are no more NICs than CPUs, and no IBT, before
+        // taking anything.
         let syms = Kallsyms::new()?;
         let trampoline = Trampoline::find(&syms)?;
         let apic = Apic::get()?;
@@ -335,9 +325,11 @@ impl Cores {
         // SAFETY: cores start one at a time (callers hold `busy` or run before any control).
         unsafe { gh_boot_args.set(core.boot_args(&self.trampoline)) };
         self.apic.start(core.apic_id, self.trampoline.vector());
-        if !wait_for(BOOT_TIMEOUT_MS, || {
+        let started = wait_for(BOOT_TIMEOUT_MS, || {
             core.shared.state() != CoreState::Booting
-        }) {
+        });
+        // A core that faulted on its way in did not start either.
+        if !started || core.shared.state() != CoreState::Running {
             pr_err!("CPU {} did not start GigaHttpd\n", core.cpu);
             self.reset(core);
             return Err(EIO);
@@ -371,13 +363,17 @@ impl Cores {
         self.cores.iter().find(|c| c.cpu == cpu).ok_or(EINVAL)
     }
 
-    /// The core on `cpu`, if it is running (what the test hooks act on).
-    fn running(&self, cpu: u32) -> Result<&Core> {
+    /// Runs `f` on the core on `cpu` if it is running (what the test hooks act on),
+    /// holding the control lock: a watchdog restart is never under way meanwhile.
+    fn with_running(&self, cpu: u32, f: impl FnOnce(&Core)) -> Result {
         let core = self.find(cpu)?;
-        if core.shared.state() != CoreState::Running {
-            return Err(EINVAL);
-        }
-        Ok(core)
+        self.exclusive(|| {
+            if core.shared.state() != CoreState::Running {
+                return Err(EINVAL);
+            }
+            f(core);
+            Ok(())
+        })?
     }
 
     /// Runs `f` while holding the control lock, waiting up to a second for it.
@@ -428,9 +424,7 @@ impl Cores {
 
     /// Makes the core on `cpu` hang (test hook for the watchdog).
     pub(crate) fn inject_hang(&self, cpu: u32) -> Result {
-        let core = self.running(cpu)?;
-        core.shared.inject_hang();
-        Ok(())
+        self.with_running(cpu, |core| core.shared.inject_hang())
     }
 
     /// Hands every core a changed live setting.
@@ -443,23 +437,17 @@ impl Cores {
     /// Makes the core on `cpu` hang inside its next request (test hook for the watchdog's
     /// quarantine).
     pub(crate) fn inject_hang_on_request(&self, cpu: u32) -> Result {
-        let core = self.running(cpu)?;
-        core.shared.inject_hang_on_request();
-        Ok(())
+        self.with_running(cpu, |core| core.shared.inject_hang_on_request())
     }
 
     /// Makes the core on `cpu` overflow its stack (test hook for the fault stack).
     pub(crate) fn inject_stack_overflow(&self, cpu: u32) -> Result {
-        let core = self.running(cpu)?;
-        core.shared.inject_stack_overflow();
-        Ok(())
+        self.with_running(cpu, |core| core.shared.inject_stack_overflow())
     }
 
     /// Sends an NMI to the core on `cpu` (test hook for its NMI handler).
     pub(crate) fn inject_nmi(&self, cpu: u32) -> Result {
-        let core = self.running(cpu)?;
-        self.apic.send_nmi(core.apic_id);
-        Ok(())
+        self.with_running(cpu, |core| self.apic.send_nmi(core.apic_id))
     }
 
     /// Resets every core with INIT, for a reboot: nothing of GigaHttpd runs afterwards.
@@ -602,7 +590,7 @@ fn share_kernel_half(pgd: &Pages) {
 
 /// Whether the CPU has indirect branch tracking, which Linux then enforces: calling
 /// `kallsyms_lookup_name` through a pointer would fault.
-fn cpu_enforces_ibt() -> bool {
+pub(crate) fn cpu_enforces_ibt() -> bool {
     // SAFETY: CPUID leaf 7 exists on every x86_64 CPU Linux 6.12 runs on.
     let leaf7 = unsafe { core::arch::x86_64::__cpuid_count(7, 0) };
     leaf7.edx & (1 << 20) != 0

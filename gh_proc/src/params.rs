@@ -148,6 +148,8 @@ pub enum ParamProblem {
     Address,
     /// The gateway is not on the data network.
     GatewayOffNet,
+    /// The gateway is the data address itself.
+    GatewayIsOurs,
 }
 
 /// A rejected parameter: which one, and why. Displays as one line for `dmesg`.
@@ -176,6 +178,7 @@ impl fmt::Display for ParamError {
             ParamProblem::Cidr => f.write_str("expected an IPv4 address with prefix, a.b.c.d/len"),
             ParamProblem::Address => f.write_str("expected an IPv4 address, a.b.c.d"),
             ParamProblem::GatewayOffNet => f.write_str("gateway is not on the network of ip"),
+            ParamProblem::GatewayIsOurs => f.write_str("gateway is the address of ip itself"),
         }
     }
 }
@@ -227,6 +230,12 @@ impl Params {
             return Err(ParamError {
                 name: "gateway",
                 problem: ParamProblem::GatewayOffNet,
+            });
+        }
+        if self.gateway == self.ip.addr {
+            return Err(ParamError {
+                name: "gateway",
+                problem: ParamProblem::GatewayIsOurs,
             });
         }
         Ok(())
@@ -354,6 +363,11 @@ mod tests {
         assert_eq!(
             msg(p.validate()),
             "invalid parameter gateway: gateway is not on the network of ip"
+        );
+        let _ = p.set("ip", "10.9.9.9/24");
+        assert_eq!(
+            msg(p.validate()),
+            "invalid parameter gateway: gateway is the address of ip itself"
         );
     }
 

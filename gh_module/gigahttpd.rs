@@ -279,13 +279,10 @@ impl ProcFile<Loaded> for ConfigFile {
 impl ProcWrite<Loaded> for ConfigFile {
     fn write(loaded: &Loaded, input: &str) -> Result {
         let (index, value) = config::parse(input).map_err(|_| EINVAL)?;
+        let noted = loaded.config.get(index).ok_or(EINVAL)?;
         loaded
-            .config
-            .get(index)
-            .ok_or(EINVAL)?
-            .store(value, Relaxed);
-        loaded.cores.set_setting(index, value);
-        Ok(())
+            .cores
+            .set_setting(index, value, || noted.store(value, Relaxed))
     }
 }
 

@@ -427,11 +427,15 @@ impl Cores {
         self.with_running(cpu, |core| core.shared.inject_hang())
     }
 
-    /// Hands every core a changed live setting.
-    pub(crate) fn set_setting(&self, index: usize, value: u32) {
-        for core in self.cores.iter() {
-            core.shared.set_setting(index, value);
-        }
+    /// Notes a changed live setting with `note` and hands it to every core, one writer
+    /// at a time (the control lock), so that what is noted is what the cores run.
+    pub(crate) fn set_setting(&self, index: usize, value: u32, note: impl FnOnce()) -> Result {
+        self.exclusive(|| {
+            note();
+            for core in self.cores.iter() {
+                core.shared.set_setting(index, value);
+            }
+        })
     }
 
     /// Makes the core on `cpu` hang inside its next request (test hook for the watchdog's
@@ -453,11 +457,16 @@ impl Cores {
     /// Resets every core with INIT, for a reboot: nothing of GigaHttpd runs afterwards.
     /// The CPUs are not given back; Linux is going away.
     pub(crate) fn halt_all(&self) {
-        let _ = self.exclusive(|| {
+        let halt = || {
             for core in self.cores.iter().filter(|c| c.started) {
                 self.reset(core);
             }
-        });
+        };
+        if self.exclusive(halt).is_err() {
+            // A watchdog restart still holds the control lock: Linux is going away, and
+            // no core may run into the next kernel, so they are reset all the same.
+            halt();
+        }
         pr_info!("reboot: GigaHttpd cores stopped\n");
     }
 

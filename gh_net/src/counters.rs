@@ -3,6 +3,24 @@
 //! One plain `#[repr(C)]` struct of `u64`s per core, written only by its own core and read by
 //! the `/proc` layer as a snapshot; names are stable so scripts can rely on them.
 
+/// True for the name of a counter of dropped frames (`drop_*`).
+// Indices below both lengths, checked by the loop: no index can fail.
+#[allow(clippy::indexing_slicing)]
+const fn is_drop(name: &str) -> bool {
+    let (n, p) = (name.as_bytes(), b"drop_");
+    if n.len() < p.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k < p.len() {
+        if n[k] != p[k] {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
 macro_rules! counters {
     ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
         /// The counters of one GigaHttpd core.
@@ -29,6 +47,15 @@ macro_rules! counters {
                 $( f(stringify!($name), self.$name); )*
             }
 
+            /// Frames dropped, for every reason: the sum of the `drop_*` counters.
+            pub fn dropped(&self) -> u64 {
+                let mut sum = 0u64;
+                // Each test is on a constant name: the compiler keeps only the additions.
+                $( if is_drop(stringify!($name)) {
+                    sum = sum.wrapping_add(self.$name);
+                } )*
+                sum
+            }
             /// Adds another core's counters into these (for totals).
             pub fn accumulate(&mut self, other: &Counters) {
                 $( self.$name = self.$name.wrapping_add(other.$name); )*
@@ -171,6 +198,24 @@ mod tests {
             k += 1;
         });
         assert_eq!(k, Counters::COUNT);
+    }
+
+    #[test]
+    fn dropped_sums_every_drop_counter() {
+        for name in Counters::NAMES {
+            assert_eq!(is_drop(name), name.starts_with("drop_"), "{name}");
+        }
+        let mut c = Counters {
+            drop_eth_truncated: 1,
+            drop_ipv4_bad_source: 20,
+            drop_tcp_out_of_window: 300,
+            rx_frames: 4000,
+            tx_full_drops: 50000,
+            ..Counters::default()
+        };
+        assert_eq!(c.dropped(), 321);
+        c.drop_arp_not_ours = u64::MAX;
+        assert_eq!(c.dropped(), 320, "wrapping");
     }
 
     #[test]

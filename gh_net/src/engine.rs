@@ -109,15 +109,19 @@ impl Network {
         (ip.to_u32() ^ self.cfg.ip.to_u32()) & self.mask == 0
     }
 
-    /// Remembers that `ip`, on the link, answered from `mac` (replacing the oldest entry).
-    /// A frame from beyond the link came through a router: its hardware address says
-    /// nothing of the sender's.
-    fn learn(&mut self, ip: Ip, mac: Mac) {
+    /// Remembers that `ip`, on the link, answered from `mac`: a neighbour already known is
+    /// updated; a new one is added (replacing the oldest entry) if `add`. A frame from
+    /// beyond the link came through a router: its hardware address says nothing of the
+    /// sender's.
+    fn learn(&mut self, ip: Ip, mac: Mac, add: bool) {
         if !mac.is_unicast() || ip == Ip::UNSPECIFIED || !self.on_link(ip) {
             return;
         }
         if let Some(e) = self.neighbours.iter_mut().find(|e| e.0 == ip) {
             e.1 = mac;
+            return;
+        }
+        if !add {
             return;
         }
         if let Some(e) = self.neighbours.get_mut(self.next_neighbour) {
@@ -137,7 +141,7 @@ impl Network {
         if self.neighbours.iter().any(|e| e.0 == ip && e.1 == mac) {
             return;
         }
-        self.learn(ip, mac);
+        self.learn(ip, mac, true);
     }
 
     /// Where frames for `ip` go: a neighbour on the link itself if known, else the
@@ -337,14 +341,8 @@ impl Network {
             if for_us || self.gateway_mac.is_some() {
                 self.gateway_mac = Some(repr.source_hw);
             }
-        } else if for_us {
-            self.learn(repr.source_ip, repr.source_hw);
-        } else if let Some(e) = self
-            .neighbours
-            .iter_mut()
-            .find(|e| e.0 == repr.source_ip && e.0 != Ip::UNSPECIFIED)
-        {
-            e.1 = repr.source_hw;
+        } else {
+            self.learn(repr.source_ip, repr.source_hw, for_us);
         }
         if !for_us {
             bump(&mut ctr.drop_arp_not_ours);

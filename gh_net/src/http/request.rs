@@ -247,6 +247,11 @@ fn is_host_byte(c: u8) -> bool {
     HOST_BYTE.get(usize::from(c)).copied().unwrap_or(false)
 }
 
+/// True if every byte of `b` may be in a `Host` value.
+fn is_host(b: &[u8]) -> bool {
+    b.iter().all(|&c| is_host_byte(c))
+}
+
 const SPACES: [u8; 16] = [b' '; 16];
 
 /// `Parser::method` of a method in [`KNOWN_UNSERVED`]: the request line is read to its
@@ -490,7 +495,7 @@ impl Parser {
                 })?;
                 let host = rest.iter().position(|&c| c == b'/' || c == b'?');
                 let (authority, path) = rest.split_at_checked(host.unwrap_or(rest.len()))?;
-                if authority.is_empty() || !authority.iter().all(|&c| is_host_byte(c)) {
+                if authority.is_empty() || !is_host(authority) {
                     return None;
                 }
                 (!path.starts_with(b"/"), path)
@@ -588,7 +593,7 @@ impl Parser {
                 }
                 let header = if field == Field::Host {
                     // A duplicate or an invalid value is the state machine's 400.
-                    if self.flags & flag::HOST != 0 || !value.iter().all(|&c| is_host_byte(c)) {
+                    if self.flags & flag::HOST != 0 || !is_host(value) {
                         return Fast::No;
                     }
                     self.flags |= flag::HOST;
@@ -647,19 +652,8 @@ impl Parser {
     /// One byte of an absolute-form target's scheme, matched against [`SCHEMES`] without
     /// regard to case; 400 once none matches.
     fn scheme_byte(&mut self, c: u8) -> Result<(), Status> {
-        let lower = c.to_ascii_lowercase();
-        let at = usize::from(self.pos);
-        for (bit, scheme) in SCHEMES.iter().enumerate() {
-            if scheme.get(at) != Some(&lower) {
-                self.mask &= !(1u8 << bit);
-            }
-        }
-        self.pos = self.pos.saturating_add(1);
-        let done = SCHEMES
-            .iter()
-            .enumerate()
-            .any(|(bit, s)| self.mask & (1 << bit) != 0 && s.len() == usize::from(self.pos));
-        if done {
+        self.narrow(&SCHEMES, c);
+        if self.matched(&SCHEMES).is_some() {
             self.state = State::Authority;
             self.pos = 0;
         } else if self.mask == 0 {
@@ -809,7 +803,7 @@ impl Parser {
                     self.state = State::HeaderName;
                     self.mask = (1 << NAMES.len()) - 1;
                     self.pos = 0;
-                    self.match_name(c);
+                    self.narrow(&NAMES, c);
                 }
                 // Leading whitespace is obs-fold (or junk after the request line).
                 _ => return Err(Status::BAD_REQUEST),
@@ -821,7 +815,7 @@ impl Parser {
                         self.continue_list(on);
                     }
                 }
-                c if is_tchar(c) => self.match_name(c),
+                c if is_tchar(c) => self.narrow(&NAMES, c),
                 _ => return Err(Status::BAD_REQUEST),
             },
             State::ValueStart => match c {
@@ -909,23 +903,30 @@ impl Parser {
         Ok(())
     }
 
-    fn match_name(&mut self, c: u8) {
+    /// One more byte of a word matched against `candidates` (a header name, a token, a
+    /// scheme), without regard to case: `mask` keeps the candidates it still matches.
+    fn narrow(&mut self, candidates: &[&[u8]], c: u8) {
         let lower = c.to_ascii_lowercase();
-        for (bit, name) in NAMES.iter().enumerate() {
-            if name.get(usize::from(self.pos)) != Some(&lower) {
+        for (bit, candidate) in candidates.iter().enumerate() {
+            if candidate.get(usize::from(self.pos)) != Some(&lower) {
                 self.mask &= !(1u8 << bit);
             }
         }
         self.pos = self.pos.saturating_add(1);
     }
 
+    /// The candidate the word seen so far is, whole.
+    fn matched(&self, candidates: &[&[u8]]) -> Option<usize> {
+        candidates.iter().enumerate().position(|(bit, candidate)| {
+            self.mask & (1 << bit) != 0 && candidate.len() == usize::from(self.pos)
+        })
+    }
+
     fn begin_value(&mut self) -> Result<(), Status> {
-        self.field = Field::Other;
-        for (bit, name) in NAMES.iter().enumerate() {
-            if self.mask & (1 << bit) != 0 && name.len() == usize::from(self.pos) {
-                self.field = FIELDS.get(bit).copied().unwrap_or(Field::Other);
-            }
-        }
+        self.field = self
+            .matched(&NAMES)
+            .and_then(|bit| FIELDS.get(bit).copied())
+            .unwrap_or(Field::Other);
         match self.field {
             Field::ContentLength => {
                 if self.flags & flag::CONTENT_LENGTH != 0 {
@@ -970,26 +971,19 @@ impl Parser {
     }
 
     fn end_token(&mut self) {
-        let matched = |bit: usize, token: &[u8]| {
-            self.mask & (1 << bit) != 0 && token.len() == usize::from(self.pos)
-        };
         if self.field == Field::TransferEncoding {
             // Only the last coding matters; an empty list item is no coding.
             if self.pos > 0 {
                 self.flags &= !flag::CHUNKED_LAST;
-                if CODINGS.iter().enumerate().any(|(bit, t)| matched(bit, t)) {
+                if self.matched(&CODINGS).is_some() {
                     self.flags |= flag::CHUNKED_LAST;
                 }
             }
         } else {
-            for (bit, token) in TOKENS.iter().enumerate() {
-                if matched(bit, token) {
-                    self.flags |= if bit == 0 {
-                        flag::CLOSE
-                    } else {
-                        flag::KEEP_ALIVE
-                    };
-                }
+            match self.matched(&TOKENS) {
+                Some(0) => self.flags |= flag::CLOSE,
+                Some(_) => self.flags |= flag::KEEP_ALIVE,
+                None => {}
             }
         }
         self.start_token();
@@ -1019,13 +1013,7 @@ impl Parser {
                 if c == b',' {
                     self.end_token();
                 } else {
-                    let lower = c.to_ascii_lowercase();
-                    for (bit, token) in self.tokens().iter().enumerate() {
-                        if token.get(usize::from(self.pos)) != Some(&lower) {
-                            self.mask &= !(1u8 << bit);
-                        }
-                    }
-                    self.pos = self.pos.saturating_add(1);
+                    self.narrow(self.tokens(), c);
                 }
             }
             Field::Host => {

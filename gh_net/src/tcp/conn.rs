@@ -777,14 +777,10 @@ impl Tcb {
                     self.snd_nxt = self.snd_una.wrapping_add(1);
                     self.snd_max = self.snd_nxt;
                     self.flags &= !flag::ACK_NOW;
-                } else if self.has(flag::ACK_NOW) {
+                } else {
                     // An unacceptable segment, or a challenge: answered with an ACK
                     // (RFC 9293 section 3.10.7.4) while the SYN-ACK waits for its own.
-                    let ack = self.segment(self.snd_nxt, Flags(0), cfg.initial_window);
-                    if !tx.transmit(&flow, &ack, src) {
-                        return Err(TxFull);
-                    }
-                    self.flags &= !flag::ACK_NOW;
+                    self.ack_if_asked(&flow, cfg.initial_window, src, tx)?;
                 }
                 self.rearm(now, cfg, false, false, false);
                 return Ok(Verdict::Keep);
@@ -845,16 +841,29 @@ impl Tcb {
             bump(&mut ctr.tcp_window_probes);
             self.flags &= !(flag::PROBE_NOW | flag::ACK_NOW);
         }
+        self.ack_if_asked(&flow, cfg.window, src, tx)?;
+        let blocked = self.blocked();
+        self.rearm(now, cfg, false, false, blocked);
+        Ok(Verdict::Keep)
+    }
+
+    /// Sends the ACK a segment asked for (`ACK_NOW`), advertising `window`.
+    #[inline(always)]
+    fn ack_if_asked(
+        &mut self,
+        flow: &Flow,
+        window: u16,
+        src: &impl Source,
+        tx: &mut impl Tx,
+    ) -> Result<(), TxFull> {
         if self.has(flag::ACK_NOW) {
-            let ack = self.segment(self.snd_nxt, Flags(0), cfg.window);
-            if !tx.transmit(&flow, &ack, src) {
+            let ack = self.segment(self.snd_nxt, Flags(0), window);
+            if !tx.transmit(flow, &ack, src) {
                 return Err(TxFull);
             }
             self.flags &= !flag::ACK_NOW;
         }
-        let blocked = self.blocked();
-        self.rearm(now, cfg, false, false, blocked);
-        Ok(Verdict::Keep)
+        Ok(())
     }
 
     /// True if [`Tcb::output`] would send nothing and leave the timer as the last input

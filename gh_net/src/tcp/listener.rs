@@ -53,6 +53,23 @@ impl Source for NoData {
     }
 }
 
+/// Sends a segment that is never sent again (a RST, a SYN-ACK with a cookie), counting it
+/// in the counter `sent` names, or, with the TX ring full, in `tx_full_drops`.
+fn send_once<T: Tx>(
+    tx: &mut T,
+    flow: &Flow,
+    seg: &Segment,
+    src: &impl Source,
+    ctr: &mut Counters,
+    sent: impl FnOnce(&mut Counters) -> &mut u64,
+) {
+    if tx.transmit(flow, seg, src) {
+        bump(sent(ctr));
+    } else {
+        bump(&mut ctr.tx_full_drops);
+    }
+}
+
 /// `Tcb::waits` bit: parked until the TX ring has room.
 const WAIT_TX: u8 = 1;
 /// `Tcb::waits` bit: response data waits for the peer's window.
@@ -164,11 +181,9 @@ impl<'a> Listener<'a> {
                     mss: Some(self.cfg.mss),
                     data: None,
                 };
-                if tx.transmit(&flow, &syn_ack, &*app) {
-                    bump(&mut ctr.tcp_syn_cookies_sent);
-                } else {
-                    bump(&mut ctr.tx_full_drops);
-                }
+                send_once(tx, &flow, &syn_ack, &*app, ctr, |c| {
+                    &mut c.tcp_syn_cookies_sent
+                });
                 return;
             }
             let tcb = Tcb::syn_received(&flow, seg, self.isn(&flow, now_ms), &self.cfg);
@@ -244,11 +259,7 @@ impl<'a> Listener<'a> {
                 data: None,
             },
         };
-        if tx.transmit(flow, &rst, &NoData) {
-            bump(&mut ctr.tcp_resets_sent);
-        } else {
-            bump(&mut ctr.tx_full_drops);
-        }
+        send_once(tx, flow, &rst, &NoData, ctr, |c| &mut c.tcp_resets_sent);
     }
 
     fn on_connection<'s, A: App, T: Tx>(
@@ -267,12 +278,9 @@ impl<'a> Listener<'a> {
         let was_half_open = tcb.state() == State::SynReceived;
         let input = tcb.on_segment(seg, now, &cfg, ctr);
         if let Some(reply) = input.reply {
-            // Best effort, like every RST: with the TX ring full it is simply not sent.
-            if tx.transmit(&tcb.flow(local_ip), &reply, &*app) {
-                bump(&mut ctr.tcp_resets_sent);
-            } else {
-                bump(&mut ctr.tx_full_drops);
-            }
+            send_once(tx, &tcb.flow(local_ip), &reply, &*app, ctr, |c| {
+                &mut c.tcp_resets_sent
+            });
         }
         if was_half_open && (input.verdict == Verdict::Free || tcb.state() != State::SynReceived) {
             self.half_open = self.half_open.saturating_sub(1);

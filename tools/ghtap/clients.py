@@ -332,12 +332,49 @@ def request(method, path, headers=(), body=b"", version="1.1"):
 # --- groups -------------------------------------------------------------------------------
 
 
+class Recorded:
+    """A response's socket file that keeps every byte http.client reads from it."""
+
+    def __init__(self, fp):
+        self.fp, self.seen = fp, bytearray()
+
+    def readline(self, *limit):
+        return self._keep(self.fp.readline(*limit))
+
+    def read(self, *n):
+        return self._keep(self.fp.read(*n))
+
+    def readinto(self, buf):
+        n = self.fp.readinto(buf)
+        self.seen += memoryview(buf)[: n or 0]
+        return n
+
+    def _keep(self, b):
+        self.seen += b
+        return b
+
+    def __getattr__(self, name):
+        return getattr(self.fp, name)
+
+
+class RecordedResponse(http.client.HTTPResponse):
+    """An http.client response that also has the bytes it was parsed from (`raw`)."""
+
+    def __init__(self, sock, *args, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        self.fp = self.recorded = Recorded(self.fp)
+
+    @property
+    def raw(self):
+        return bytes(self.recorded.seen)
+
+
 def group_http(a, site):
     """http.client with keep-alive: GETs, HEADs, conditional GETs and POSTs, all on one
-    connection, then HTTP/1.0 and Connection: close over raw sockets. http.client parses
-    the head, so its responses are compared as rebuilt from the parsed status, fields (in
-    order) and body; the raw-socket checks compare the bytes as received."""
+    connection, then HTTP/1.0 and Connection: close over raw sockets. Every response is
+    compared as the bytes http.client read for it, status line and head included."""
     conn = http.client.HTTPConnection(a.host, a.port, timeout=TIMEOUT)
+    conn.response_class = RecordedResponse
     first_port = []
 
     def same_connection():
@@ -352,9 +389,10 @@ def group_http(a, site):
         return r, data
 
     def raw_of(r, data):
-        """Rebuilds the response bytes from http.client's parse (header order kept)."""
-        fields = "".join("%s: %s\r\n" % kv for kv in r.getheaders())
-        return ("HTTP/1.1 %d %s\r\n%s\r\n" % (r.status, r.reason, fields)).encode() + data
+        """The bytes the response was read from, which must hold the body read."""
+        if not r.raw.endswith(data):
+            raise AssertionError("the body read is not the end of the bytes received")
+        return r.raw
 
     def get_pages():
         for p in site.pages:
@@ -789,6 +827,23 @@ def group_concurrent(a, site):
         done == n,
         "%d responses read on %d connections, byte for byte (%.1f s)" % (done, n, t_get),
         "%d bad, %d missing: %s" % (len(bad), len(bufs) - done - len(bad), "; ".join(bad[:3])),
+    )
+    # A response is read up to its Content-Length: nothing may follow it on a connection
+    # kept alive (no stray or duplicated data, no close).
+    time.sleep(0.5)
+    extra = []
+    for s in bufs:
+        try:
+            d = s.recv(65536)
+            extra.append("%d bytes after the response: %r" % (len(d), d[:80]) if d else "closed")
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            extra.append("recv: %s" % e)
+    report(
+        not extra,
+        "nothing after the response on any of the %d connections" % len(bufs),
+        "%d connections: %s" % (len(extra), "; ".join(extra[:3])),
     )
     for s in socks:
         s.close()

@@ -278,55 +278,67 @@ py_group 120 malformed
 py_group 60 tasks --tasks "$tasks"
 
 # ---- ab --------------------------------------------------------------------------------
-ab_run() { # ab_run DESCRIPTION REQUESTS KEEPALIVE_EXPECTED ARGS...
-    local desc=$1 total=$2 ka=$3 log=$out/ab-$n.log rc complete fails non2xx kareq rate
-    shift 3
-    timeout 120 ip netns exec "$ns" ab -s 30 "$@" >"$log" 2>&1
+# ab judges a response by its status and its length alone (against the first one's), so
+# the bodies' sizes are checked against the page's file: every request's body, whole.
+ab_run() { # ab_run DESCRIPTION REQUESTS KEEPALIVE_EXPECTED PATH ARGS...
+    local desc=$1 total=$2 ka=$3 path=$4 log=$out/ab-$n.log rc complete fails non2xx kareq rate
+    local size doclen body
+    shift 4
+    size=$(stat -c %s "$pages/${page_file[$path]}")
+    timeout 120 ip netns exec "$ns" ab -s 30 "$@" "$url$path" >"$log" 2>&1
     rc=$?
     complete=$(sed -n 's/^Complete requests: *//p' "$log")
     fails=$(sed -n 's/^Failed requests: *//p' "$log")
     non2xx=$(sed -n 's/^Non-2xx responses: *//p' "$log")
     kareq=$(sed -n 's/^Keep-Alive requests: *//p' "$log")
+    doclen=$(sed -n 's/^Document Length: *\([0-9]*\) bytes.*/\1/p' "$log")
+    body=$(sed -n 's/^HTML transferred: *\([0-9]*\) bytes.*/\1/p' "$log")
     rate=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$log")
     [ $rc = 0 ] && [ "$complete" = "$total" ] && [ "$fails" = 0 ] && [ "${non2xx:-0}" = 0 ] &&
-        [ "${kareq:-0}" = "$ka" ]
+        [ "${kareq:-0}" = "$ka" ] && [ "$doclen" = "$size" ] && [ "$body" = $((total * size)) ]
     result $? "ab $desc: ${complete:-?} complete, ${fails:-?} failed, ${non2xx:-0} non-2xx,\
- ${kareq:-0} keep-alive (${rate:-?} requests/s)" \
-        "exit $rc; $(grep -E 'Failed|Non-2xx|Length|Exceptions|Keep-Alive|apr_|Time taken' "$log")"
+ ${kareq:-0} keep-alive, ${body:-?} body bytes for $total x $size (${rate:-?} requests/s)" \
+        "exit $rc; $(grep -E 'Failed|Non-2xx|Length|transferred|Exceptions|Keep-Alive|apr_|Time taken' "$log")"
 }
-ab_run "-k -n 5000 -c 50 /" 5000 5000 -k -n 5000 -c 50 "$url/"
-ab_run "-k -n 500 -c 10 /bytes.bin" 500 500 -k -n 500 -c 10 "$url/bytes.bin"
-ab_run "-n 2000 -c 20 / (no keep-alive)" 2000 0 -n 2000 -c 20 "$url/"
+ab_run "-k -n 5000 -c 50 /" 5000 5000 / -k -n 5000 -c 50
+ab_run "-k -n 500 -c 10 /bytes.bin" 500 500 /bytes.bin -k -n 500 -c 10
+ab_run "-n 2000 -c 20 / (no keep-alive)" 2000 0 / -n 2000 -c 20
 
 # ---- many connections at once ----------------------------------------------------------
 py_group 150 concurrent --connections "$concurrent" --deadline 120
 
 # ---- the engine afterwards -------------------------------------------------------------
 # Every client has closed; after TIME-WAIT (1 s in the engine) no slot may stay in use.
-in_use=""
-for _ in $(seq 30); do
-    kill -USR1 "$ghtap_pid" 2>/dev/null
-    sleep 0.5
-    in_use=$(awk '/^connections_in_use/ {v = $2} END {print v}' "$out/ghtap.out")
-    [ "$in_use" = 0 ] && break
-done
-[ "$in_use" = 0 ]
-result $? "all connections closed within 15 s of the last client (in use: $in_use)"
-tasks_used=$(awk '/^tasks_in_use/ {v = $2} END {print v}' "$out/ghtap.out")
-[ "$tasks_used" = 0 ]
-result $? "every /echo task back in its pool (in use: $tasks_used)"
+all_closed() { # all_closed RUN: no connection and no task left in the running ghtap
+    local in_use="" tasks_used
+    for _ in $(seq 30); do
+        kill -USR1 "$ghtap_pid" 2>/dev/null
+        sleep 0.5
+        in_use=$(awk '/^connections_in_use/ {v = $2} END {print v}' "$out/ghtap.out")
+        [ "$in_use" = 0 ] && break
+    done
+    [ "$in_use" = 0 ]
+    result $? "$1: all connections closed within 15 s of the last client (in use: $in_use)"
+    tasks_used=$(awk '/^tasks_in_use/ {v = $2} END {print v}' "$out/ghtap.out")
+    [ "$tasks_used" = 0 ]
+    result $? "$1: every /echo task back in its pool (in use: $tasks_used)"
+}
+all_closed "main run"
 
 stop_ghtap
 peak=$(counter peak_connections)
 [ "${peak:-0}" -ge "$concurrent" ]
 result $? "the engine held $concurrent connections at once (peak $peak)"
-bad=""
-for c in drop_ipv4_checksum drop_tcp_checksum drop_tcp_malformed drop_ipv4_malformed \
-    tap_tx_errors; do
-    [ "$(counter $c)" = 0 ] || bad="$bad $c=$(counter $c)"
-done
-[ -z "$bad" ]
-result $? "no checksum, malformed-frame or TAP write errors" "$bad"
+no_wire_errors() { # no_wire_errors RUN: the report of a ghtap run counts no bad frame
+    local bad="" c
+    for c in drop_ipv4_checksum drop_tcp_checksum drop_tcp_malformed drop_ipv4_malformed \
+        tap_tx_errors; do
+        [ "$(counter $c)" = 0 ] || bad="$bad $c=$(counter $c)"
+    done
+    [ -z "$bad" ]
+    result $? "$1: no checksum, malformed-frame or TAP write errors" "$bad"
+}
+no_wire_errors "main run"
 cp "$out/ghtap.out" "$out/ghtap-main.out"
 
 # ---- a pool full of TIME-WAIT ------------------------------------------------------------
@@ -334,8 +346,10 @@ cp "$out/ghtap.out" "$out/ghtap-main.out"
 # one takes the slot of the TIME-WAIT that ends first, so none waits for a slot.
 small=64
 start_ghtap "$small"
-ab_run "-n 1000 -c 4 / with $small slots (no keep-alive)" 1000 0 -n 1000 -c 4 "$url/"
+ab_run "-n 1000 -c 4 / with $small slots (no keep-alive)" 1000 0 / -n 1000 -c 4
+all_closed "$small slots"
 stop_ghtap
+no_wire_errors "$small slots"
 recycled=$(counter tcp_time_wait_recycled) parked=$(counter qos_parked_pool)
 [ "${recycled:-0}" -gt 0 ] && [ "${parked:-1}" = 0 ]
 result $? "a full pool recycled TIME-WAIT slots ($recycled) and no connection waited for a slot\

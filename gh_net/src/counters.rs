@@ -101,8 +101,11 @@ counters! {
     /// ICMP messages malformed, with a bad checksum, or not echo requests.
     drop_icmp,
     /// Frames sent once and never again (ARP and ICMP replies, RSTs, SYN-ACKs with a
-    /// cookie) that found the TX ring full.
+    /// cookie, quarantine answers) that found the TX ring full.
     tx_full_drops,
+    /// TCP segments not sent because the hardware address of their next hop was not
+    /// known (a neighbour is then asked for with ARP); TCP sends them again on its timer.
+    tx_no_route,
     /// ICMP echo replies sent.
     icmp_echo_replies,
     /// TCP segments malformed or with bad options.

@@ -55,13 +55,25 @@ pub enum Received<'a> {
 /// Neighbours remembered (peers on the local link); others are reached via the gateway.
 const NEIGHBOURS: usize = 8;
 
-/// How often an unresolved gateway is asked for.
+/// How often an unresolved gateway, or a neighbour with no entry, is asked for.
 const ARP_RETRY_MS: u64 = 1000;
 
 /// How often a resolved gateway is asked for again, so that a gateway replaced without
 /// announcing itself is found (RFC 1122 section 2.3.2.1): until it answers, the address
 /// already known stays in use.
 const ARP_REFRESH_MS: u64 = 60_000;
+
+/// What the transmit path did with one frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued on the TX ring.
+    Queued,
+    /// Not sent: the hardware address of its next hop is not known (see
+    /// [`Network::resolve`]). Lost as on the wire: TCP sends it again on its timer.
+    NoRoute,
+    /// Not sent: the TX ring is full.
+    RingFull,
+}
 
 /// Link and network layers of one core.
 #[derive(Debug)]
@@ -74,6 +86,8 @@ pub struct Network {
     ident: u16,
     neighbours: [(Ip, Mac); NEIGHBOURS],
     next_neighbour: usize,
+    /// The neighbour last asked for by [`Network::resolve`], and when.
+    last_resolve: Option<(Ip, u64)>,
 }
 
 impl Network {
@@ -90,6 +104,7 @@ impl Network {
             ident: 0,
             neighbours: [(Ip::UNSPECIFIED, Mac([0; 6])); NEIGHBOURS],
             next_neighbour: 0,
+            last_resolve: None,
         }
     }
 
@@ -144,24 +159,48 @@ impl Network {
         self.learn(ip, mac, true);
     }
 
-    /// Where frames for `ip` go: a neighbour on the link itself if known, else the
-    /// gateway. Inline: the transmit path, generic over the platform, is compiled in the
-    /// caller's crate.
+    /// Where frames for `ip` go: a neighbour on the link itself, or the gateway for an
+    /// address beyond it; `None` while that hardware address is not known. Inline: the
+    /// transmit path, generic over the platform, is compiled in the caller's crate.
     #[inline]
     pub fn next_hop(&self, ip: Ip) -> Option<Mac> {
-        if !self.on_link(ip) {
+        if !self.on_link(ip) || Some(ip) == self.cfg.gateway {
             return self.gateway_mac;
         }
-        self.neighbours
-            .iter()
-            .find(|e| e.0 == ip)
-            .map(|e| e.1)
-            .or(self.gateway_mac)
+        self.neighbours.iter().find(|e| e.0 == ip).map(|e| e.1)
+    }
+
+    /// Asks with ARP for the hardware address of `ip`, a neighbour a frame could not be
+    /// sent to (never learned, or its entry taken by another's), at most once per
+    /// [`ARP_RETRY_MS`] for the same address; its reply adds it. The gateway, and with it
+    /// every address beyond the link, is asked for by [`Network::poll`].
+    pub fn resolve<P: Platform>(&mut self, p: &mut P, ip: Ip, ctr: &mut Counters) {
+        if !self.on_link(ip) || Some(ip) == self.cfg.gateway || ip.is_invalid_source() {
+            return;
+        }
+        let now = p.now_ms();
+        if self
+            .last_resolve
+            .is_some_and(|(a, t)| a == ip && now.saturating_sub(t) < ARP_RETRY_MS)
+        {
+            return;
+        }
+        let req = arp::Repr {
+            operation: arp::Operation::Request,
+            source_hw: self.cfg.mac,
+            source_ip: self.cfg.ip,
+            target_hw: Mac([0; 6]),
+            target_ip: ip,
+        };
+        if self.send_arp(p, Mac::BROADCAST, &req, ctr) {
+            bump(&mut ctr.arp_requests_sent);
+            self.last_resolve = Some((ip, now));
+        }
     }
 
     /// Builds and queues one TCP segment for `flow` whose `payload_len` data bytes `fill`
-    /// writes straight into the frame; false if the next hop is unknown or the TX ring is
-    /// full.
+    /// writes straight into the frame, and counts what became of it; a next hop not
+    /// known is asked for.
     pub fn send_tcp<P: Platform>(
         &mut self,
         p: &mut P,
@@ -170,21 +209,27 @@ impl Network {
         payload_len: usize,
         fill: &mut dyn FnMut(&mut [u8]),
         ctr: &mut Counters,
-    ) -> bool {
+    ) -> Sent {
         let sent = self.send_tcp_with(p, flow, seg, payload_len, |out| {
             fill(out);
             None
         });
-        if sent {
-            bump(&mut ctr.tx_frames);
+        match sent {
+            Sent::Queued => bump(&mut ctr.tx_frames),
+            Sent::NoRoute => {
+                bump(&mut ctr.tx_no_route);
+                self.resolve(p, flow.remote_ip, ctr);
+            }
+            Sent::RingFull => {}
         }
         sent
     }
 
-    /// [`Network::send_tcp`] without the counter (the caller counts the frames it sent),
-    /// with the data written by a closure the compiler sees, so the transmit path's copy
-    /// of the response is not an indirect call. The closure returns the data's
-    /// [`checksum::partial`](super::checksum::partial) sum when it knows it.
+    /// [`Network::send_tcp`] without the counters (the caller counts the frames it sent
+    /// and resolves a next hop not known), with the data written by a closure the
+    /// compiler sees, so the transmit path's copy of the response is not an indirect
+    /// call. The closure returns the data's [`checksum::partial`](super::checksum::partial)
+    /// sum when it knows it.
     #[inline]
     pub fn send_tcp_with<P: Platform>(
         &mut self,
@@ -193,13 +238,14 @@ impl Network {
         seg: &super::tcp::Segment,
         payload_len: usize,
         mut fill: impl FnMut(&mut [u8]) -> Option<u16>,
-    ) -> bool {
+    ) -> Sent {
         let Some(dst_mac) = self.next_hop(flow.remote_ip) else {
-            return false;
+            return Sent::NoRoute;
         };
-        // An IPv4 packet too long for its length field is not sent.
+        // An IPv4 packet too long for its length field is not built. TCP never asks for
+        // one (its segments are at most an MSS, clamped to 1460 bytes or less).
         let Some(len) = frame::tcp_frame_len(seg.mss.is_some(), payload_len) else {
-            return false;
+            return Sent::RingFull;
         };
         self.ident = self.ident.wrapping_add(1);
         let out = frame::TcpOut {
@@ -216,9 +262,14 @@ impl Network {
             window: seg.window,
             mss: seg.mss,
         };
-        p.transmit(len, &mut |buf| {
+        let queued = p.transmit(len, &mut |buf| {
             let _ = out.emit(buf, payload_len, &mut fill);
-        })
+        });
+        if queued {
+            Sent::Queued
+        } else {
+            Sent::RingFull
+        }
     }
 
     /// Periodic work: asks for the gateway's address until it is known, and again every
@@ -703,7 +754,11 @@ mod tests {
         );
         assert_eq!(n.next_hop(PEER_IP), Some(moved));
         assert_eq!(n.gateway_mac(), Some(moved));
-        assert_eq!(n.next_hop(other), Some(moved), "via the gateway");
+        assert_eq!(
+            n.next_hop(other),
+            None,
+            "a neighbour is never reached via the gateway"
+        );
         assert_eq!(c.drop_arp_not_ours, 4);
         // A reply the full TX ring cannot take is counted.
         p.full = true;
@@ -713,6 +768,77 @@ mod tests {
             &mut c,
         );
         assert_eq!((c.arp_replies_sent, c.tx_full_drops), (1, 1));
+    }
+
+    #[test]
+    fn a_segment_to_a_neighbour_not_known_is_lost_and_the_neighbour_asked_for() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let flow = super::super::tcp::Flow {
+            remote_ip: PEER_IP,
+            remote_port: 40000,
+            local_ip: OUR_IP,
+            local_port: 80,
+        };
+        let seg = super::super::tcp::Segment {
+            seq: tcp::SeqNumber(1),
+            ack: Some(tcp::SeqNumber(1)),
+            flags: tcp::Flags(0),
+            window: 1024,
+            mss: None,
+            data: None,
+        };
+        let send = |n: &mut Network, p: &mut TestPlatform, c: &mut Counters| {
+            n.send_tcp(p, &flow, &seg, 0, &mut |_| {}, c)
+        };
+        // Eight other neighbours took every entry: the peer has none.
+        for k in 0..8 {
+            let ip = Ip([10, 1, 0, 100 + k]);
+            let f = frame_from(
+                Mac([2, 0, 0, 0, 1, k]),
+                OUR_MAC,
+                EtherType::Ipv4,
+                &syn_frame_from(ip)[14..],
+            );
+            n.receive(&f, &mut p, &mut c);
+        }
+        n.receive(
+            &arp_frame(arp::Operation::Reply, GW, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(
+            n.next_hop(PEER_IP),
+            None,
+            "not the gateway: the peer is on the link"
+        );
+        assert_eq!(send(&mut n, &mut p, &mut c), Sent::NoRoute);
+        assert_eq!((c.tx_no_route, c.arp_requests_sent, c.tx_frames), (1, 1, 1));
+        let req = arp::Repr::parse(&arp::Packet::new_checked(&p.sent[0][14..]).unwrap()).unwrap();
+        assert_eq!(
+            (req.operation, req.target_ip),
+            (arp::Operation::Request, PEER_IP)
+        );
+        assert_eq!(&p.sent[0][..6], &[0xff; 6]);
+        // Asked once a second at most.
+        p.now = 999;
+        assert_eq!(send(&mut n, &mut p, &mut c), Sent::NoRoute);
+        assert_eq!((c.tx_no_route, c.arp_requests_sent), (2, 1));
+        p.now = 1000;
+        assert_eq!(send(&mut n, &mut p, &mut c), Sent::NoRoute);
+        assert_eq!((c.tx_no_route, c.arp_requests_sent), (3, 2));
+        // Its answer adds it; the next segment goes out.
+        n.receive(
+            &arp_frame(arp::Operation::Reply, PEER_IP, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(PEER_IP), Some(PEER_MAC));
+        assert_eq!(send(&mut n, &mut p, &mut c), Sent::Queued);
+        assert_eq!(c.tx_no_route, 3);
+        // A full ring is no lost route.
+        p.full = true;
+        assert_eq!(send(&mut n, &mut p, &mut c), Sent::RingFull);
+        assert_eq!(c.tx_no_route, 3);
     }
 
     #[test]

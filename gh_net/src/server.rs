@@ -4,7 +4,7 @@
 //! All state lives in [`ServerMemory`], which the caller provides; nothing allocates.
 
 use super::counters::Counters;
-use super::engine::{NetConfig, Network, Platform, Received};
+use super::engine::{NetConfig, Network, Platform, Received, Sent};
 use super::qos::WaitList;
 use super::quarantine::{self, Answer, Quarantine};
 use super::site::echo::Task;
@@ -16,6 +16,7 @@ use super::tcp::pool::Pool;
 use super::tcp::siphash::Key;
 use super::tcp::wheel::Wheel;
 use super::tcp::{Config, Flow, Segment, Source, Tcb, Tx};
+use super::wire::ipv4::Address as Ip;
 use super::wire::tcp::{Flags, Incoming, SeqNumber};
 
 /// Timer wheel granularity.
@@ -50,9 +51,15 @@ struct FrameTx<'n, 'p, P: Platform> {
     platform: &'p mut P,
     /// Frames sent, added to the counters once the listener is done.
     sent: u64,
+    /// Segments lost for want of their next hop's hardware address, likewise.
+    no_route: u64,
+    /// The last peer a segment was lost for: asked for once the listener is done.
+    unresolved: Option<Ip>,
 }
 
 impl<P: Platform> Tx for FrameTx<'_, '_, P> {
+    /// A segment with no known next hop is lost, as on the wire, rather than parked: TCP
+    /// sends it again on its timer, by when the neighbour may have answered.
     fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
         let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
         let sent = self
@@ -65,8 +72,15 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
                     src.fill(handle, off, out)
                 }
             });
-        self.sent += u64::from(sent);
-        sent
+        match sent {
+            Sent::Queued => self.sent += 1,
+            Sent::NoRoute => {
+                self.no_route += 1;
+                self.unresolved = Some(flow.remote_ip);
+            }
+            Sent::RingFull => return false,
+        }
+        true
     }
 }
 
@@ -198,17 +212,20 @@ impl<'a> Server<'a> {
             mss: None,
             data: None,
         };
-        let sent = self.net.send_tcp_with(p, &flow, &seg, data.len(), |out| {
+        let mut fill = |out: &mut [u8]| {
             if let Some(bytes) = data.get(..out.len()) {
                 super::bytes::copy(out, bytes);
             }
-            None
-        });
-        if sent {
-            self.counters.tx_frames = self.counters.tx_frames.wrapping_add(1);
-            if !data.is_empty() {
+        };
+        let sent = self
+            .net
+            .send_tcp(p, &flow, &seg, data.len(), &mut fill, &mut self.counters);
+        match sent {
+            Sent::Queued if !data.is_empty() => {
                 super::counters::bump(&mut self.counters.http_quarantined);
             }
+            Sent::RingFull => super::counters::bump(&mut self.counters.tx_full_drops),
+            _ => {}
         }
         true
     }
@@ -245,9 +262,15 @@ impl<'a> Server<'a> {
             net,
             platform: p,
             sent: 0,
+            no_route: 0,
+            unresolved: None,
         };
         f(listener, site, &mut tx, counters);
         counters.tx_frames = counters.tx_frames.wrapping_add(tx.sent);
+        if let Some(ip) = tx.unresolved {
+            counters.tx_no_route = counters.tx_no_route.wrapping_add(tx.no_route);
+            net.resolve(p, ip, counters);
+        }
         let s = site.counters;
         // Copied only when they moved: the site counts nothing else without counting a
         // request or a rejection.

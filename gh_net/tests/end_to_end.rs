@@ -13,7 +13,7 @@ mod common;
 
 use common::{client_frame, server_segment, Nic, SERVER_IP, SERVER_MAC};
 use gh_net::counters::Counters;
-use gh_net::engine::{NetConfig, Network, Received};
+use gh_net::engine::{NetConfig, Network, Received, Sent};
 use gh_net::http::request::{Event, Limits, Parser};
 use gh_net::http::response::{write_head, ResponseHead};
 use gh_net::http::Status;
@@ -84,7 +84,7 @@ struct FrameTx<'a> {
 impl Tx for FrameTx<'_> {
     fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
         let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
-        self.net.send_tcp(
+        let sent = self.net.send_tcp(
             self.nic,
             flow,
             seg,
@@ -93,7 +93,8 @@ impl Tx for FrameTx<'_> {
                 src.fill(handle, off, out);
             },
             &mut self.ctr,
-        )
+        );
+        sent != Sent::RingFull
     }
 }
 

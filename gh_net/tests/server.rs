@@ -6,11 +6,13 @@
 
 mod common;
 
-use common::{client_frame_from, server_segment, Nic, SERVER_IP, SERVER_MAC};
+use common::{client_frame_from, frame_of, server_segment, Nic, SERVER_IP, SERVER_MAC};
 use gh_net::engine::NetConfig;
 use gh_net::owned::{OwnedMemory, Sizes};
 use gh_net::server::Server;
 use gh_net::site::Page;
+use gh_net::wire::ethernet::Address as Mac;
+use gh_net::wire::ipv4::Address as Ip;
 use gh_net::wire::tcp::Flags;
 
 const DATE: u64 = 784_111_777;
@@ -44,6 +46,10 @@ impl Memory {
     }
 
     fn server(&mut self) -> Server<'_> {
+        self.server_via(None)
+    }
+
+    fn server_via(&mut self, gateway: Option<Ip>) -> Server<'_> {
         static PORT: [u16; 1] = [80];
         Server::new(
             self.0.memory(),
@@ -51,7 +57,7 @@ impl Memory {
                 mac: SERVER_MAC,
                 ip: SERVER_IP,
                 prefix_len: 24,
-                gateway: None,
+                gateway,
             },
             &PORT,
             &PAGES,
@@ -541,4 +547,39 @@ fn tuned_window_and_idle_time_apply() {
         (1000..1100).contains(&closed_at),
         "closed after {closed_at} ms"
     );
+}
+
+/// A segment whose next hop is not known (a peer beyond the link while the gateway has not
+/// answered) is lost, not parked as if the TX ring were full: it is sent again on its
+/// timer, and the slot is freed when the handshake gives up.
+#[test]
+fn a_segment_with_no_next_hop_is_lost_not_parked() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server_via(Some(Ip([10, 9, 0, 254])));
+    let mut nic = Nic::default();
+    let far = (Mac([2, 0, 0, 0, 0, 0x77]), Ip([198, 51, 100, 99]), 40000);
+    let out = exchange(
+        &mut server,
+        &mut nic,
+        frame_of(far, 100, None, Flags::SYN, b""),
+    );
+    assert!(out.is_empty());
+    assert_eq!(server.counters.tx_no_route, 1);
+    assert_eq!((server.connections(), server.parked()), (1, 0));
+    // A client on the link is served meanwhile.
+    let mut c = Client::connect(&mut server, &mut nic, 50000);
+    let r = c.send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+    let start = nic.now;
+    while server.connections() > 1 && nic.now < start + 600_000 {
+        nic.now += 10;
+        server.tick(&mut nic);
+        nic.sent.clear();
+    }
+    assert_eq!(server.connections(), 1, "the far handshake gave up");
+    assert!(
+        server.counters.tx_no_route > 2,
+        "its SYN-ACK was sent again"
+    );
+    assert_eq!(server.parked(), 0);
 }

@@ -46,6 +46,17 @@ pub fn client_frame_from(
     flags: Flags,
     payload: &[u8],
 ) -> Vec<u8> {
+    frame_of((CLIENT_MAC, CLIENT_IP, port), seq, ack, flags, payload)
+}
+
+/// A frame from port `port` of `ip`, sent by the station `mac`.
+pub fn frame_of(
+    (mac, ip, port): (Mac, Ip, u16),
+    seq: u32,
+    ack: Option<u32>,
+    flags: Flags,
+    payload: &[u8],
+) -> Vec<u8> {
     let seg = tcp::Repr {
         src_port: port,
         dst_port: 80,
@@ -62,14 +73,14 @@ pub fn client_frame_from(
     let tcp_len = seg.buffer_len();
     let mut f = vec![0u8; 14 + 20 + tcp_len];
     ethernet::Repr {
-        src: CLIENT_MAC,
+        src: mac,
         dst: SERVER_MAC,
         ethertype: EtherType::Ipv4,
     }
     .emit(&mut f)
     .unwrap();
     ipv4::Repr {
-        src: CLIENT_IP,
+        src: ip,
         dst: SERVER_IP,
         protocol: Protocol::Tcp,
         payload_len: tcp_len as u16,
@@ -77,7 +88,7 @@ pub fn client_frame_from(
     }
     .emit(&mut f[14..], 9)
     .unwrap();
-    seg.emit(&mut f[34..], CLIENT_IP, SERVER_IP).unwrap();
+    seg.emit(&mut f[34..], ip, SERVER_IP).unwrap();
     f
 }
 

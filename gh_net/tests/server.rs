@@ -103,8 +103,14 @@ impl Client {
     /// Sends `data` in one segment; returns the response bytes it brought, after
     /// acknowledging them (which may release more).
     fn send(&mut self, server: &mut Server<'_>, nic: &mut Nic, data: &[u8]) -> Vec<u8> {
-        let mut out = exchange(server, nic, self.frame(Flags::PSH, data));
+        let out = exchange(server, nic, self.frame(Flags::PSH, data));
         self.seq += data.len() as u32;
+        self.read(server, nic, out)
+    }
+
+    /// Takes the response bytes of `out`, the server's frames, acknowledging them until
+    /// the server sends nothing more.
+    fn read(&mut self, server: &mut Server<'_>, nic: &mut Nic, mut out: Vec<Vec<u8>>) -> Vec<u8> {
         let mut got = Vec::new();
         while !out.is_empty() {
             for f in &out {
@@ -387,6 +393,38 @@ fn echo_tasks_are_bounded_503_past_the_pool() {
     assert_eq!(server.counters.qos_refused_503, 1);
 }
 
+/// A task goes back to the pool as soon as its answer is acknowledged, also when that
+/// answer closed the connection (HTTP/1.0, `Connection: close`): not when the slot is
+/// freed after FIN-WAIT and TIME-WAIT.
+#[test]
+fn a_closing_answer_frees_its_task_once_acknowledged() {
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    for (k, request) in [
+        &b"POST /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc"[..],
+        b"POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = Client::connect(&mut server, &mut nic, 43000 + k as u16);
+        let r = c.send(&mut server, &mut nic, request);
+        assert!(show(&r).starts_with("HTTP/1.1 200 OK\r\n"), "{}", show(&r));
+        assert!(c.fin, "the answer closes");
+        assert_eq!(
+            server.connections(),
+            1 + k,
+            "our FIN is acknowledged, theirs not sent"
+        );
+        assert_eq!(
+            server.tasks_busy(),
+            0,
+            "request {k}: the task is free again"
+        );
+    }
+}
+
 #[test]
 fn pipelined_requests_are_all_taken_and_answered_in_order() {
     let mut mem = Memory::new(8, 2);
@@ -582,4 +620,85 @@ fn a_segment_with_no_next_hop_is_lost_not_parked() {
         "its SYN-ACK was sent again"
     );
     assert_eq!(server.parked(), 0);
+}
+
+/// A request refused for want of room in its connection's queue is left unacknowledged
+/// and counted only once taken: a bad one is not counted again at each retransmission.
+#[test]
+fn a_refused_request_is_counted_once_taken() {
+    use gh_net::site::pipeline::PER_CONNECTION;
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 44000);
+    let get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let bad = b"GET / HTTP/1.1\r\nHost a\r\n\r\n";
+    // One answered, PER_CONNECTION waiting: the bad request finds no room.
+    let taken = get.repeat(1 + PER_CONNECTION);
+    let mut data = taken.clone();
+    data.extend_from_slice(bad);
+    let first = exchange(&mut server, &mut nic, c.frame(Flags::PSH, &data));
+    let (_, ack, _, _) = server_segment(first.last().unwrap());
+    assert_eq!(
+        ack,
+        Some(c.seq + taken.len() as u32),
+        "the bad request is not acknowledged"
+    );
+    // Sent again while the responses ahead are still unread: still refused.
+    let again = exchange(&mut server, &mut nic, c.frame(Flags::PSH, &data));
+    assert!(again.iter().all(|f| server_segment(f).3.is_empty()));
+    assert_eq!(server.counters.http_rejected, 0, "refused, not taken");
+    // The responses read, it is sent again and taken: answered, and counted once.
+    c.seq += taken.len() as u32;
+    let r = c.read(&mut server, &mut nic, first);
+    assert_eq!(
+        show(&r),
+        show(&ok(&PAGES[0], "", true).repeat(1 + PER_CONNECTION))
+    );
+    assert_eq!(server.counters.http_requests, 1 + PER_CONNECTION as u64);
+    assert_eq!(server.counters.http_rejected, 0);
+    let r = c.send(&mut server, &mut nic, bad);
+    assert!(
+        show(&r).starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(server.counters.http_rejected, 1);
+}
+
+/// A peer that finishes sending inside a request's body is answered with our FIN at once,
+/// after the answers ahead of it, and the request's task is freed: the body can never be
+/// complete.
+#[test]
+fn a_fin_inside_a_body_closes_and_frees_the_task() {
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    for (port, ahead) in [
+        (45000, &b""[..]),
+        (45001, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ] {
+        let mut c = Client::connect(&mut server, &mut nic, port);
+        let mut data = ahead.to_vec();
+        let post: &[u8] = if ahead.is_empty() { b"/echo" } else { b"/" };
+        data.extend_from_slice(b"POST ");
+        data.extend_from_slice(post);
+        data.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+        let out = exchange(
+            &mut server,
+            &mut nic,
+            c.frame(Flags::PSH.with(Flags::FIN), &data),
+        );
+        c.seq += data.len() as u32 + 1;
+        let r = c.read(&mut server, &mut nic, out);
+        let want = if ahead.is_empty() {
+            Vec::new()
+        } else {
+            ok(&PAGES[0], "", true)
+        };
+        assert_eq!(show(&r), show(&want));
+        assert!(c.fin, "our FIN follows theirs");
+        assert_eq!(server.tasks_busy(), 0);
+        assert_eq!(server.connections(), 0, "both FINs acknowledged");
+    }
 }

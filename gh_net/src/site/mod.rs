@@ -412,7 +412,6 @@ impl App for Site<'_> {
                 (p.consumed, q.last().map(|h| Handle(*h)))
             }
             Err(status) => {
-                c.rejected += 1;
                 // A 405's `Allow` names the methods its target takes; an error answer to
                 // HEAD has no body either (RFC 9110 section 9.3.2).
                 let fixed = match (status, path.finish(&paths, &routes)) {
@@ -432,9 +431,11 @@ impl App for Site<'_> {
                         tasks.release(Handle(*q.reply).index());
                     }
                 } else if !q.push(e) {
+                    // Refused for now, counted when taken.
                     *x = before;
                     return 0;
                 }
+                c.rejected += 1;
                 q.complete();
                 *parser = Parser::new();
                 (data.len(), Some(e))
@@ -459,7 +460,7 @@ impl App for Site<'_> {
 
     #[inline(always)]
     fn on_ready(&mut self, slot: usize, tcb: &mut Tcb) {
-        let idle = tcb.can_send();
+        let acked = tcb.response_acked();
         let Some(x) = self.exchanges.get_mut(slot) else {
             return;
         };
@@ -467,8 +468,24 @@ impl App for Site<'_> {
         if x.flags & (SENT | READY) == 0 && tcb.state() != State::CloseWait {
             return;
         }
-        if x.has(SENT) && idle {
-            // The response being sent is acknowledged in full: it leaves the queue.
+        if x.has(PARSING) && tcb.state() == State::CloseWait {
+            // The peer finished sending inside a request's body: that request can never
+            // be complete (RFC 9112 section 8). Its response goes, and its task with it,
+            // and the connection closes after the answers ahead of it.
+            if x.more != 0 {
+                self.pipeline.drop_last(&mut x.more);
+            } else if !x.has(SENT) {
+                if x.has(HAS_TASK) {
+                    self.tasks.release(Handle(x.reply).index());
+                }
+                x.flags &= !(HAS_TASK | HAS_REPLY | READY);
+            }
+            x.flags &= !PARSING;
+        }
+        if x.has(SENT) && acked {
+            // The response being sent is acknowledged in full: it leaves the queue, and
+            // its task, if any, goes back to the pool (also after a closing response,
+            // while our FIN waits for its ACK or the connection for TIME-WAIT's end).
             if x.has(HAS_TASK) {
                 self.tasks.release(Handle(x.reply).index());
             }

@@ -5,6 +5,12 @@
 //! connection that does not pipeline costs nothing more. When the pool is empty the
 //! request is left unacknowledged and the peer sends it again.
 
+/// Responses one connection may have waiting here. Past them its next request is left
+/// unacknowledged until a response ahead is sent, so that one peer pipelining without
+/// reading cannot take the pool every connection shares (nor make each push walk a long
+/// list).
+pub const PER_CONNECTION: usize = 16;
+
 /// One waiting response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Queued {
@@ -55,8 +61,12 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Appends `handle` (not yet ready) to the list starting at `*head`; false when the
-    /// pool is empty.
+    /// pool is empty or the list holds [`PER_CONNECTION`] entries.
     pub fn push(&mut self, head: &mut u16, handle: u32) -> bool {
+        let (tail, len) = self.tail(*head);
+        if len >= PER_CONNECTION {
+            return false;
+        }
         let link = self.free;
         let Some(e) = self.get_mut(link) else {
             return false;
@@ -68,7 +78,7 @@ impl<'a> Pipeline<'a> {
             ready: false,
         };
         self.free = after;
-        match self.tail(*head) {
+        match tail {
             Some(t) => {
                 if let Some(t) = self.get_mut(t) {
                     t.next = link;
@@ -79,25 +89,21 @@ impl<'a> Pipeline<'a> {
         true
     }
 
-    /// The last entry of the list at `head`.
-    fn tail(&self, head: u16) -> Option<u16> {
-        let mut at = head;
-        let mut last = None;
-        // A list is never longer than the pool; the bound keeps a damaged link harmless.
-        for _ in 0..self.entries.len() {
-            let e = self.get(at)?;
+    /// The last entry of the list at `head`, and the list's length.
+    fn tail(&self, head: u16) -> (Option<u16>, usize) {
+        let (mut at, mut last, mut len) = (head, None, 0);
+        // A list is never longer than its bound; the bound keeps a damaged link harmless.
+        while let Some(e) = self.get(at).filter(|_| len < PER_CONNECTION) {
             last = Some(at);
+            len += 1;
             at = e.next;
-            if at == 0 {
-                break;
-            }
         }
-        last
+        (last, len)
     }
 
     /// The handle of the last entry of the list at `head`, to change it.
     pub fn last_mut(&mut self, head: u16) -> Option<(&mut u32, &mut bool)> {
-        let t = self.tail(head)?;
+        let t = self.tail(head).0?;
         self.get_mut(t).map(|e| (&mut e.handle, &mut e.ready))
     }
 
@@ -111,6 +117,27 @@ impl<'a> Pipeline<'a> {
         e.next = free;
         self.free = link;
         Some(got)
+    }
+
+    /// Takes the last entry off the list at `*head` back to the pool.
+    pub fn drop_last(&mut self, head: &mut u16) {
+        let (mut before, mut last, mut len) = (None, *head, 0);
+        while let Some(e) = self
+            .get(last)
+            .filter(|e| e.next != 0 && len < PER_CONNECTION)
+        {
+            (before, last, len) = (Some(last), e.next, len + 1);
+        }
+        let free = self.free;
+        let Some(e) = self.get_mut(last) else {
+            return;
+        };
+        e.next = free;
+        self.free = last;
+        match before.and_then(|b| self.get_mut(b)) {
+            Some(b) => b.next = 0,
+            None => *head = 0,
+        }
     }
 
     /// Returns the whole list at `*head` to the pool.
@@ -145,6 +172,53 @@ mod tests {
             assert!(p.push(&mut a, h));
         }
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn one_connection_takes_no_more_than_its_share() {
+        let mut mem = [Queued::default(); 2 * PER_CONNECTION];
+        let mut p = Pipeline::new(&mut mem);
+        let (mut a, mut b) = (0u16, 0u16);
+        for h in 0..PER_CONNECTION as u32 {
+            assert!(p.push(&mut a, h));
+        }
+        assert!(
+            !p.is_empty() && !p.push(&mut a, 99),
+            "bounded per connection"
+        );
+        assert!(p.push(&mut b, 1000), "the others still have room");
+        assert_eq!(p.pop(&mut a), Some((0, false)));
+        assert!(p.push(&mut a, 99), "room again once one leaves");
+        assert_eq!(*p.last_mut(a).unwrap().0, 99);
+        p.release(&mut a);
+        assert_eq!(a, 0);
+        for h in 0..PER_CONNECTION as u32 - 1 {
+            assert!(p.push(&mut b, h));
+        }
+        for h in 0..PER_CONNECTION as u32 {
+            assert!(p.push(&mut a, h));
+        }
+        let mut c = 0;
+        assert!(p.is_empty() && !p.push(&mut c, 1), "bounded by the pool");
+    }
+
+    #[test]
+    fn the_last_entry_leaves_alone() {
+        let mut mem = [Queued::default(); 3];
+        let mut p = Pipeline::new(&mut mem);
+        let (mut a, mut b) = (0u16, 0u16);
+        assert!(p.push(&mut a, 1) && p.push(&mut b, 10) && p.push(&mut a, 2));
+        p.drop_last(&mut a);
+        assert_eq!(*p.last_mut(a).unwrap().0, 1);
+        p.drop_last(&mut a);
+        assert_eq!(a, 0);
+        p.drop_last(&mut a);
+        assert!(p.push(&mut a, 3) && p.push(&mut a, 4) && p.is_empty());
+        assert_eq!(p.pop(&mut b), Some((10, false)));
+        assert_eq!(
+            (p.pop(&mut a), p.pop(&mut a), p.pop(&mut a)),
+            (Some((3, false)), Some((4, false)), None)
+        );
     }
 
     #[test]

@@ -376,6 +376,12 @@ impl Tcb {
         self.idle()
     }
 
+    /// True if every byte of the response sent has been acknowledged, in any state: its
+    /// resources may go, also when our FIN followed it (a closing response).
+    pub fn response_acked(&self) -> bool {
+        !self.snd_una.lt(self.resp_end)
+    }
+
     #[inline]
     fn idle(&self) -> bool {
         matches!(self.state, State::Established | State::CloseWait)

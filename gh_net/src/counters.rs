@@ -94,7 +94,7 @@ counters! {
     /// IPv4 packets for another address.
     drop_ipv4_not_ours,
     /// IPv4 packets from an address no host sends from (0/8, 127/8, multicast, the
-    /// limited broadcast) or from ours.
+    /// limited broadcast, our network's directed broadcast) or from ours.
     drop_ipv4_bad_source,
     /// IPv4 packets of a protocol other than ICMP and TCP.
     drop_ipv4_unknown_protocol,
@@ -138,7 +138,8 @@ counters! {
     tcp_syn_cookies_accepted,
     /// ACKs that carried an invalid SYN cookie.
     tcp_syn_cookies_rejected,
-    /// SYNs dropped because the connection pool was full and cookies could not help.
+    /// Handshake ACKs with a valid SYN cookie left unanswered because every slot was
+    /// taken: the peer sends again (each also counts in `qos_parked_pool`).
     tcp_pool_full,
     /// Connections in TIME-WAIT ended early to give their slot to a new connection when
     /// every slot was taken.
@@ -161,7 +162,8 @@ counters! {
     qos_parked_window,
     /// Requests refused with 503 because a wait list was over its bound.
     qos_refused_503,
-    /// Connections reset because a wait list was over its bound.
+    /// Connections ended because the TX wait list was over its bound. No RST can leave
+    /// the full ring then: the peer's next segment meets no connection and gets one.
     qos_refused_rst,
 }
 

@@ -81,6 +81,9 @@ pub struct Network {
     cfg: NetConfig,
     /// The prefix as a mask of the address's bits.
     mask: u32,
+    /// The data network's directed broadcast (the limited broadcast on a /31 or /32,
+    /// which have none): no host sends from it.
+    directed: Ip,
     gateway_mac: Option<Mac>,
     last_arp_ms: Option<u64>,
     ident: u16,
@@ -96,9 +99,16 @@ impl Network {
         let mask = u32::MAX
             .checked_shl(32 - u32::from(cfg.prefix_len.min(32)))
             .unwrap_or(0);
+        // RFC 3021: the two addresses of a /31 are both hosts.
+        let directed = if cfg.prefix_len <= 30 {
+            Ip((cfg.ip.to_u32() | !mask).to_be_bytes())
+        } else {
+            Ip::BROADCAST
+        };
         Network {
             cfg,
             mask,
+            directed,
             gateway_mac: None,
             last_arp_ms: None,
             ident: 0,
@@ -129,7 +139,7 @@ impl Network {
     /// beyond the link came through a router: its hardware address says nothing of the
     /// sender's.
     fn learn(&mut self, ip: Ip, mac: Mac, add: bool) {
-        if !mac.is_unicast() || ip == Ip::UNSPECIFIED || !self.on_link(ip) {
+        if !mac.is_unicast() || self.is_bad_source(ip) || !self.on_link(ip) {
             return;
         }
         if let Some(e) = self.neighbours.iter_mut().find(|e| e.0 == ip) {
@@ -143,6 +153,13 @@ impl Network {
             *e = (ip, mac);
         }
         self.next_neighbour = (self.next_neighbour + 1) % NEIGHBOURS;
+    }
+
+    /// True if no host sends from `ip` (RFC 1122 section 3.2.1.3): see
+    /// [`Ip::is_invalid_source`]; also our own address and our network's directed
+    /// broadcast.
+    fn is_bad_source(&self, ip: Ip) -> bool {
+        ip.is_invalid_source() || ip == self.cfg.ip || ip == self.directed
     }
 
     /// Replies go back the way a segment from `ip` came: its sender is remembered as a
@@ -338,7 +355,10 @@ impl Network {
         bump(&mut ctr.rx_frames);
         // Nearly every frame is a TCP segment in a plain IPv4 packet: taken in one pass.
         // Anything else goes the layered way below, which also counts the drops.
-        if let Some(t) = frame::parse_tcp(frame, self.cfg.mac, self.cfg.ip) {
+        // (A segment from our directed broadcast goes the layered way, to be counted.)
+        if let Some(t) =
+            frame::parse_tcp(frame, self.cfg.mac, self.cfg.ip).filter(|t| t.src != self.directed)
+        {
             self.learn_from(t.src, t.src_mac);
             return Received::Tcp {
                 src: t.src,
@@ -442,7 +462,7 @@ impl Network {
             bump(&mut ctr.drop_ipv4_not_ours);
             return Received::Done;
         }
-        if repr.src.is_invalid_source() || repr.src == self.cfg.ip {
+        if self.is_bad_source(repr.src) {
             bump(&mut ctr.drop_ipv4_bad_source);
             return Received::Done;
         }
@@ -894,12 +914,14 @@ mod tests {
         f[14 + 8..14 + 14].copy_from_slice(&[0xff; 6]);
         n.receive(&f, &mut p, &mut c);
         assert_eq!(c.drop_arp_malformed, 1);
-        // Addresses no host sends from, and ours: not pinged back, no SYN-ACK.
+        // Addresses no host sends from, ours and our network's directed broadcast: not
+        // pinged back, no SYN-ACK.
         let bad = [
             Ip([127, 0, 0, 1]),
             Ip([0, 0, 0, 0]),
             Ip([224, 0, 0, 9]),
             OUR_IP,
+            Ip([10, 1, 0, 255]),
         ];
         for src in bad {
             let f = syn_frame_from(src);
@@ -915,9 +937,20 @@ mod tests {
             let f = ip_frame_from(src, Protocol::Icmp, OUR_IP, &icmp);
             assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done, "{src:?}");
         }
-        assert_eq!(c.drop_ipv4_bad_source, 8);
+        assert_eq!(c.drop_ipv4_bad_source, 10);
         assert!(p.sent.is_empty());
-        assert_eq!(c.rx_frames, 12);
+        assert_eq!(c.rx_frames, 14);
+        // On a /31 both addresses are hosts (RFC 3021).
+        let mut n = Network::new(NetConfig {
+            prefix_len: 31,
+            ..*net().config()
+        });
+        let peer = Ip([10, 1, 0, 0]);
+        assert!(matches!(
+            n.receive(&syn_frame_from(peer), &mut p, &mut c),
+            Received::Tcp { .. }
+        ));
+        assert_eq!(c.drop_ipv4_bad_source, 10);
     }
 
     #[test]

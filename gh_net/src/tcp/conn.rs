@@ -509,6 +509,9 @@ impl Tcb {
             if self.snd_una.lt(ack) && ack.le(self.snd_max) {
                 self.state = State::Established;
                 bump(&mut ctr.tcp_opened);
+                if self.backoff > 0 {
+                    self.rtt.after_handshake_timeout();
+                }
             } else {
                 // Counted by whoever sends it.
                 let rst = Segment {

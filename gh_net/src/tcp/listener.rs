@@ -669,6 +669,41 @@ mod tests {
         }
     }
 
+    /// RFC 6298 section 5.7: a handshake whose SYN-ACK timed out starts its data with a
+    /// timeout of 3 s, not the initial 1 s (Karn's rule leaves it without a sample). One
+    /// that did not time out has its handshake's sample: 1100 + 4 * 550.
+    #[test]
+    fn data_after_a_handshake_timeout_waits_three_seconds() {
+        for (retried, deadline) in [(false, 1100 + 3300), (true, 1100 + 3000)] {
+            let mut mem = Mem::new();
+            let mut l = mem.listener(2);
+            let (mut app, mut wire, mut ctr) =
+                (OneShot::default(), Wire::default(), Counters::default());
+            l.on_segment(
+                PEER,
+                &seg(100, None, Flags::SYN, 80, b""),
+                0,
+                &mut app,
+                &mut wire,
+                &mut ctr,
+            );
+            let iss = wire.0[0].seq.0;
+            if retried {
+                l.on_timers(1000, &mut app, &mut wire, &mut ctr);
+                assert_eq!(wire.0.len(), 2, "the SYN-ACK again");
+            }
+            let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+            let data = seg(101, Some(iss + 1), Flags::PSH, 80, req);
+            l.on_segment(PEER, &data, 1100, &mut app, &mut wire, &mut ctr);
+            assert!(wire.0.last().unwrap().data.is_some(), "the response");
+            assert_eq!(
+                l.pool.get(0).unwrap().deadline(),
+                Some(deadline),
+                "retried: {retried}"
+            );
+        }
+    }
+
     #[test]
     fn whole_short_connection() {
         let mut mem = Mem::new();

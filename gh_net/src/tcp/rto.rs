@@ -5,9 +5,14 @@
 pub struct RttEstimator {
     /// Smoothed RTT in ms; 0 means no sample yet.
     srtt: u16,
-    /// RTT variation in ms.
+    /// RTT variation in ms; before the first sample, a timeout that replaces a shorter
+    /// initial one (0 for none).
     rttvar: u16,
 }
+
+/// The timeout once the handshake completes after its SYN timed out (RFC 6298 section
+/// 5.7), until the first sample.
+const AFTER_SYN_TIMEOUT_MS: u16 = 3000;
 
 /// Bounds on the timeout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +62,14 @@ impl RttEstimator {
         self.srtt = srtt.clamp(1, u32::from(u16::MAX)) as u16;
     }
 
+    /// The handshake completed after its SYN (our SYN-ACK) timed out: until the first
+    /// sample, the timeout is at least 3 s (RFC 6298 section 5.7).
+    pub fn after_handshake_timeout(&mut self) {
+        if self.srtt == 0 {
+            self.rttvar = AFTER_SYN_TIMEOUT_MS;
+        }
+    }
+
     /// Smoothed RTT in ms (0 before the first sample).
     pub fn srtt_ms(&self) -> u32 {
         u32::from(self.srtt)
@@ -65,7 +78,7 @@ impl RttEstimator {
     /// Timeout after `backoff` consecutive expiries, doubled each time and clamped.
     pub fn rto_ms(&self, bounds: &RtoBounds, backoff: u8) -> u32 {
         let base = if self.srtt == 0 {
-            bounds.initial_ms
+            bounds.initial_ms.max(u32::from(self.rttvar))
         } else {
             u32::from(self.srtt) + GRANULARITY_MS.max(4 * u32::from(self.rttvar))
         };
@@ -98,6 +111,19 @@ mod tests {
         // RTTVAR = (3*50 + 100)/4 = 62, SRTT = (700 + 200)/8 = 112.
         assert_eq!(e.srtt_ms(), 112);
         assert_eq!(e.rto_ms(&RtoBounds::default(), 0), 112 + 4 * 62);
+    }
+
+    #[test]
+    fn three_seconds_after_a_syn_timeout_until_a_sample() {
+        let b = RtoBounds::default();
+        let mut e = RttEstimator::default();
+        e.after_handshake_timeout();
+        assert_eq!(e.rto_ms(&b, 0), 3000);
+        assert_eq!(e.rto_ms(&b, 1), 6000);
+        e.sample(100);
+        assert_eq!(e.rto_ms(&b, 0), 300, "the first sample decides");
+        e.after_handshake_timeout();
+        assert_eq!(e.rto_ms(&b, 0), 300, "only before a sample");
     }
 
     #[test]

@@ -62,10 +62,12 @@ pub(crate) struct Core {
     nic: Option<(PciAddr, [u8; 6])>,
     nic_driver: *mut Driver,
     server_arrays: *mut ServerArrays,
-    /// Watchdog bookkeeping: the heartbeat last seen, when it last changed, restarts.
+    /// Watchdog bookkeeping: the heartbeat last seen, when it last changed, restarts,
+    /// and whether the core's present fault has been reported.
     seen_heartbeat: AtomicU64,
     seen_at_ms: AtomicU64,
     restarts: AtomicU64,
+    fault_reported: AtomicBool,
 }
 
 impl Core {
@@ -259,6 +261,7 @@ impl Cores {
                 seen_heartbeat: AtomicU64::new(0),
                 seen_at_ms: AtomicU64::new(0),
                 restarts: AtomicU64::new(0),
+                fault_reported: AtomicBool::new(false),
             };
             cores.push(core, GFP_KERNEL)?;
         }
@@ -480,7 +483,9 @@ impl Cores {
     }
 
     /// One watchdog pass at time `now_ms`: a running core whose heartbeat has not moved
-    /// for `timeout_ms` is reported and restarted. Skipped while a control command runs.
+    /// for `timeout_ms` is reported and restarted, and a core that took an exception
+    /// (which halts it as `faulted`, silently: it cannot print) is reported once. Skipped
+    /// while a control command runs.
     pub(crate) fn watchdog(&self, now_ms: u64, timeout_ms: u64) {
         if self
             .busy
@@ -491,6 +496,18 @@ impl Cores {
         }
         for core in self.cores.iter() {
             let heartbeat = core.shared.heartbeat();
+            let faulted = core.shared.state() == CoreState::Faulted;
+            // Reported once per fault: the flag follows the state.
+            if faulted && !core.fault_reported.load(Ordering::Relaxed) {
+                pr_err!(
+                    "watchdog: CPU {} faulted: it took an exception at heartbeat {} and \
+                     halted; `start-core {}` starts it again\n",
+                    core.cpu,
+                    heartbeat,
+                    core.cpu
+                );
+            }
+            core.fault_reported.store(faulted, Ordering::Relaxed);
             if core.shared.state() != CoreState::Running
                 || heartbeat != core.seen_heartbeat.load(Ordering::Relaxed)
             {

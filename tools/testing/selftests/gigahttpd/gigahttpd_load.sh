@@ -32,9 +32,12 @@ test_load() {
     # The cores' own records agree: requests and packets counted per core.
     core_requests=$(awk 'NR > 1 { n += $9 } END { print n + 0 }' "$PROC/cpus")
     core_packets=$(awk 'NR > 1 { n += $7 } END { print n + 0 }' "$PROC/cpus")
+    # Every core is still in its main loop: none faulted or stopped under the load.
+    not_running=$(awk 'NR > 1 && $2 != "running" { print $1 ": " $2 }' "$PROC/cpus")
+    [ -z "$not_running" ] || ktap_diag "cores not running: $not_running"
     echo "GH-LOAD-DONE"
     rmmod gigahttpd && no_trace && [ $served -ge 1200 ] && [ "$core_requests" -ge 1200 ] &&
-        [ "$core_packets" -ge 1200 ]
+        [ "$core_packets" -ge 1200 ] && [ -z "$not_running" ]
 }
 
 ktap_header

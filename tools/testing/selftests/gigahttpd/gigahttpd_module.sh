@@ -71,7 +71,9 @@ test_cores_run() {
     first=$(running_heartbeats)
     [ "$(echo "$first" | wc -l)" = "$want" ] || { ktap_diag "cores: $first"; return 1; }
     sleep 1
-    for line in $(running_heartbeats); do
+    second=$(running_heartbeats)
+    [ "$(echo "$second" | wc -l)" = "$want" ] || { ktap_diag "a second later: $second"; return 1; }
+    for line in $second; do
         cpu=${line%%:*} now=${line#*:}
         before=$(echo "$first" | sed -n "s/^$cpu://p")
         [ "$now" -gt "$before" ] || { ktap_diag "CPU $cpu heartbeat stuck at $now"; return 1; }

@@ -5,6 +5,9 @@
 MODULE=${GH_MODULE:-/gigahttpd.ko}
 PROC=/proc/gigahttpd
 KLOG=/tmp/gigahttpd-dmesg.log
+# CPUs whose core a test made fault on purpose, a line each: the kernel log scan lets
+# through that many fault reports and no more.
+EXPECTED_FAULTS=/tmp/gigahttpd-expected-faults
 
 # Kernel messages are drained into KLOG as the tests go, so each step can look at the
 # messages it caused and the last test can scan the whole log.

@@ -702,3 +702,63 @@ fn a_fin_inside_a_body_closes_and_frees_the_task() {
         assert_eq!(server.connections(), 0, "both FINs acknowledged");
     }
 }
+
+/// RFC 9110 section 10.1.1: a client that waits with `Expect: 100-continue` is sent a
+/// 100 (Continue) at once and the response once its body is in; one that sends its body
+/// with the head gets no 100, nor does an HTTP/1.0 client or a request whose response
+/// waits behind another's.
+#[test]
+fn a_client_waiting_for_100_continue_gets_it() {
+    const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 46000);
+    let echo = |r: &[u8]| {
+        let r = show(r);
+        r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("\r\n3 e71fa2190541574b\n")
+    };
+    let head =
+        "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+    let r = c.send(&mut server, &mut nic, head.as_bytes());
+    assert_eq!(show(&r), CONTINUE);
+    let r = c.send(&mut server, &mut nic, b"abc");
+    assert!(echo(&r), "{}", show(&r));
+    assert_eq!(server.tasks_busy(), 0);
+    // The body with the head: no 100.
+    let r = c.send(&mut server, &mut nic, format!("{head}abc").as_bytes());
+    assert!(echo(&r), "{}", show(&r));
+    // A response decided by the head alone is also sent once the body is read, after the
+    // 100 (the connection stays usable).
+    let missing =
+        "POST /missing HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+    let r = c.send(&mut server, &mut nic, missing.as_bytes());
+    assert_eq!(show(&r), CONTINUE);
+    let r = c.send(&mut server, &mut nic, b"abc");
+    assert!(
+        show(&r).starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{}",
+        show(&r)
+    );
+    // Behind another response: the body comes when the client stops waiting.
+    let get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let r = c.send(&mut server, &mut nic, format!("{get}{missing}").as_bytes());
+    assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+    let r = c.send(&mut server, &mut nic, b"abc");
+    assert!(
+        show(&r).starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{}",
+        show(&r)
+    );
+    // HTTP/1.0: ignored.
+    let old = "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+    let r = c.send(&mut server, &mut nic, old.as_bytes());
+    assert!(r.is_empty(), "{}", show(&r));
+    let r = c.send(&mut server, &mut nic, b"abc");
+    assert!(
+        show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(server.tasks_busy(), 0);
+}

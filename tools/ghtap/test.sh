@@ -239,11 +239,13 @@ want=$(python3 "$clients" fnv "$pages/bytes.bin")
 o=$(curl_ -H 'Expect:' --data-binary "@$pages/bytes.bin" "$url/echo" 2>&1)
 [ "$o" = "$want" ]
 result $? "curl POST /echo 100 KB: \"$want\"" "got: $o"
-t=$SECONDS
-o=$(curl_ --data-binary "@$pages/index.html" -H 'Expect: 100-continue' "$url/echo" 2>&1)
+# curl waits for the 100 (Continue) before it sends the body (30 s at most here).
+o=$(curl_ -v --expect100-timeout 30 --data-binary "@$pages/index.html" \
+    -H 'Expect: 100-continue' "$url/echo" 2>"$tmp/err")
 want=$(python3 "$clients" fnv "$pages/index.html")
-[ "$o" = "$want" ]
-result $? "curl POST /echo with Expect: 100-continue ($((SECONDS - t)) s)" "got: $o, want $want"
+[ "$o" = "$want" ] && grep -q '^< HTTP/1.1 100 Continue' "$tmp/err"
+result $? "curl POST /echo with Expect: 100-continue: a 100 (Continue), then the answer" \
+    "got: $o, want $want; $(grep '^[<>]' "$tmp/err")"
 
 code=$(curl_ --http1.0 -o "$tmp/body" -D "$tmp/head" -w '%{http_code}' "$url/bytes.bin" \
     2>"$tmp/err")

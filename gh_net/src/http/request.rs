@@ -52,6 +52,9 @@ pub struct RequestHead {
     pub content_length: u64,
     /// True if the connection stays open after the response.
     pub keep_alive: bool,
+    /// True if an HTTP/1.1 client waits for a 100 (Continue) before it sends the body
+    /// (`Expect: 100-continue`, RFC 9110 section 10.1.1); an HTTP/1.0 one is ignored.
+    pub expect_continue: bool,
 }
 
 /// A piece of a request, reported as soon as it is seen.
@@ -114,23 +117,26 @@ enum Field {
     Connection,
     Host,
     IfNoneMatch,
+    Expect,
     Other,
 }
 
 /// Lower-case names of the fields the parser acts on, indexed by `Field`.
-const NAMES: [&[u8]; 5] = [
+const NAMES: [&[u8]; 6] = [
     b"content-length",
     b"transfer-encoding",
     b"connection",
     b"host",
     b"if-none-match",
+    b"expect",
 ];
-const FIELDS: [Field; 5] = [
+const FIELDS: [Field; 6] = [
     Field::ContentLength,
     Field::TransferEncoding,
     Field::Connection,
     Field::Host,
     Field::IfNoneMatch,
+    Field::Expect,
 ];
 
 /// `Connection` tokens the parser acts on.
@@ -142,18 +148,23 @@ const SCHEMES: [&[u8]; 2] = [b"http://", b"https://"];
 /// The one `Transfer-Encoding` coding the parser tells apart from the others.
 const CODINGS: [&[u8]; 1] = [b"chunked"];
 
+/// The one expectation there is (RFC 9110 section 10.1.1); others are ignored.
+const EXPECTATIONS: [&[u8]; 1] = [b"100-continue"];
+
 mod flag {
-    pub const CONTENT_LENGTH: u8 = 1;
-    pub const TRANSFER_ENCODING: u8 = 2;
-    pub const CLOSE: u8 = 4;
-    pub const KEEP_ALIVE: u8 = 8;
-    pub const HOST: u8 = 16;
+    pub const CONTENT_LENGTH: u16 = 1;
+    pub const TRANSFER_ENCODING: u16 = 2;
+    pub const CLOSE: u16 = 4;
+    pub const KEEP_ALIVE: u16 = 8;
+    pub const HOST: u16 = 16;
     /// Whitespace followed the current Content-Length digits.
-    pub const CL_WS: u8 = 32;
+    pub const CL_WS: u16 = 32;
     /// An `If-None-Match` line was seen: the next one continues its list.
-    pub const IF_NONE_MATCH: u8 = 64;
+    pub const IF_NONE_MATCH: u16 = 64;
     /// The last `Transfer-Encoding` coding so far is `chunked`.
-    pub const CHUNKED_LAST: u8 = 128;
+    pub const CHUNKED_LAST: u16 = 128;
+    /// `Expect` holds `100-continue`.
+    pub const EXPECT_CONTINUE: u16 = 256;
 }
 
 /// Methods recognised but not served: 405 rather than 501.
@@ -179,7 +190,7 @@ pub struct Parser {
     /// Whitespace held back inside a header value until a visible byte follows it (a
     /// line is bounded by the head's length, so it never saturates).
     ws: u16,
-    flags: u8,
+    flags: u16,
     method: u8,
     minor: u8,
 }
@@ -619,6 +630,15 @@ impl Parser {
                 self.acc = value.iter().fold(0, |a, &c| a * 10 + u64::from(c - b'0'));
                 self.flags |= flag::CONTENT_LENGTH;
             }
+            Field::Expect => {
+                let is_sep = |c: &u8| matches!(c, b',' | b' ' | b'\t');
+                if value
+                    .split(is_sep)
+                    .any(|t| eq_lowercase(t, EXPECTATIONS[0]))
+                {
+                    self.flags |= flag::EXPECT_CONTINUE;
+                }
+            }
             // The usual value is one token: no split. A value holds no CR.
             Field::Connection if eq_lowercase(value, b"close") => {
                 self.flags |= flag::CLOSE;
@@ -945,7 +965,7 @@ impl Parser {
                 }
                 self.flags |= flag::HOST;
             }
-            Field::Connection => self.start_token(),
+            Field::Connection | Field::Expect => self.start_token(),
             Field::IfNoneMatch | Field::Other => {}
         }
         self.state = State::ValueStart;
@@ -955,13 +975,13 @@ impl Parser {
         Ok(())
     }
 
-    /// The tokens matched in the current field's value: `Connection` options or
-    /// `Transfer-Encoding` codings.
+    /// The tokens matched in the current field's value: `Connection` options,
+    /// `Transfer-Encoding` codings or expectations.
     fn tokens(&self) -> &'static [&'static [u8]] {
-        if self.field == Field::TransferEncoding {
-            &CODINGS
-        } else {
-            &TOKENS
+        match self.field {
+            Field::TransferEncoding => &CODINGS,
+            Field::Expect => &EXPECTATIONS,
+            _ => &TOKENS,
         }
     }
 
@@ -971,27 +991,32 @@ impl Parser {
     }
 
     fn end_token(&mut self) {
-        if self.field == Field::TransferEncoding {
+        match self.field {
             // Only the last coding matters; an empty list item is no coding.
-            if self.pos > 0 {
+            Field::TransferEncoding if self.pos > 0 => {
                 self.flags &= !flag::CHUNKED_LAST;
                 if self.matched(&CODINGS).is_some() {
                     self.flags |= flag::CHUNKED_LAST;
                 }
             }
-        } else {
-            match self.matched(&TOKENS) {
+            Field::TransferEncoding => {}
+            Field::Expect => {
+                if self.matched(&EXPECTATIONS).is_some() {
+                    self.flags |= flag::EXPECT_CONTINUE;
+                }
+            }
+            _ => match self.matched(&TOKENS) {
                 Some(0) => self.flags |= flag::CLOSE,
                 Some(_) => self.flags |= flag::KEEP_ALIVE,
                 None => {}
-            }
+            },
         }
         self.start_token();
     }
 
     fn value_space(&mut self) {
         match self.field {
-            Field::Connection | Field::TransferEncoding => self.end_token(),
+            Field::Connection | Field::TransferEncoding | Field::Expect => self.end_token(),
             Field::ContentLength => self.flags |= flag::CL_WS,
             _ => {}
         }
@@ -1009,7 +1034,7 @@ impl Parser {
                     .and_then(|a| a.checked_add(u64::from(c - b'0')))
                     .ok_or(Status::CONTENT_TOO_LARGE)?;
             }
-            Field::Connection | Field::TransferEncoding => {
+            Field::Connection | Field::TransferEncoding | Field::Expect => {
                 if c == b',' {
                     self.end_token();
                 } else {
@@ -1036,7 +1061,7 @@ impl Parser {
             Field::ContentLength if self.state == State::ValueStart => {
                 return Err(Status::BAD_REQUEST);
             }
-            Field::Connection | Field::TransferEncoding => self.end_token(),
+            Field::Connection | Field::TransferEncoding | Field::Expect => self.end_token(),
             _ => {}
         }
         self.flags &= !flag::CL_WS;
@@ -1080,6 +1105,7 @@ impl Parser {
             minor_version: self.minor,
             content_length,
             keep_alive,
+            expect_continue: self.minor == 1 && self.flags & flag::EXPECT_CONTINUE != 0,
         })
     }
 }
@@ -1226,6 +1252,7 @@ fn token_len(b: &[u8]) -> usize {
 fn field_of(name: &[u8]) -> Field {
     let (known, field) = match name.len() {
         4 => (&b"host"[..], Field::Host),
+        6 => (&b"expect"[..], Field::Expect),
         10 => (&b"connection"[..], Field::Connection),
         13 => (&b"if-none-match"[..], Field::IfNoneMatch),
         14 => (&b"content-length"[..], Field::ContentLength),
@@ -1279,6 +1306,7 @@ const fn known(field: Field, name_colon: &[u8]) -> KnownName {
 }
 
 const HOST: KnownName = known(Field::Host, b"host:");
+const EXPECT: KnownName = known(Field::Expect, b"expect:");
 const CONNECTION: KnownName = known(Field::Connection, b"connection:");
 const CONTENT_LENGTH: KnownName = known(Field::ContentLength, b"content-length:");
 const IF_NONE_MATCH: KnownName = known(Field::IfNoneMatch, b"if-none-match:");
@@ -1290,6 +1318,7 @@ const TRANSFER_ENCODING: KnownName = known(Field::TransferEncoding, b"transfer-e
 fn known_name(b: &[u8]) -> Option<&'static KnownName> {
     let k = match *b.first()? | 0x20 {
         b'h' => &HOST,
+        b'e' => &EXPECT,
         // `con[n]ection` or `con[t]ent-length`.
         b'c' if b.get(3).is_some_and(|&c| c | 0x20 == b'n') => &CONNECTION,
         b'c' => &CONTENT_LENGTH,
@@ -1451,7 +1480,8 @@ mod tests {
                 method: Method::Get,
                 minor_version: 1,
                 content_length: 0,
-                keep_alive: true
+                keep_alive: true,
+                expect_continue: false,
             })
         );
     }
@@ -1596,6 +1626,24 @@ mod tests {
             parse_with(req, &limits(9)).err(),
             Some(Status::URI_TOO_LONG)
         );
+    }
+
+    #[test]
+    fn expect_continue() {
+        let head = |input: &[u8]| parse(input).unwrap().0.head.unwrap();
+        let post = |version: &str, expect: &str| {
+            std::format!(
+                "POST /e HTTP/{version}\r\nHost: h\r\nExpect: {expect}\r\nContent-Length: 1\r\n\r\na"
+            )
+        };
+        assert!(head(post("1.1", "100-continue").as_bytes()).expect_continue);
+        assert!(head(post("1.1", "100-CONTINUE").as_bytes()).expect_continue);
+        assert!(head(post("1.1", "foo, 100-continue").as_bytes()).expect_continue);
+        assert!(!head(post("1.1", "100-continues").as_bytes()).expect_continue);
+        assert!(!head(post("1.1", "").as_bytes()).expect_continue);
+        // RFC 9110 section 10.1.1: an HTTP/1.0 client's expectation is ignored.
+        assert!(!head(post("1.0", "100-continue").as_bytes()).expect_continue);
+        assert!(!head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").expect_continue);
     }
 
     #[test]
@@ -1907,6 +1955,11 @@ mod tests {
 
     /// Every request the tests above use, and then some.
     const CORPUS: &[&[u8]] = &[
+        b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+        b"POST /e HTTP/1.1\r\nHost: h\r\nexpect: x=y, 100-Continue\r\nContent-Length: 1\r\n\r\na",
+        b"POST /e HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\na",
+        b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continued\r\nExpect: 100-continue=1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nEXPECT:\t100-continue \t\r\nExpectation: 100-continue\r\n\r\n",
         b"GET /3:1f HTTP/1.1\r\nHost: example\r\nIf-None-Match: \"abc\"\r\n\r\n",
         b"HEAD / HTTP/1.0\r\n\r\n",
         b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",

@@ -95,6 +95,10 @@ pub fn write_template(buf: &mut [u8], head: &ResponseHead<'_>) -> Result<Templat
     })
 }
 
+/// The interim response that asks a client waiting with `Expect: 100-continue` for the
+/// body (RFC 9110 section 15.2.1): no body, and no `Content-Length` (section 8.6).
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
 /// The end of a head: the `Connection` field when it must be said, and the empty line.
 pub fn connection(keep_alive: bool, minor_version: u8) -> &'static [u8] {
     match (keep_alive, minor_version) {

@@ -19,7 +19,7 @@ pub mod replies;
 
 use super::http::date;
 use super::http::request::{Event, Header, Limits, Parser, RequestHead};
-use super::http::response::EtagMatcher;
+use super::http::response::{self, EtagMatcher};
 use super::http::{Method, Status};
 use super::tcp::conn::State;
 use super::tcp::listener::App;
@@ -55,7 +55,8 @@ pub struct Exchange {
     reply: u32,
     /// The rest of the queue in the pipeline pool (link, 0 for none).
     more: u16,
-    /// `HAS_REPLY`, `READY`, `SENT`, `PARSING`, `CLOSING`, `HAS_TASK`.
+    /// `HAS_REPLY`, `READY`, `SENT`, `PARSING`, `CLOSING`, `HAS_TASK`, `CONTINUE_DUE`,
+    /// `CONTINUE_SENT`.
     flags: u8,
 }
 
@@ -72,6 +73,10 @@ const CLOSING: u8 = 16;
 /// The task named by `reply` belongs to this connection (a task's answer is always
 /// first in its queue).
 const HAS_TASK: u8 = 32;
+/// The client of `reply`'s request waits for a 100 (Continue) before it sends the body.
+const CONTINUE_DUE: u8 = 64;
+/// That 100 (Continue) is being sent.
+const CONTINUE_SENT: u8 = 128;
 
 impl Exchange {
     fn has(&self, f: u8) -> bool {
@@ -258,6 +263,9 @@ fn decide(
 impl Source for Site<'_> {
     fn len(&self, handle: u32) -> u32 {
         let h = Handle(handle);
+        if h.is_continue() {
+            return response::CONTINUE.len() as u32;
+        }
         if h.is_task() {
             return match self.tasks.get(h.index()) {
                 Some(t) => replies::task_answer(t, h, &[0; date::LEN], 0, &mut []),
@@ -275,6 +283,12 @@ impl Source for Site<'_> {
             return None;
         }
         let h = Handle(handle);
+        if h.is_continue() {
+            if let Some(bytes) = response::CONTINUE.get(off as usize..) {
+                super::bytes::copy(out, bytes);
+            }
+            return None;
+        }
         let dated = h.date(self.now_unix());
         if let Some((whole, sum)) = self.assembled.get(h, dated) {
             if let Some(bytes) = whole.get(off as usize..).and_then(|b| b.get(..out.len())) {
@@ -384,8 +398,15 @@ impl App for Site<'_> {
                     refuse = true;
                     return;
                 }
+                let first = *q.flags & HAS_REPLY == 0;
                 let h = decide(&head, route, pages.len(), matched, tasks, q.flags);
                 refuse = !q.push(h);
+                // RFC 9110 section 10.1.1: a client that waits for a 100 (Continue) gets
+                // it at once, unless responses are ahead of its request's (then it sends
+                // the body when it stops waiting).
+                if !refuse && first && head.expect_continue && head.content_length > 0 {
+                    *q.flags |= CONTINUE_DUE;
+                }
             }
             Event::Body(piece) => {
                 // Only the body of the request that took the task feeds it: not one being
@@ -465,8 +486,12 @@ impl App for Site<'_> {
             return;
         };
         // Nothing to retire, send or close: most calls (before data, after ACKs).
-        if x.flags & (SENT | READY) == 0 && tcb.state() != State::CloseWait {
+        const TO_DO: u8 = SENT | READY | CONTINUE_DUE | CONTINUE_SENT;
+        if x.flags & TO_DO == 0 && tcb.state() != State::CloseWait {
             return;
+        }
+        if x.has(CONTINUE_SENT) && acked {
+            x.flags &= !CONTINUE_SENT;
         }
         if x.has(PARSING) && tcb.state() == State::CloseWait {
             // The peer finished sending inside a request's body: that request can never
@@ -502,6 +527,19 @@ impl App for Site<'_> {
             }
         }
         let x = *x;
+        if x.has(CONTINUE_DUE) {
+            // Not once the body is in: RFC 9110 section 10.1.1 lets it be left out then.
+            let sent = !x.has(READY) && tcb.send(Handle::CONTINUE.0, &*self);
+            if let Some(x) = self.exchanges.get_mut(slot) {
+                x.flags &= !CONTINUE_DUE;
+                if sent {
+                    x.flags |= CONTINUE_SENT;
+                }
+            }
+            if sent {
+                return;
+            }
+        }
         if x.has(READY) && !x.has(SENT) {
             let now = self.now_unix();
             self.date.set(now);

@@ -138,6 +138,10 @@ impl Handle {
     const CONN_SHIFT: u32 = 28;
     const TASK: u32 = 1 << 30;
 
+    /// The interim 100 (Continue) that asks for a request's body
+    /// ([`response::CONTINUE`]), sent ahead of the request's own response.
+    pub const CONTINUE: Handle = Handle(1 << 31);
+
     /// Table response `index` (at most [`MAX_REPLIES`] - 1).
     pub fn reply(index: usize, conn: Conn, head_only: bool) -> Handle {
         let mut h = ((index as u32) & Self::INDEX_MASK) << Self::INDEX_SHIFT;
@@ -186,6 +190,11 @@ impl Handle {
     /// True for a task's answer.
     pub fn is_task(self) -> bool {
         self.0 & Self::TASK != 0
+    }
+
+    /// True for [`Handle::CONTINUE`].
+    pub fn is_continue(self) -> bool {
+        self.0 & Self::CONTINUE.0 != 0
     }
 }
 

@@ -91,6 +91,9 @@ pub struct Network {
     next_neighbour: usize,
     /// The neighbour last asked for by [`Network::resolve`], and when.
     last_resolve: Option<(Ip, u64)>,
+    /// Segments lost for want of their next hop since [`Network::resolve_lost`] last
+    /// ran, and the peer of the last one.
+    lost: (u64, Option<Ip>),
 }
 
 impl Network {
@@ -115,6 +118,7 @@ impl Network {
             neighbours: [(Ip::UNSPECIFIED, Mac([0; 6])); NEIGHBOURS],
             next_neighbour: 0,
             last_resolve: None,
+            lost: (0, None),
         }
     }
 
@@ -187,6 +191,18 @@ impl Network {
         self.neighbours.iter().find(|e| e.0 == ip).map(|e| e.1)
     }
 
+    /// Counts the segments lost for want of their next hop since the last call (in
+    /// `tx_no_route`) and asks for the last one's ([`Network::resolve`]).
+    #[inline]
+    pub fn resolve_lost<P: Platform>(&mut self, p: &mut P, ctr: &mut Counters) {
+        let (n, Some(ip)) = self.lost else {
+            return;
+        };
+        self.lost = (0, None);
+        ctr.tx_no_route = ctr.tx_no_route.wrapping_add(n);
+        self.resolve(p, ip, ctr);
+    }
+
     /// Asks with ARP for the hardware address of `ip`, a neighbour a frame could not be
     /// sent to (never learned, or its entry taken by another's), at most once per
     /// [`ARP_RETRY_MS`] for the same address; its reply adds it. The gateway, and with it
@@ -231,19 +247,15 @@ impl Network {
             fill(out);
             None
         });
-        match sent {
-            Sent::Queued => bump(&mut ctr.tx_frames),
-            Sent::NoRoute => {
-                bump(&mut ctr.tx_no_route);
-                self.resolve(p, flow.remote_ip, ctr);
-            }
-            Sent::RingFull => {}
+        if sent == Sent::Queued {
+            bump(&mut ctr.tx_frames);
         }
+        self.resolve_lost(p, ctr);
         sent
     }
 
     /// [`Network::send_tcp`] without the counters (the caller counts the frames it sent
-    /// and resolves a next hop not known), with the data written by a closure the
+    /// and calls [`Network::resolve_lost`]), with the data written by a closure the
     /// compiler sees, so the transmit path's copy of the response is not an indirect
     /// call. The closure returns the data's [`checksum::partial`](super::checksum::partial)
     /// sum when it knows it.
@@ -257,6 +269,7 @@ impl Network {
         mut fill: impl FnMut(&mut [u8]) -> Option<u16>,
     ) -> Sent {
         let Some(dst_mac) = self.next_hop(flow.remote_ip) else {
+            self.lost = (self.lost.0.wrapping_add(1), Some(flow.remote_ip));
             return Sent::NoRoute;
         };
         // An IPv4 packet too long for its length field is not built. TCP never asks for

@@ -16,7 +16,6 @@ use super::tcp::pool::Pool;
 use super::tcp::siphash::Key;
 use super::tcp::wheel::Wheel;
 use super::tcp::{Config, Flow, Segment, Source, Tcb, Tx};
-use super::wire::ipv4::Address as Ip;
 use super::wire::tcp::{Flags, Incoming, SeqNumber};
 
 /// Timer wheel granularity.
@@ -51,10 +50,6 @@ struct FrameTx<'n, 'p, P: Platform> {
     platform: &'p mut P,
     /// Frames sent, added to the counters once the listener is done.
     sent: u64,
-    /// Segments lost for want of their next hop's hardware address, likewise.
-    no_route: u64,
-    /// The last peer a segment was lost for: asked for once the listener is done.
-    unresolved: Option<Ip>,
 }
 
 impl<P: Platform> Tx for FrameTx<'_, '_, P> {
@@ -74,10 +69,7 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
             });
         match sent {
             Sent::Queued => self.sent += 1,
-            Sent::NoRoute => {
-                self.no_route += 1;
-                self.unresolved = Some(flow.remote_ip);
-            }
+            Sent::NoRoute => {}
             Sent::RingFull => return false,
         }
         true
@@ -262,15 +254,10 @@ impl<'a> Server<'a> {
             net,
             platform: p,
             sent: 0,
-            no_route: 0,
-            unresolved: None,
         };
         f(listener, site, &mut tx, counters);
         counters.tx_frames = counters.tx_frames.wrapping_add(tx.sent);
-        if let Some(ip) = tx.unresolved {
-            counters.tx_no_route = counters.tx_no_route.wrapping_add(tx.no_route);
-            net.resolve(p, ip, counters);
-        }
+        net.resolve_lost(p, counters);
         let s = site.counters;
         // Copied only when they moved: the site counts nothing else without counting a
         // request or a rejection.

@@ -8,12 +8,14 @@
 
 mod common;
 
-use common::{client_frame_from, Nic, SERVER_IP, SERVER_MAC};
+use common::{frame_of, Nic, CLIENT_IP, CLIENT_MAC, SERVER_IP, SERVER_MAC};
 use gh_net::counters::Counters;
 use gh_net::engine::NetConfig;
 use gh_net::owned::{OwnedMemory, Sizes};
 use gh_net::server::Server;
 use gh_net::site::Page;
+use gh_net::wire::ethernet::Address as Mac;
+use gh_net::wire::ipv4::Address as Ip;
 use gh_net::wire::tcp::Flags;
 
 const PAGES: [Page<'static>; 1] = [Page {
@@ -60,9 +62,9 @@ impl Rng {
 
 /// One client: a TCP peer that keeps what it sent, so it can send it again from what the
 /// server acknowledged.
-#[derive(Default)]
 struct Peer {
-    port: u16,
+    /// Its station, address and port.
+    addr: (Mac, Ip, u16),
     open: bool,
     /// Its initial sequence number + 1: the sequence number of `out[0]`.
     base: u32,
@@ -84,7 +86,7 @@ impl Peer {
     }
 
     fn frame(&self, seq: u32, flags: Flags, payload: &[u8]) -> Vec<u8> {
-        client_frame_from(self.port, seq, self.their, flags, payload)
+        frame_of(self.addr, seq, self.their, flags, payload)
     }
 
     /// Takes a frame the server sent to this peer.
@@ -113,6 +115,9 @@ fn dst_port(frame: &[u8]) -> u16 {
 
 /// One run of `steps` client actions; returns what the server counted.
 fn run(seed: u64, steps: usize) -> Counters {
+    // Odd seeds have two clients beyond the link, behind a gateway that never answers
+    // ARP: nothing the server sends them can leave.
+    let far = seed % 2 == 1;
     let mut rng = Rng(seed | 1);
     let sizes = Sizes {
         slots: 6,
@@ -127,7 +132,7 @@ fn run(seed: u64, steps: usize) -> Counters {
         mac: SERVER_MAC,
         ip: SERVER_IP,
         prefix_len: 24,
-        gateway: None,
+        gateway: far.then_some(Ip([10, 9, 0, 254])),
     };
     let mut server = Server::new(
         mem.memory(),
@@ -141,10 +146,23 @@ fn run(seed: u64, steps: usize) -> Counters {
     .unwrap();
     server.set_idle_ms(5_000);
     let mut nic = Nic::default();
-    let mut peers: Vec<Peer> = (0..8)
+    let mut peers: Vec<Peer> = (0..8u16)
         .map(|k| Peer {
-            port: 40000 + k,
-            ..Peer::default()
+            addr: match k {
+                6 | 7 if far => (
+                    Mac([2, 0, 0, 0, 0, 0x77]),
+                    Ip([198, 51, 100, k as u8]),
+                    40000 + k,
+                ),
+                _ => (CLIENT_MAC, CLIENT_IP, 40000 + k),
+            },
+            open: false,
+            base: 0,
+            out: Vec::new(),
+            fin_sent: false,
+            their: None,
+            acked: 0,
+            pending: Vec::new(),
         })
         .collect();
     let mut next_tick = 10;
@@ -163,7 +181,7 @@ fn run(seed: u64, steps: usize) -> Counters {
             (p.open, p.fin_sent, p.their) = (true, false, None);
             let isn = p.base;
             p.base = p.base.wrapping_add(1);
-            client_frame_from(p.port, isn, None, Flags::SYN, b"")
+            frame_of(p.addr, isn, None, Flags::SYN, b"")
         } else {
             match rng.below(10) {
                 0..=3 if !p.fin_sent => {
@@ -206,7 +224,7 @@ fn run(seed: u64, steps: usize) -> Counters {
         server.receive(&frame, &mut nic);
         for f in std::mem::take(&mut nic.sent) {
             let port = dst_port(&f);
-            if let Some(p) = peers.iter_mut().find(|p| p.port == port && p.open) {
+            if let Some(p) = peers.iter_mut().find(|p| p.addr.2 == port && p.open) {
                 let (seq, ack, flags, payload) = common::server_segment(&f);
                 p.take(seq, ack, flags, payload.len());
             }
@@ -252,6 +270,7 @@ fn every_resource_comes_back() {
         ("resets received", all.tcp_resets_received),
         ("retransmissions", all.tcp_retransmits),
         ("TIME-WAITs recycled", all.tcp_time_wait_recycled),
+        ("segments lost for want of a next hop", all.tx_no_route),
     ] {
         assert!(v > 0, "no {what}");
     }

@@ -368,10 +368,7 @@ impl Network {
         bump(&mut ctr.rx_frames);
         // Nearly every frame is a TCP segment in a plain IPv4 packet: taken in one pass.
         // Anything else goes the layered way below, which also counts the drops.
-        // (A segment from our directed broadcast goes the layered way, to be counted.)
-        if let Some(t) =
-            frame::parse_tcp(frame, self.cfg.mac, self.cfg.ip).filter(|t| t.src != self.directed)
-        {
+        if let Some(t) = frame::parse_tcp(frame, self.cfg.mac, self.cfg.ip, self.directed) {
             self.learn_from(t.src, t.src_mac);
             return Received::Tcp {
                 src: t.src,
@@ -1074,7 +1071,7 @@ mod tests {
         let total = (f.len() - 14) as u16;
         f[16..18].copy_from_slice(&total.to_be_bytes());
         ipv4::Packet::new_unchecked(&mut f[14..38]).fill_checksum();
-        assert!(frame::parse_tcp(&f, OUR_MAC, OUR_IP).is_none());
+        assert!(frame::parse_tcp(&f, OUR_MAC, OUR_IP, Ip::BROADCAST).is_none());
         assert_handed_up(n.receive(&f, &mut p, &mut c), seg);
     }
 

@@ -206,6 +206,28 @@ impl E1000 {
         self.mac
     }
 
+    /// Takes the rings up where the device sees them, at the start of every run of the
+    /// owning core: the previous run may have been stopped (INIT, an exception) between
+    /// any two stores of `poll` or `send`. The tail registers are the truth; no device
+    /// reset, no waiting, nothing on the hot path.
+    pub(crate) fn resync(&mut self) {
+        // Receive: the descriptor at RDT is the hole, never the device's; `poll` moves
+        // RDT onto a frame's descriptor once the frame is handled, so the next frame is
+        // the one after it (the frame a reset interrupted, if any, is met again). The
+        // hole may still carry the DD bit of the frame it held: clean it.
+        let hole = (self.read(RDT) % u32::from(RING)) as u16;
+        let addr = self.rx.buf_phys(hole);
+        // SAFETY: the descriptor at RDT lies in the ring page, outside the device's part.
+        unsafe { write_desc(self.rx.desc(hole), addr, 0, 0, 0) };
+        self.rx.next = (hole + 1) % RING;
+        // Transmit: descriptors filled past TDT were never handed over; they are
+        // dropped (their DD is clear, and `reclaim_tx` stops at TDT until they are
+        // filled again). `clean` stays: it only ever passes descriptors the device
+        // completed, so it never passes TDT, and an older value only reclaims again
+        // descriptors whose DD is still set (DD is cleared only by a refill at `next`).
+        self.tx.next = (self.read(TDT) % u32::from(RING)) as u16;
+    }
+
     /// Receives waiting frames, up to [`POLL_BUDGET`], hands each to `handle` with a way
     /// to send replies, and reclaims sent descriptors; counts into `stats`.
     pub(crate) fn poll(
@@ -246,12 +268,16 @@ impl E1000 {
                 }
                 None => bump(&stats.rx_drops, 1),
             }
-            let addr = rx.buf_phys(i);
-            // SAFETY: the descriptor is ours again (DD set); it is handed back below.
-            unsafe { write_desc(rx.desc(i), addr, 0, 0, 0) };
+            // The tail moves onto `i`: the device gets the descriptor before it (the
+            // hole, cleaned when it became the hole), and `i` becomes the hole, which the
+            // device never owns, and is cleaned. RDT alone then says which frame is next,
+            // whichever store a reset stops the core before (see `resync`).
             fence(Ordering::Release);
             // SAFETY: RDT lies in BAR 0.
             unsafe { core::ptr::write_volatile(regs.add(RDT).cast::<u32>(), u32::from(i)) };
+            let addr = rx.buf_phys(i);
+            // SAFETY: descriptor `i` is at RDT, outside the device's part of the ring.
+            unsafe { write_desc(rx.desc(i), addr, 0, 0, 0) };
             rx.next = (i + 1) % RING;
         }
         if sent {

@@ -602,6 +602,12 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     } else if nic.is_some() {
         shared.reports.push(Report::NoServer);
     }
+    // The previous run may have been stopped anywhere in the driver (INIT from the
+    // watchdog or after a stop that timed out, or an exception): take the rings up where
+    // the device sees them.
+    if let Some(nic) = nic.as_deref_mut() {
+        nic.resync();
+    }
     // Pool-full reports: the count last reported, and when (at most one a second).
     let (mut pool_full_told, mut pool_full_at) = (0u64, 0u64);
     shared

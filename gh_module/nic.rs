@@ -40,6 +40,15 @@ impl Driver {
         }
     }
 
+    /// Takes the rings up where the device sees them; the owning core calls it at the
+    /// start of every run (see the drivers' `resync`).
+    pub(crate) fn resync(&mut self) {
+        match self {
+            Self::VirtioNet(n) => n.resync(),
+            Self::E1000(n) => n.resync(),
+        }
+    }
+
     /// Sends one frame of `len` bytes outside of `poll`, built in place by `build`.
     pub(crate) fn send(
         &mut self,

@@ -122,8 +122,27 @@ impl Queue {
         let idx = Self::AVAIL + offset_of!(bindings::vring_avail, idx);
         // SAFETY: the driver ring's index field, in the ring pages.
         unsafe { core::ptr::write_volatile(self.ring_ptr::<u16>(idx), self.next_avail) };
+        self.kick(queue_index);
+    }
+
+    /// Notifies the device that the queue may have new descriptors.
+    fn kick(&self, queue_index: u16) {
         fence(Ordering::SeqCst);
         self.notify.write::<u16>(0, queue_index);
+    }
+
+    /// The driver ring's index as last published: what the device has been offered.
+    fn avail_idx(&self) -> u16 {
+        let idx = Self::AVAIL + offset_of!(bindings::vring_avail, idx);
+        // SAFETY: the driver ring's index field, in the ring pages.
+        unsafe { core::ptr::read_volatile(self.ring_ptr::<u16>(idx)) }
+    }
+
+    /// The device ring's index: what the device has given back.
+    fn used_idx(&self) -> u16 {
+        let idx = Self::USED + offset_of!(bindings::vring_used, idx);
+        // SAFETY: the device ring's index field, in the ring pages.
+        unsafe { core::ptr::read_volatile(self.ring_ptr::<u16>(idx)) }
     }
 
     /// The next completed descriptor, taken off the used ring.
@@ -141,10 +160,7 @@ impl Queue {
     /// The next completed descriptor: (id, bytes written by the device), left on the used
     /// ring until [`Self::advance_used`].
     fn peek_used(&self) -> Option<(u16, u32)> {
-        let idx = Self::USED + offset_of!(bindings::vring_used, idx);
-        // SAFETY: the device ring's index field, in the ring pages.
-        let used_idx = unsafe { core::ptr::read_volatile(self.ring_ptr::<u16>(idx)) };
-        if used_idx == self.last_used {
+        if self.used_idx() == self.last_used {
             return None;
         }
         fence(Ordering::Acquire);
@@ -327,6 +343,38 @@ impl VirtioNet {
         self.mac
     }
 
+    /// Takes the queues up where the device sees them, at the start of every run of the
+    /// owning core. The previous run may have been stopped by INIT (the watchdog, a stop
+    /// that timed out) or an exception between any two stores of `poll` or `send`, and
+    /// the compiler may keep the indices below in registers for a while: of the driver's
+    /// own state nothing is trusted, only the published driver-ring indices and the
+    /// device-ring index. No device reset, no waiting, nothing on the hot path.
+    pub(crate) fn resync(&mut self) {
+        // Receive: `poll` publishes only after reposting every frame it took, so at the
+        // last publish `last_used + size == next_avail == avail.idx`. Frames taken after
+        // it are met again: their buffers were never offered back (their driver-ring
+        // slots lie past avail.idx, and are rewritten with the same ids), and their
+        // replies were not published either (see below). So is the frame the engine was
+        // handling, as before.
+        let avail = self.rx.avail_idx();
+        self.rx.next_avail = avail;
+        self.rx.last_used = avail.wrapping_sub(self.rx.size);
+        // Transmit: frames built but not published belonged to the engine that is gone
+        // and are dropped. The free list and the used entries already taken are
+        // forgotten; buffers the device gives back from now on are reclaimed as usual,
+        // and `refill_tx` frees all of them once nothing is outstanding: here already if
+        // the device has sent everything published, else at the first idle poll after
+        // it has.
+        self.tx.next_avail = self.tx.avail_idx();
+        self.tx.last_used = self.tx.used_idx();
+        self.tx_free_len = 0;
+        refill_tx(&self.tx, &mut self.tx_free, &mut self.tx_free_len);
+        // A run stopped between publishing an index and notifying leaves a device that
+        // may wait for a notification (with no receive buffer left, forever): notify.
+        self.rx.kick(RX);
+        self.tx.kick(TX);
+    }
+
     /// Takes back the transmit buffers the device is done with. An id the ring never
     /// gave out is ignored: on the free list it would stop every later send.
     fn reclaim_tx(&mut self) {
@@ -351,8 +399,10 @@ impl VirtioNet {
         self.reclaim_tx();
         let mut received = 0;
         let mut sent = 0;
-        // A frame leaves the used ring only once handled: if the core is reset while it
-        // handles one (the watchdog), its next run finds the same frame again.
+        // A frame leaves the used ring only once handled, and counts as taken only once
+        // its buffer is published again: if the core is reset while it handles one (the
+        // watchdog), its next run (`resync`) finds the same frame again, after any frame
+        // taken since the last publish.
         while let Some((id, len)) = self.rx.peek_used() {
             let len = len as usize;
             let Self {
@@ -378,6 +428,10 @@ impl VirtioNet {
         }
         if received > 0 {
             self.rx.publish(RX);
+        } else if self.tx_free_len < usize::from(self.tx.size) {
+            // Idle, and transmit buffers missing (a reset lost them; see `resync`): they
+            // come back once none is outstanding. Frames never wait for this.
+            refill_tx(&self.tx, &mut self.tx_free, &mut self.tx_free_len);
         }
         if sent > 0 {
             self.tx.publish(TX);
@@ -439,6 +493,23 @@ fn send(
     tx.set_desc(id, (NET_HDR + len) as u32, 0);
     tx.push_avail(id);
     true
+}
+
+/// With nothing outstanding (every buffer offered has come back and been reclaimed,
+/// nothing is pushed unpublished) every transmit buffer is free, whatever a reset lost:
+/// puts them all on the free list.
+#[cold]
+fn refill_tx(tx: &Queue, free: &mut [u16], free_len: &mut usize) {
+    if tx.last_used != tx.next_avail {
+        return;
+    }
+    *free_len = 0;
+    for id in 0..tx.size {
+        if let Some(slot) = free.get_mut(usize::from(id)) {
+            *slot = id;
+            *free_len += 1;
+        }
+    }
 }
 
 impl Drop for VirtioNet {

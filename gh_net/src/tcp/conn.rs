@@ -780,7 +780,9 @@ impl Tcb {
                     if !tx.transmit(&flow, &syn_ack, src) {
                         return Err(TxFull);
                     }
-                    if self.backoff == 0 && !self.has(flag::TIMING) {
+                    // Only the first SYN-ACK is timed (Karn): one sent again, for the
+                    // peer's own SYN sent again, may be answered by the first one's ACK.
+                    if self.snd_max == self.snd_una && !self.has(flag::TIMING) {
                         self.start_timing(self.snd_una.wrapping_add(1), now);
                     }
                     self.snd_nxt = self.snd_una.wrapping_add(1);

@@ -913,5 +913,14 @@ fn a_syn_ack_sent_again_for_a_retransmitted_syn_is_not_timed() {
     h.now += 20;
     h.input(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
     assert_eq!(h.tcb.state(), State::Established);
-    assert_ne!(h.tcb.srtt_ms(), 1520, "no sample from the first SYN-ACK");
+    assert_eq!(h.tcb.srtt_ms(), 0, "no sample from either SYN-ACK");
+    // The ACK of the first one, 200 ms after the second: not a 200 ms sample either,
+    // which would make every later response time out before its ACK.
+    let mut h = Harness::syn(ISS, IRS);
+    h.output().unwrap();
+    h.now += 1000;
+    h.exchange(seg(IRS, None, Flags::SYN, b""));
+    h.now += 200;
+    h.input(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(h.tcb.srtt_ms(), 0);
 }

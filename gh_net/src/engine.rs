@@ -218,6 +218,13 @@ impl Network {
         {
             return;
         }
+        if self.ask(p, ip, ctr) {
+            self.last_resolve = Some((ip, now));
+        }
+    }
+
+    /// Broadcasts an ARP request for `ip`; true if it left.
+    fn ask<P: Platform>(&self, p: &mut P, ip: Ip, ctr: &mut Counters) -> bool {
         let req = arp::Repr {
             operation: arp::Operation::Request,
             source_hw: self.cfg.mac,
@@ -225,10 +232,11 @@ impl Network {
             target_hw: Mac([0; 6]),
             target_ip: ip,
         };
-        if self.send_arp(p, Mac::BROADCAST, &req, ctr) {
+        let sent = self.send_arp(p, Mac::BROADCAST, &req, ctr);
+        if sent {
             bump(&mut ctr.arp_requests_sent);
-            self.last_resolve = Some((ip, now));
         }
+        sent
     }
 
     /// Builds and queues one TCP segment for `flow` whose `payload_len` data bytes `fill`
@@ -320,15 +328,7 @@ impl Network {
         {
             return;
         }
-        let req = arp::Repr {
-            operation: arp::Operation::Request,
-            source_hw: self.cfg.mac,
-            source_ip: self.cfg.ip,
-            target_hw: Mac([0; 6]),
-            target_ip: gw,
-        };
-        if self.send_arp(p, Mac::BROADCAST, &req, ctr) {
-            bump(&mut ctr.arp_requests_sent);
+        if self.ask(p, gw, ctr) {
             self.last_arp_ms = Some(now);
         }
     }

@@ -750,6 +750,18 @@ fn a_client_waiting_for_100_continue_gets_it() {
         "{}",
         show(&r)
     );
+    // The peer's FIN with the head: the body can never come, so no 100, and our FIN at
+    // once.
+    let mut d = Client::connect(&mut server, &mut nic, 46001);
+    let out = exchange(
+        &mut server,
+        &mut nic,
+        d.frame(Flags::PSH.with(Flags::FIN), head.as_bytes()),
+    );
+    d.seq += head.len() as u32 + 1;
+    let r = d.read(&mut server, &mut nic, out);
+    assert!(r.is_empty(), "{}", show(&r));
+    assert!(d.fin, "our FIN follows theirs");
     // HTTP/1.0: ignored.
     let old = "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
     let r = c.send(&mut server, &mut nic, old.as_bytes());

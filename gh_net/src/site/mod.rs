@@ -505,7 +505,8 @@ impl App for Site<'_> {
                 }
                 x.flags &= !(HAS_TASK | HAS_REPLY | READY);
             }
-            x.flags &= !PARSING;
+            // No 100 (Continue) is owed for it any more either.
+            x.flags &= !(PARSING | CONTINUE_DUE);
         }
         if x.has(SENT) && acked {
             // The response being sent is acknowledged in full: it leaves the queue, and

@@ -2084,7 +2084,9 @@ mod tests {
             b"HTTP/1.",
             b"HTTP/1.1 ",
         ];
-        let names: [&[u8]; 18] = [
+        let names: [&[u8]; 20] = [
+            b"Expect",
+            b"EXPECT",
             b"Accept-Encoding",
             b"x_forwarded.for",
             b"X-Forwarded-For-Something-Long",
@@ -2105,6 +2107,7 @@ mod tests {
             b"Connectionx",
         ];
         let value_bytes = b"ab \t,\"0123456789closekeep-alive/\x80\x00\x7f\r\n";
+        let words: [&[u8]; 4] = [b"100-continue", b"100-Continue", b"close", b"chunked"];
         for _ in 0..3000 {
             let mut req: Vec<u8> = Vec::new();
             if next(20) == 0 {
@@ -2119,6 +2122,9 @@ mod tests {
             for _ in 0..next(5) {
                 req.extend_from_slice(names[next(names.len())]);
                 req.push(b':');
+                if next(3) == 0 {
+                    req.extend_from_slice(words[next(words.len())]);
+                }
                 for _ in 0..next(12) {
                     // Mostly plain bytes; now and then a control byte.
                     let k = if next(6) == 0 {

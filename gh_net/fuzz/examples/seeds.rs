@@ -215,6 +215,12 @@ fn http_seeds() {
     );
     s.extend_from_slice(b"HEAD /3:1f HTTP/1.0\r\nIf-None-Match:  \"x\"  \"y\" \r\n\r\n");
     write("http", "seed-pipelined", &s);
+    // A client waiting for 100 (Continue) before its body.
+    let mut s = vec![0u8];
+    s.extend_from_slice(
+        b"POST /echo HTTP/1.1\r\nHost: gh\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    write("http", "seed-expect", &s);
     // Small limits: a target longer than 16 bytes.
     let mut s = vec![0x10u8];
     s.extend_from_slice(b"GET /0123456789abcdef HTTP/1.1\r\n\r\n");

@@ -10,6 +10,9 @@ use kernel::prelude::*;
 
 use crate::bindings;
 
+/// What `cpu_present_to_apicid` returns for an unknown CPU (`asm/apicdef.h`, 64-bit).
+const BAD_APICID: u32 = 0xffff;
+
 /// The local APIC driver Linux chose at boot.
 pub(crate) struct Apic(&'static bindings::apic);
 
@@ -35,7 +38,7 @@ impl Apic {
         let to_apicid = self.0.cpu_present_to_apicid?;
         // SAFETY: the callback takes any CPU number and returns BAD_APICID for unknown ones.
         let id = unsafe { to_apicid(cpu as i32) };
-        (id != u32::MAX).then_some(id)
+        (id != BAD_APICID).then_some(id)
     }
 
     fn icr(&self, low: u32, apic_id: u32) {

@@ -16,6 +16,7 @@ mod cpu;
 mod cpu_tables;
 mod e1000;
 mod gh_core;
+mod hotplug;
 mod ksym;
 mod memory;
 mod nic;
@@ -385,8 +386,8 @@ impl kernel::Module for GigaHttpd {
         }
         // Refused before anything is taken: a NIC taken and given back loses what Linux
         // had configured on it.
-        if takeover::cpu_enforces_ibt() {
-            pr_err!("CPUs with indirect branch tracking are not supported yet\n");
+        if let Some(what) = takeover::unsupported_machine() {
+            pr_err!("machines with {} are not supported yet\n", what);
             return Err(ENODEV);
         }
         let nics = nic::take(params.nics.as_ref(), gh_cpus.len())?;

@@ -3,8 +3,9 @@
 //! Taking CPUs from Linux, running and supervising GigaHttpd cores on them, and giving the
 //! CPUs back.
 //!
-//! [`Cores::take`] offlines each chosen CPU with `remove_cpu`, disables CPU hotplug (so
-//! nobody onlines them, and no Linux bring-up uses the trampoline meanwhile), and starts
+//! [`Cores::take`] holds each chosen CPU (a hotplug state that refuses it to every
+//! bring-up path, [`crate::hotplug`]), offlines it with `remove_cpu`, disables CPU hotplug
+//! (so nobody onlines them, and no Linux bring-up uses the trampoline meanwhile), and starts
 //! each CPU in [`crate::gh_core`] through Linux's trampoline with INIT/SIPI. While they
 //! run, cores can be stopped and started again, and the watchdog restarts a core whose
 //! heartbeat stands still. Dropping [`Cores`] stops every core, resets it with INIT,
@@ -24,6 +25,7 @@ use crate::gh_core::{
 use crate::gh_net::site::Page;
 use crate::gh_proc::cpuset::CpuSet;
 use crate::gh_proc::pci::PciAddr;
+use crate::hotplug::HotplugGuard;
 use crate::ksym::Kallsyms;
 use crate::memory::CoreMemory;
 use crate::nic::{DataNic, Driver};
@@ -150,6 +152,8 @@ pub(crate) struct Cores {
     _serve: Serve,
     apic: Apic,
     trampoline: Trampoline,
+    /// Keeps Linux from starting the CPUs held (dropped after `drop` gave them back).
+    hotplug: HotplugGuard,
     hotplug_disabled: bool,
     /// Held while a core is stopped, started or restarted, so those never overlap.
     busy: AtomicBool,
@@ -170,8 +174,8 @@ impl Cores {
         mem_bytes: usize,
         serve: Serve,
     ) -> Result<Self> {
-        // `init` has checked that there are no more NICs than CPUs, and no IBT, before
-        // taking anything.
+        // `init` has checked that there are no more NICs than CPUs, and that the machine
+        // is supported (`unsupported_machine`), before taking anything.
         let syms = Kallsyms::new()?;
         let trampoline = Trampoline::find(&syms)?;
         let apic = Apic::get()?;
@@ -271,11 +275,14 @@ impl Cores {
             _serve: serve,
             apic,
             trampoline,
+            hotplug: HotplugGuard::register()?,
             hotplug_disabled: false,
             busy: AtomicBool::new(false),
         };
 
         for core in taken.cores.iter_mut() {
+            // Held first: from its going offline on, Linux may not start it again.
+            taken.hotplug.hold(core.cpu)?;
             // SAFETY: `remove_cpu` takes any CPU number and fails for ones it cannot offline.
             let rc = unsafe { bindings::remove_cpu(core.cpu) };
             if rc != 0 {
@@ -322,6 +329,11 @@ impl Cores {
 
     /// Starts `core` (again) in GigaHttpd's entry and waits until it runs its loop.
     fn boot(&self, core: &Core) -> Result {
+        // A faulted core halts on its own GDT and TSS: it is put in INIT before they are
+        // written again (an NMI meanwhile would return through them).
+        if core.shared.state() == CoreState::Faulted {
+            self.reset(core);
+        }
         core.shared.prepare_boot();
         core.tables.prepare();
         let _redirect = self.trampoline.redirect(entry_address());
@@ -571,6 +583,9 @@ impl Drop for Cores {
             // SAFETY: paired with `cpu_hotplug_disable` in `take`.
             unsafe { bindings::cpu_hotplug_enable() };
         }
+        for core in self.cores.iter() {
+            self.hotplug.release(core.cpu);
+        }
         for core in self.cores.iter().filter(|c| c.offline) {
             // SAFETY: the CPU was offlined by `take` and is in a state Linux can start.
             let rc = unsafe { bindings::add_cpu(core.cpu) };
@@ -614,10 +629,47 @@ fn share_kernel_half(pgd: &Pages) {
     }
 }
 
-/// Whether the CPU has indirect branch tracking, which Linux then enforces: calling
-/// `kallsyms_lookup_name` through a pointer would fault.
-pub(crate) fn cpu_enforces_ibt() -> bool {
-    // SAFETY: CPUID leaf 7 exists on every x86_64 CPU Linux 6.12 runs on.
+/// What this machine has that GigaHttpd cores cannot run with yet, if anything.
+pub(crate) fn unsupported_machine() -> Option<&'static str> {
+    // SAFETY: CPUID leaves 7 and 0x8000_0000 exist on every x86_64 CPU Linux 6.12 runs on.
     let leaf7 = unsafe { core::arch::x86_64::__cpuid_count(7, 0) };
-    leaf7.edx & (1 << 20) != 0
+    if leaf7.edx & (1 << 20) != 0 {
+        // Linux then enforces it: calling `kallsyms_lookup_name` through a pointer faults.
+        return Some("indirect branch tracking");
+    }
+    // X86_FEATURE_CALL_DEPTH (word 11, bit 19): with `retbleed=stuff` every return of
+    // module code goes through a thunk that counts call depth in a per-CPU variable,
+    // which on a core (its GS base is the core's shared record) is some other memory.
+    // SAFETY: `boot_cpu_data` is written during boot and only read afterwards; the union
+    // holds the capability words (its other member only aligns them).
+    let word11 = unsafe {
+        let caps = core::ptr::addr_of!(bindings::boot_cpu_data.__bindgen_anon_2.x86_capability);
+        (*caps).get(11).copied().unwrap_or(0)
+    };
+    if word11 & (1 << 19) != 0 {
+        return Some("return call-depth tracking (retbleed=stuff)");
+    }
+    let (cr3, cr4): (u64, u64);
+    // SAFETY: reading CR3 and CR4 has no side effects.
+    unsafe {
+        core::arch::asm!("mov {}, cr3", out(reg) cr3, options(nomem, nostack));
+        core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack));
+    }
+    if cr4 & (1 << 12) != 0 {
+        // The cores' page tables have four levels.
+        return Some("5-level paging");
+    }
+    // AMD memory encryption (SME, or an SEV guest): Linux's page tables, and its CR3,
+    // carry the encryption bit, which the cores' tables do not.
+    // SAFETY: as above.
+    let max_extended = unsafe { core::arch::x86_64::__cpuid(0x8000_0000) }.eax;
+    if max_extended >= 0x8000_001f {
+        // SAFETY: the leaf exists (checked just above).
+        let sme = unsafe { core::arch::x86_64::__cpuid(0x8000_001f) };
+        let c_bit = sme.ebx & 0x3f;
+        if sme.eax & 3 != 0 && cr3 & (1 << c_bit) != 0 {
+            return Some("memory encryption (SME/SEV)");
+        }
+    }
+    None
 }

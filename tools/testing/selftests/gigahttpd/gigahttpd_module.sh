@@ -53,6 +53,9 @@ cpu_numbers() {
 }
 
 test_cpus_offline() {
+    # The hotplug state that refuses them to every bring-up path, SMT control included.
+    grep -q 'gigahttpd:held' /sys/devices/system/cpu/hotplug/states ||
+        { ktap_diag "no gigahttpd:held hotplug state"; return 1; }
     for cpu in $(cpu_numbers "$(field gh_cpus)"); do
         [ "$(cat /sys/devices/system/cpu/cpu$cpu/online)" = 0 ] ||
             { ktap_diag "CPU $cpu is online in Linux"; return 1; }

@@ -36,6 +36,7 @@ netdev_with_mac() {
 # Nothing of the module is left, and Linux has all its CPUs back.
 no_trace() {
     ! [ -e "$PROC" ] && ! [ -e /sys/module/gigahttpd ] && ! grep -q '^gigahttpd ' /proc/modules &&
+        ! grep -q 'gigahttpd:held' /sys/devices/system/cpu/hotplug/states &&
         [ "$(cat /sys/devices/system/cpu/online)" = "$ONLINE" ] && [ -n "$(netdev_with_mac $DATA_MAC)" ] &&
         [ -n "$(netdev_with_mac $E1000_MAC)" ]
 }

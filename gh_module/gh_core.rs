@@ -417,11 +417,13 @@ const KERNEL_CS: u64 = 0x10;
 const DOUBLE_FAULT: usize = 8;
 const STACK_FAULT: usize = 12;
 const PAGE_FAULT: usize = 14;
+const MACHINE_CHECK: usize = 18;
 
-/// The IDT all GigaHttpd cores share: NMIs return at once, every other vector halts the
-/// core as `Faulted`. Interrupts stay masked, so only NMIs and exceptions arrive. Double,
-/// stack and page faults switch to the core's fault stack (IST), so they are handled even
-/// when the core's own stack is what failed.
+/// The IDT all GigaHttpd cores share: NMIs return at once, a machine check the core can
+/// go on from returns too, every other vector halts the core as `Faulted`. Interrupts stay
+/// masked, so only NMIs and exceptions arrive. Double, stack and page faults and machine
+/// checks switch to the core's fault stack (IST), so they are handled even when the
+/// core's own stack is what failed.
 #[repr(C, align(16))]
 pub(crate) struct Idt(UnsafeCell<[u64; 512]>);
 
@@ -434,6 +436,7 @@ pub(crate) static gh_idt: Idt = Idt(UnsafeCell::new([0; 512]));
 extern "C" {
     fn gh_core_entry();
     fn gh_core_nmi();
+    fn gh_core_machine_check();
     fn gh_core_fault();
 }
 
@@ -447,13 +450,13 @@ impl Idt {
         // SAFETY: per the contract no core reads the table now.
         let gates = unsafe { &mut *self.0.get() };
         for (vector, gate) in gates.chunks_exact_mut(2).enumerate() {
-            let handler = if vector == 2 {
-                gh_core_nmi
-            } else {
-                gh_core_fault
+            let handler = match vector {
+                2 => gh_core_nmi,
+                MACHINE_CHECK => gh_core_machine_check,
+                _ => gh_core_fault,
             };
             let ist = match vector {
-                DOUBLE_FAULT | STACK_FAULT | PAGE_FAULT => FAULT_IST,
+                DOUBLE_FAULT | STACK_FAULT | PAGE_FAULT | MACHINE_CHECK => FAULT_IST,
                 _ => 0,
             };
             let offset = handler as usize as u64;
@@ -476,10 +479,14 @@ pub(crate) fn entry_address() -> u64 {
 }
 
 // The entry and the exception stubs. AT&T syntax; offsets into `BootArgs` are checked
-// above. The entry loads the core's GDT, TSS and IDT from the boot arguments (static
-// data, mapped on the trampoline's page tables and on the core's), sets GS to the core's
-// `CoreShared` so the stubs can use it, then switches to the core's page tables and its
-// stack, which only those map. The CS selector keeps the trampoline's 64-bit code
+// above. The entry loads the core's GDT and TSS from the boot arguments (static data,
+// mapped on the trampoline's page tables and on the core's), sets GS to the core's
+// `CoreShared` so the stubs can use it, and only then loads the IDT (an NMI taken before
+// finds GS set). It switches to the core's page tables, flushes the trampoline's global
+// translations by turning CR4.PGE off and on (as Linux's own bring-up does), enables
+// machine checks (CR4.MCE: without it a machine check shuts the CPU down, and with it
+// Linux would too on a CPU it still ran), then moves to the core's stack, which only its
+// tables map. The CS selector keeps the trampoline's 64-bit code
 // descriptor, which equals entry 0x10 of the core's GDT, so an `iretq` reloading it finds
 // the same segment.
 core::arch::global_asm!(
@@ -501,14 +508,20 @@ gh_core_entry:
     movl %eax, %gs
     movl ${tss}, %eax
     ltr %ax
-    lidt gh_boot_args+54(%rip)
     movq gh_boot_args+16(%rip), %rax
     movq %rax, %rdx
     shrq $32, %rdx
     movl $0xc0000101, %ecx
     wrmsr
+    lidt gh_boot_args+54(%rip)
     movq gh_boot_args+8(%rip), %rax
     movq %rax, %cr3
+    movq %cr4, %rax
+    orq $0x40, %rax
+    movq %rax, %rdx
+    andq $-129, %rdx
+    movq %rdx, %cr4
+    movq %rax, %cr4
     movq gh_boot_args+0(%rip), %rsp
     movq gh_boot_args+24(%rip), %rax
     movl $0, (%rax)
@@ -532,6 +545,38 @@ gh_core_nmi:
     lock incl %gs:12
     iretq
     .size gh_core_nmi, . - gh_core_nmi
+
+    // A machine check: if the interrupted code may go on (IA32_MCG_STATUS.RIPV), the
+    // check is over (MCIP cleared) and the core returns; otherwise it halts as faulted.
+    // Linux's own handler logs the banks; the core cannot, and leaves them as they are.
+    .balign 16
+    .globl gh_core_machine_check
+    .type gh_core_machine_check, @notype
+gh_core_machine_check:
+.Lgh_core_machine_check_start:
+    // objtool: entered by the CPU, not by a call; nothing to unwind past here.
+    .pushsection .discard.unwind_hints
+    .long .Lgh_core_machine_check_start - .
+    .short 0
+    .byte 0, 1, 0
+    .balign 4
+    .popsection
+    endbr64
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    movl $0x17a, %ecx
+    rdmsr
+    testl $1, %eax
+    jz gh_core_fault
+    xorl %eax, %eax
+    xorl %edx, %edx
+    wrmsr
+    popq %rdx
+    popq %rcx
+    popq %rax
+    iretq
+    .size gh_core_machine_check, . - gh_core_machine_check
 
     .balign 16
     .globl gh_core_fault

@@ -55,8 +55,7 @@ pub struct Exchange {
     reply: u32,
     /// The rest of the queue in the pipeline pool (link, 0 for none).
     more: u16,
-    /// `HAS_REPLY`, `READY`, `SENT`, `PARSING`, `CLOSING`, `HAS_TASK`, `CONTINUE_DUE`,
-    /// `CONTINUE_SENT`.
+    /// `HAS_REPLY`, `READY`, `SENT`, `PARSING`, `CLOSING`, `HAS_TASK`, `CONTINUE_DUE`.
     flags: u8,
 }
 
@@ -74,18 +73,19 @@ const CLOSING: u8 = 16;
 /// first in its queue).
 const HAS_TASK: u8 = 32;
 /// The client of `reply`'s request waits for a 100 (Continue) before it sends the body.
+/// Once sent, TCP holds the response back until the 100 is acknowledged (`Tcb::send`).
 const CONTINUE_DUE: u8 = 64;
-/// That 100 (Continue) is being sent.
-const CONTINUE_SENT: u8 = 128;
 
 impl Exchange {
     fn has(&self, f: u8) -> bool {
         self.flags & f != 0
     }
 
-    /// The task this connection holds.
-    fn task(&self) -> Option<usize> {
-        self.has(HAS_TASK).then(|| Handle(self.reply).index())
+    /// The task this connection holds, which it gives up.
+    fn take_task(&mut self) -> Option<usize> {
+        let task = self.has(HAS_TASK).then(|| Handle(self.reply).index());
+        self.flags &= !HAS_TASK;
+        task
     }
 }
 
@@ -221,11 +221,8 @@ impl<'a> Site<'a> {
     }
 
     fn release_task(&mut self, slot: usize) {
-        if let Some(x) = self.exchanges.get_mut(slot) {
-            if let Some(t) = x.task() {
-                self.tasks.release(t);
-                x.flags &= !HAS_TASK;
-            }
+        if let Some(t) = self.exchanges.get_mut(slot).and_then(Exchange::take_task) {
+            self.tasks.release(t);
         }
     }
 }
@@ -486,12 +483,8 @@ impl App for Site<'_> {
             return;
         };
         // Nothing to retire, send or close: most calls (before data, after ACKs).
-        const TO_DO: u8 = SENT | READY | CONTINUE_DUE | CONTINUE_SENT;
-        if x.flags & TO_DO == 0 && tcb.state() != State::CloseWait {
+        if x.flags & (SENT | READY | CONTINUE_DUE) == 0 && tcb.state() != State::CloseWait {
             return;
-        }
-        if x.has(CONTINUE_SENT) && acked {
-            x.flags &= !CONTINUE_SENT;
         }
         if x.has(PARSING) && tcb.state() == State::CloseWait {
             // The peer finished sending inside a request's body: that request can never
@@ -500,10 +493,10 @@ impl App for Site<'_> {
             if x.more != 0 {
                 self.pipeline.drop_last(&mut x.more);
             } else if !x.has(SENT) {
-                if x.has(HAS_TASK) {
-                    self.tasks.release(Handle(x.reply).index());
+                if let Some(t) = x.take_task() {
+                    self.tasks.release(t);
                 }
-                x.flags &= !(HAS_TASK | HAS_REPLY | READY);
+                x.flags &= !(HAS_REPLY | READY);
             }
             // No 100 (Continue) is owed for it any more either.
             x.flags &= !(PARSING | CONTINUE_DUE);
@@ -512,10 +505,10 @@ impl App for Site<'_> {
             // The response being sent is acknowledged in full: it leaves the queue, and
             // its task, if any, goes back to the pool (also after a closing response,
             // while our FIN waits for its ACK or the connection for TIME-WAIT's end).
-            if x.has(HAS_TASK) {
-                self.tasks.release(Handle(x.reply).index());
+            if let Some(t) = x.take_task() {
+                self.tasks.release(t);
             }
-            x.flags &= !(HAS_TASK | SENT | READY | HAS_REPLY);
+            x.flags &= !(SENT | READY | HAS_REPLY);
             if let Some((h, ready)) = self.pipeline.pop(&mut x.more) {
                 x.reply = h;
                 x.flags |= HAS_REPLY;
@@ -533,9 +526,6 @@ impl App for Site<'_> {
             let sent = !x.has(READY) && tcb.send(Handle::CONTINUE.0, &*self);
             if let Some(x) = self.exchanges.get_mut(slot) {
                 x.flags &= !CONTINUE_DUE;
-                if sent {
-                    x.flags |= CONTINUE_SENT;
-                }
             }
             if sent {
                 return;

@@ -207,8 +207,8 @@ impl Network {
     /// sent to (never learned, or its entry taken by another's), at most once per
     /// [`ARP_RETRY_MS`] for the same address; its reply adds it. The gateway, and with it
     /// every address beyond the link, is asked for by [`Network::poll`].
-    pub fn resolve<P: Platform>(&mut self, p: &mut P, ip: Ip, ctr: &mut Counters) {
-        if !self.on_link(ip) || Some(ip) == self.cfg.gateway || ip.is_invalid_source() {
+    fn resolve<P: Platform>(&mut self, p: &mut P, ip: Ip, ctr: &mut Counters) {
+        if !self.on_link(ip) || Some(ip) == self.cfg.gateway || self.is_bad_source(ip) {
             return;
         }
         let now = p.now_ms();

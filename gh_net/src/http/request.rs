@@ -585,8 +585,7 @@ impl Parser {
             Field::Other => {}
             Field::TransferEncoding => {
                 self.flags |= flag::TRANSFER_ENCODING;
-                let is_sep = |c: &u8| matches!(c, b',' | b' ' | b'\t');
-                if let Some(last) = value.rsplit(is_sep).find(|t| !t.is_empty()) {
+                if let Some(last) = value.rsplit(is_list_separator).find(|t| !t.is_empty()) {
                     if eq_lowercase(last, CODINGS[0]) {
                         self.flags |= flag::CHUNKED_LAST;
                     } else {
@@ -631,9 +630,8 @@ impl Parser {
                 self.flags |= flag::CONTENT_LENGTH;
             }
             Field::Expect => {
-                let is_sep = |c: &u8| matches!(c, b',' | b' ' | b'\t');
                 if value
-                    .split(is_sep)
+                    .split(is_list_separator)
                     .any(|t| eq_lowercase(t, EXPECTATIONS[0]))
                 {
                     self.flags |= flag::EXPECT_CONTINUE;
@@ -647,7 +645,7 @@ impl Parser {
                 self.flags |= flag::KEEP_ALIVE;
             }
             Field::Connection => {
-                for token in value.split(|&c| c == b',' || c == b' ' || c == b'\t') {
+                for token in value.split(is_list_separator) {
                     if token.eq_ignore_ascii_case(b"close") {
                         self.flags |= flag::CLOSE;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
@@ -1200,6 +1198,11 @@ fn line_end(b: &[u8], mut at: usize) -> Option<(usize, bool)> {
             _ => return None,
         }
     }
+}
+
+/// True for the bytes that part the items of a list-valued field (with their whitespace).
+fn is_list_separator(c: &u8) -> bool {
+    matches!(c, b',' | b' ' | b'\t')
 }
 
 /// `v` without leading and trailing SP and HTAB.

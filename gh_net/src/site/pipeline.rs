@@ -63,7 +63,7 @@ impl<'a> Pipeline<'a> {
     /// Appends `handle` (not yet ready) to the list starting at `*head`; false when the
     /// pool is empty or the list holds [`PER_CONNECTION`] entries.
     pub fn push(&mut self, head: &mut u16, handle: u32) -> bool {
-        let (tail, len) = self.tail(*head);
+        let (tail, _, len) = self.tail(*head);
         if len >= PER_CONNECTION {
             return false;
         }
@@ -89,21 +89,23 @@ impl<'a> Pipeline<'a> {
         true
     }
 
-    /// The last entry of the list at `head`, and the list's length.
-    fn tail(&self, head: u16) -> (Option<u16>, usize) {
-        let (mut at, mut last, mut len) = (head, None, 0);
+    /// The list at `head`: its last entry, the one before it, and its length.
+    fn tail(&self, head: u16) -> (Option<u16>, Option<u16>, usize) {
+        let (mut at, mut before, mut last, mut len) = (head, None, None, 0);
         // A list is never longer than its bound; the bound keeps a damaged link harmless.
         while let Some(e) = self.get(at).filter(|_| len < PER_CONNECTION) {
-            last = Some(at);
+            (before, last) = (last, Some(at));
             len += 1;
             at = e.next;
         }
-        (last, len)
+        (last, before, len)
     }
 
     /// The handle of the last entry of the list at `head`, to change it.
     pub fn last_mut(&mut self, head: u16) -> Option<(&mut u32, &mut bool)> {
-        let t = self.tail(head).0?;
+        let (Some(t), _, _) = self.tail(head) else {
+            return None;
+        };
         self.get_mut(t).map(|e| (&mut e.handle, &mut e.ready))
     }
 
@@ -121,13 +123,9 @@ impl<'a> Pipeline<'a> {
 
     /// Takes the last entry off the list at `*head` back to the pool.
     pub fn drop_last(&mut self, head: &mut u16) {
-        let (mut before, mut last, mut len) = (None, *head, 0);
-        while let Some(e) = self
-            .get(last)
-            .filter(|e| e.next != 0 && len < PER_CONNECTION)
-        {
-            (before, last, len) = (Some(last), e.next, len + 1);
-        }
+        let (Some(last), before, _) = self.tail(*head) else {
+            return;
+        };
         let free = self.free;
         let Some(e) = self.get_mut(last) else {
             return;

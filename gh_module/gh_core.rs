@@ -492,6 +492,24 @@ pub(crate) fn entry_address() -> u64 {
 core::arch::global_asm!(
     r#"
     .pushsection .text
+
+    // The start of an exception stub: entered by the CPU, not by a call, so objtool is
+    // told there is nothing to unwind past it.
+    .macro exception_entry name
+    .balign 16
+    .globl \name
+    .type \name, @notype
+\name:
+.L\name\()_start:
+    .pushsection .discard.unwind_hints
+    .long .L\name\()_start - .
+    .short 0
+    .byte 0, 1, 0
+    .balign 4
+    .popsection
+    endbr64
+    .endm
+
     .balign 16
     .globl gh_core_entry
     .type gh_core_entry, @function
@@ -529,19 +547,7 @@ gh_core_entry:
     jmp gh_core_main
     .size gh_core_entry, . - gh_core_entry
 
-    .balign 16
-    .globl gh_core_nmi
-    .type gh_core_nmi, @notype
-gh_core_nmi:
-.Lgh_core_nmi_start:
-    // objtool: entered by the CPU, not by a call; nothing to unwind past here.
-    .pushsection .discard.unwind_hints
-    .long .Lgh_core_nmi_start - .
-    .short 0
-    .byte 0, 1, 0
-    .balign 4
-    .popsection
-    endbr64
+    exception_entry gh_core_nmi
     lock incl %gs:12
     iretq
     .size gh_core_nmi, . - gh_core_nmi
@@ -549,19 +555,7 @@ gh_core_nmi:
     // A machine check: if the interrupted code may go on (IA32_MCG_STATUS.RIPV), the
     // check is over (MCIP cleared) and the core returns; otherwise it halts as faulted.
     // Linux's own handler logs the banks; the core cannot, and leaves them as they are.
-    .balign 16
-    .globl gh_core_machine_check
-    .type gh_core_machine_check, @notype
-gh_core_machine_check:
-.Lgh_core_machine_check_start:
-    // objtool: entered by the CPU, not by a call; nothing to unwind past here.
-    .pushsection .discard.unwind_hints
-    .long .Lgh_core_machine_check_start - .
-    .short 0
-    .byte 0, 1, 0
-    .balign 4
-    .popsection
-    endbr64
+    exception_entry gh_core_machine_check
     pushq %rax
     pushq %rcx
     pushq %rdx
@@ -578,19 +572,7 @@ gh_core_machine_check:
     iretq
     .size gh_core_machine_check, . - gh_core_machine_check
 
-    .balign 16
-    .globl gh_core_fault
-    .type gh_core_fault, @notype
-gh_core_fault:
-.Lgh_core_fault_start:
-    // objtool: entered by the CPU, not by a call; nothing to unwind past here.
-    .pushsection .discard.unwind_hints
-    .long .Lgh_core_fault_start - .
-    .short 0
-    .byte 0, 1, 0
-    .balign 4
-    .popsection
-    endbr64
+    exception_entry gh_core_fault
     movl $3, %gs:0
 2:
     cli

@@ -98,7 +98,8 @@ counters! {
     drop_ipv4_bad_source,
     /// IPv4 packets of a protocol other than ICMP and TCP.
     drop_ipv4_unknown_protocol,
-    /// ICMP messages malformed, with a bad checksum, or not echo requests.
+    /// ICMP messages malformed, with a bad checksum, neither echo requests nor
+    /// "fragmentation needed", or "fragmentation needed" for no TCP segment in flight.
     drop_icmp,
     /// Frames sent once and never again (ARP and ICMP replies, RSTs, SYN-ACKs with a
     /// cookie, quarantine answers) that found the TX ring full.
@@ -132,6 +133,9 @@ counters! {
     tcp_timeouts,
     /// Zero-window probes sent.
     tcp_window_probes,
+    /// Connections whose segment size a router's "fragmentation needed" report lowered
+    /// (RFC 1191; reports that match no segment in flight count in `drop_icmp`).
+    tcp_path_mtu_reductions,
     /// SYN cookies sent because the half-open table was full.
     tcp_syn_cookies_sent,
     /// Connections opened from a valid SYN cookie.

@@ -1,5 +1,6 @@
 //! The platform interface and the link/network half of the engine: Ethernet, ARP and IPv4
-//! in, ARP and ICMP echo answered on the spot, TCP segments validated and handed up.
+//! in, ARP and ICMP echo answered on the spot, TCP segments and the routers' reports on
+//! them validated and handed up.
 
 use super::counters::{bump, Counters};
 use super::wire::arp;
@@ -49,6 +50,20 @@ pub enum Received<'a> {
         src_mac: Mac,
         /// The segment, its header read in place in the frame.
         segment: tcp::InPlace<'a>,
+    },
+    /// A router's report that one of our TCP segments was too big for its next hop
+    /// (RFC 1191), naming the segment's connection and sequence number.
+    TooBig {
+        /// The peer the segment was for.
+        remote: Ip,
+        /// The peer's port.
+        remote_port: u16,
+        /// Our port.
+        local_port: u16,
+        /// The segment's sequence number.
+        seq: tcp::SeqNumber,
+        /// The next hop's MTU, 0 from a router older than RFC 1191.
+        mtu: u16,
     },
 }
 
@@ -376,6 +391,18 @@ impl Network {
                 segment: t.segment,
             };
         }
+        self.receive_layered(frame, p, ctr)
+    }
+
+    /// Any frame but a plain TCP segment, layer by layer, counting every drop. Out of
+    /// line: it stays out of the way of the one-pass path's code.
+    #[inline(never)]
+    fn receive_layered<'a, P: Platform>(
+        &mut self,
+        frame: &'a [u8],
+        p: &mut P,
+        ctr: &mut Counters,
+    ) -> Received<'a> {
         let Ok(f) = ethernet::Frame::new_checked(frame) else {
             bump(&mut ctr.drop_eth_truncated);
             return Received::Done;
@@ -480,10 +507,7 @@ impl Network {
             .get(packet.header_len()..usize::from(packet.total_len()))
             .unwrap_or(&[]);
         match repr.protocol {
-            Protocol::Icmp => {
-                self.receive_icmp(body, &repr, src_mac, p, ctr);
-                Received::Done
-            }
+            Protocol::Icmp => self.receive_icmp(body, &repr, src_mac, p, ctr),
             Protocol::Tcp => {
                 let parsed = tcp::Packet::new_checked(body)
                     .and_then(|t| tcp::Repr::parse(&t, repr.src, repr.dst));
@@ -531,15 +555,24 @@ impl Network {
         src_mac: Mac,
         p: &mut P,
         ctr: &mut Counters,
-    ) {
+    ) -> Received<'static> {
         let parsed = icmp::Packet::new_checked(body).and_then(|m| icmp::Repr::parse(&m));
+        if let Ok(icmp::Repr::FragmentationNeeded { mtu, original }) = parsed {
+            return match self.too_big(original, mtu) {
+                Some(report) => report,
+                None => {
+                    bump(&mut ctr.drop_icmp);
+                    Received::Done
+                }
+            };
+        }
         let Some(reply) = parsed.ok().and_then(|r| r.reply()) else {
             bump(&mut ctr.drop_icmp);
-            return;
+            return Received::Done;
         };
         let Ok(icmp_len) = u16::try_from(reply.buffer_len()) else {
             bump(&mut ctr.drop_icmp);
-            return;
+            return Received::Done;
         };
         let eth = ethernet::Repr {
             src: self.cfg.mac,
@@ -572,6 +605,33 @@ impl Network {
             // A ping reply is not worth parking: with the TX ring full it is dropped.
             bump(&mut ctr.tx_full_drops);
         }
+        Received::Done
+    }
+
+    /// The TCP segment a "fragmentation needed" message quotes: `None` unless `original`
+    /// starts with an IPv4 header of a TCP segment from us, followed by the eight bytes
+    /// that hold its ports and sequence number. Whether that segment is in flight is the
+    /// TCP layer's to judge (RFC 5927 section 7.2).
+    fn too_big(&self, original: &[u8], mtu: u16) -> Option<Received<'static>> {
+        let quoted = ipv4::Packet::new_unchecked(original);
+        let header_len = quoted.header_len();
+        if original.len() < ipv4::HEADER_LEN
+            || quoted.version() != 4
+            || header_len < ipv4::HEADER_LEN
+            || quoted.protocol() != Protocol::Tcp
+            || quoted.src() != self.cfg.ip
+        {
+            return None;
+        }
+        let tcp = original.get(header_len..)?.first_chunk::<8>()?;
+        let [sp0, sp1, dp0, dp1, s0, s1, s2, s3] = *tcp;
+        Some(Received::TooBig {
+            remote: quoted.dst(),
+            remote_port: u16::from_be_bytes([dp0, dp1]),
+            local_port: u16::from_be_bytes([sp0, sp1]),
+            seq: tcp::SeqNumber(u32::from_be_bytes([s0, s1, s2, s3])),
+            mtu,
+        })
     }
 }
 
@@ -987,6 +1047,62 @@ mod tests {
         p.full = true;
         n.receive(&ping(), &mut p, &mut c);
         assert_eq!((c.drop_icmp, c.tx_full_drops), (0, 1));
+    }
+
+    /// A router's "fragmentation needed" quoting `original`, with `mtu`.
+    fn too_big(original: &[u8], mtu: u16) -> Vec<u8> {
+        let message = icmp::Repr::FragmentationNeeded { mtu, original };
+        let mut m = vec![0u8; message.buffer_len()];
+        message.emit(&mut m).unwrap();
+        ip_frame_from(Ip([10, 1, 0, 254]), Protocol::Icmp, OUR_IP, &m)
+    }
+
+    #[test]
+    fn fragmentation_needed_names_our_segment_or_is_dropped() {
+        // The start of a segment we sent: IPv4 header, then ports and sequence number.
+        let mut ours = vec![0u8; 20];
+        ipv4::Repr {
+            src: OUR_IP,
+            dst: PEER_IP,
+            protocol: Protocol::Tcp,
+            payload_len: 1480,
+            ttl: 64,
+        }
+        .emit(&mut ours, 5)
+        .unwrap();
+        ours.extend_from_slice(&[0, 80, 0x9c, 0x40, 0, 0, 0x30, 0x39]);
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        assert_eq!(
+            n.receive(&too_big(&ours, 1400), &mut p, &mut c),
+            Received::TooBig {
+                remote: PEER_IP,
+                remote_port: 40000,
+                local_port: 80,
+                seq: tcp::SeqNumber(12345),
+                mtu: 1400,
+            }
+        );
+        assert_eq!((c.drop_icmp, p.sent.len()), (0, 0));
+        // Anything else quoted is dropped and counted: cut short, not IPv4, not TCP, or
+        // not from us.
+        let mut not_v4 = ours.clone();
+        not_v4[0] = 0x65;
+        let mut not_tcp = ours.clone();
+        not_tcp[9] = 17;
+        let mut not_ours = ours.clone();
+        not_ours[12..16].copy_from_slice(&PEER_IP.0);
+        let mut bad_ihl = ours.clone();
+        bad_ihl[0] = 0x44;
+        let mut cases = vec![not_v4, not_tcp, not_ours, bad_ihl];
+        cases.extend((0..ours.len()).map(|k| ours[..k].to_vec()));
+        for (k, original) in cases.iter().enumerate() {
+            assert_eq!(
+                n.receive(&too_big(original, 1400), &mut p, &mut c),
+                Received::Done
+            );
+            assert_eq!(c.drop_icmp, k as u64 + 1);
+        }
+        assert!(p.sent.is_empty());
     }
 
     /// A SYN to port 80.

@@ -151,14 +151,51 @@ impl<'a> Server<'a> {
     /// Handles one received frame; replies go out through `p`.
     pub fn receive<P: Platform>(&mut self, frame: &[u8], p: &mut P) {
         let now = p.now_ms();
-        if let Received::Tcp { src, segment, .. } = self.net.receive(frame, p, &mut self.counters) {
-            if !self.quarantine.is_empty() && self.answer_quarantined(src, &segment, now, p) {
-                return;
+        match self.net.receive(frame, p, &mut self.counters) {
+            Received::Tcp { src, segment, .. } => {
+                if !self.quarantine.is_empty() && self.answer_quarantined(src, &segment, now, p) {
+                    return;
+                }
+                self.with_tcp(p, now, |listener, site, tx, ctr| {
+                    listener.on_segment(src, &segment, now, site, tx, ctr)
+                });
             }
-            self.with_tcp(p, now, |listener, site, tx, ctr| {
-                listener.on_segment(src, &segment, now, site, tx, ctr)
-            });
+            Received::TooBig {
+                remote,
+                remote_port,
+                local_port,
+                seq,
+                mtu,
+            } => self.too_big((remote, remote_port, local_port), seq, mtu, now, p),
+            Received::Done => {}
         }
+    }
+
+    /// A router's report that a segment of connection `(remote, remote_port, local_port)`
+    /// was too big for its next hop. Rare: kept out of the receive path's code.
+    #[cold]
+    #[inline(never)]
+    fn too_big<P: Platform>(
+        &mut self,
+        (remote, remote_port, local_port): (super::wire::ipv4::Address, u16, u16),
+        seq: SeqNumber,
+        mtu: u16,
+        now: u64,
+        p: &mut P,
+    ) {
+        self.with_tcp(p, now, |listener, site, tx, ctr| {
+            listener.on_too_big(
+                remote,
+                remote_port,
+                local_port,
+                seq,
+                mtu,
+                now,
+                site,
+                tx,
+                ctr,
+            )
+        });
     }
 
     /// Answers every later segment of `flow` (a [`quarantine::flow_key`]) without running

@@ -11,8 +11,9 @@ use gh_net::engine::NetConfig;
 use gh_net::owned::{OwnedMemory, Sizes};
 use gh_net::server::Server;
 use gh_net::site::Page;
-use gh_net::wire::ethernet::Address as Mac;
-use gh_net::wire::ipv4::Address as Ip;
+use gh_net::wire::ethernet::{self, Address as Mac, EtherType};
+use gh_net::wire::icmp;
+use gh_net::wire::ipv4::{self, Address as Ip, Protocol};
 use gh_net::wire::tcp::Flags;
 
 const DATE: u64 = 784_111_777;
@@ -30,11 +31,16 @@ const PAGES: [Page<'static>; 2] = [
     },
 ];
 
-/// Owned memory for a server with `slots` connections and `tasks` echo tasks.
-struct Memory(OwnedMemory);
+/// Owned memory for a server with `slots` connections and `tasks` echo tasks, serving
+/// its pages.
+struct Memory(OwnedMemory, &'static [Page<'static>]);
 
 impl Memory {
     fn new(slots: usize, tasks: usize) -> Self {
+        Self::serving(slots, tasks, &PAGES)
+    }
+
+    fn serving(slots: usize, tasks: usize, pages: &'static [Page<'static>]) -> Self {
         let sizes = Sizes {
             slots,
             timers: 64,
@@ -42,7 +48,7 @@ impl Memory {
             tasks,
             pipeline: 16,
         };
-        Memory(OwnedMemory::new(&sizes, &PAGES))
+        Memory(OwnedMemory::new(&sizes, pages), pages)
     }
 
     fn server(&mut self) -> Server<'_> {
@@ -60,7 +66,7 @@ impl Memory {
                 gateway,
             },
             &PORT,
-            &PAGES,
+            self.1,
             DATE,
             [1, 2, 3, 4],
             0,
@@ -773,4 +779,101 @@ fn a_client_waiting_for_100_continue_gets_it() {
         show(&r)
     );
     assert_eq!(server.tasks_busy(), 0);
+}
+
+/// A router's "fragmentation needed" report (RFC 1191) about `segment`, one of the
+/// server's frames, giving `mtu` for the next hop.
+fn too_big(segment: &[u8], mtu: u16) -> Vec<u8> {
+    // The quoted datagram: its IPv4 header and the first eight bytes of its TCP header.
+    let original = &segment[14..14 + 28];
+    let message = icmp::Repr::FragmentationNeeded { mtu, original };
+    let mut f = vec![0u8; 14 + 20 + message.buffer_len()];
+    ethernet::Repr {
+        src: common::CLIENT_MAC,
+        dst: SERVER_MAC,
+        ethertype: EtherType::Ipv4,
+    }
+    .emit(&mut f)
+    .unwrap();
+    ipv4::Repr {
+        src: Ip([10, 9, 0, 254]),
+        dst: SERVER_IP,
+        protocol: Protocol::Icmp,
+        payload_len: message.buffer_len() as u16,
+        ttl: 64,
+    }
+    .emit(&mut f[14..], 7)
+    .unwrap();
+    message.emit(&mut f[34..]).unwrap();
+    f
+}
+
+/// Every TCP segment leaves with Don't Fragment set, so a router's report that one was
+/// too big must shrink the connection's segments, and what was lost goes again at once;
+/// a report for nothing in flight is dropped and counted.
+#[test]
+fn a_router_too_big_report_shrinks_the_segments() {
+    static BIG: [Page<'static>; 1] = [Page {
+        path: "/big",
+        content_type: "text/plain",
+        body: &[b'x'; 5000],
+    }];
+    let mut mem = Memory::serving(8, 2, &BIG);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 50000);
+    let request = b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+    let out = exchange(&mut server, &mut nic, c.frame(Flags::PSH, request));
+    c.seq += request.len() as u32;
+    // The peer's window (65,535) takes the whole response at once, in full segments.
+    let sizes: Vec<usize> = out.iter().map(|f| server_segment(f).3.len()).collect();
+    assert!(sizes.len() > 3 && sizes[0] == 1460, "{sizes:?}");
+    assert!(out
+        .iter()
+        .all(|f| ipv4::Packet::new_unchecked(&f[14..]).dont_fragment()));
+
+    // Reports the server must not believe: a sequence number not in flight, and a
+    // connection it does not have.
+    let (first_seq, ..) = server_segment(&out[0]);
+    let mut stale = out[1].clone();
+    stale[38..42].copy_from_slice(&first_seq.wrapping_sub(1000).to_be_bytes());
+    let mut stranger = out[1].clone();
+    stranger[36..38].copy_from_slice(&50001u16.to_be_bytes());
+    for report in [too_big(&stale, 1000), too_big(&stranger, 1000)] {
+        assert!(exchange(&mut server, &mut nic, report).is_empty());
+    }
+    assert_eq!(server.counters.drop_icmp, 2);
+    assert_eq!(server.counters.tcp_path_mtu_reductions, 0);
+
+    // The second segment was too big for a 1,000-byte hop: everything from the first
+    // unacknowledged byte goes again at once, in segments of at most 960 bytes.
+    let again = exchange(&mut server, &mut nic, too_big(&out[1], 1000));
+    assert_eq!(server.counters.tcp_path_mtu_reductions, 1);
+    assert_eq!(server.counters.drop_icmp, 2);
+    let (seq, ..) = server_segment(&again[0]);
+    assert_eq!(
+        seq, first_seq,
+        "sent again from the first unacknowledged byte"
+    );
+    let sizes: Vec<usize> = again.iter().map(|f| server_segment(f).3.len()).collect();
+    assert!(
+        sizes.iter().all(|&n| n <= 960) && sizes[0] == 960,
+        "{sizes:?}"
+    );
+    assert!(again.iter().all(|f| f.len() <= 14 + 1000));
+
+    // A later report for a larger MTU does not grow them again, nor does a report below
+    // 576 bytes shrink them past 536.
+    assert!(exchange(&mut server, &mut nic, too_big(&again[0], 1400)).is_empty());
+    assert_eq!(server.counters.drop_icmp, 3);
+    let small = exchange(&mut server, &mut nic, too_big(&again[0], 300));
+    let sizes: Vec<usize> = small.iter().map(|f| server_segment(f).3.len()).collect();
+    assert_eq!(sizes[0], 536, "{sizes:?}");
+    assert_eq!(server.counters.tcp_path_mtu_reductions, 2);
+
+    // The whole page arrives, in order, in the smaller segments.
+    let got = c.read(&mut server, &mut nic, small);
+    let text = show(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(got.ends_with(&[b'x'; 5000]));
 }

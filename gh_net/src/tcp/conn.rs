@@ -34,6 +34,13 @@ pub enum State {
     LastAck,
 }
 
+/// The smallest segment size a router's report may lower a connection to: what fits the
+/// 576-byte datagram every IPv4 host accepts (RFC 791, RFC 1122 section 3.3.3).
+pub const MIN_MSS: u16 = 536;
+
+/// IPv4 and TCP headers without options, what an MTU holds beyond a segment's data.
+const IP_TCP_HEADERS: u16 = 40;
+
 mod flag {
     /// An ACK must go out at the next output.
     pub const ACK_NOW: u8 = 1;
@@ -668,6 +675,33 @@ impl Tcb {
             }
             _ => self.set_timer(Timer::Off, 0),
         }
+    }
+
+    /// A router could not forward the segment at `seq` in one piece and reported its next
+    /// hop's MTU (RFC 1191): later segments are cut to fit, and what is in flight goes
+    /// again at once (a segment was lost) instead of at the retransmission timeout. True
+    /// if something changed, to be followed by [`Tcb::output`]; a report for a sequence
+    /// number not in flight is ignored, so a forged one must guess it (RFC 5927 section
+    /// 7.2), and the segment size never goes below [`MIN_MSS`] nor up.
+    pub fn path_mtu(&mut self, seq: SeqNumber, mtu: u16) -> bool {
+        let sending = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        let in_flight = self.snd_una.le(seq) && seq.lt(self.snd_max);
+        let mss = mtu.saturating_sub(IP_TCP_HEADERS).max(MIN_MSS);
+        if !sending || !in_flight || mss >= self.mss {
+            return false;
+        }
+        self.mss = mss;
+        // Go back N, as on a timeout; Karn: no timing of what is sent again.
+        self.snd_nxt = self.snd_una;
+        self.flags &= !flag::TIMING;
+        true
     }
 
     /// Runs the timer if it is due. Follow with [`Tcb::output`]. Inline: the listener's

@@ -129,6 +129,33 @@ impl<'a> Listener<'a> {
         SeqNumber(h.wrapping_add((now_ms as u32).wrapping_mul(250)))
     }
 
+    /// A router's report that the segment at `seq` of a connection was too big for its
+    /// next hop's `mtu` (RFC 1191): the connection's segments shrink and what it has in
+    /// flight goes again. A report for no connection or for nothing in flight is
+    /// dropped and counted.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_too_big<A: App, T: Tx>(
+        &mut self,
+        remote_ip: Address,
+        remote_port: u16,
+        local_port: u16,
+        seq: SeqNumber,
+        mtu: u16,
+        now_ms: u64,
+        app: &mut A,
+        tx: &mut T,
+        ctr: &mut Counters,
+    ) {
+        let i = self.pool.find(remote_ip, remote_port, local_port);
+        let Some(i) = i.filter(|&i| self.pool.get_mut(i).is_some_and(|t| t.path_mtu(seq, mtu)))
+        else {
+            bump(&mut ctr.drop_icmp);
+            return;
+        };
+        bump(&mut ctr.tcp_path_mtu_reductions);
+        self.output(i, now_ms as u32, app, tx, ctr);
+    }
+
     /// Handles one valid segment from `remote_ip`.
     pub fn on_segment<'s, A: App, T: Tx>(
         &mut self,

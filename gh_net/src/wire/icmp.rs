@@ -1,14 +1,20 @@
-//! ICMPv4 echo request and reply (RFC 792), enough for `ping` to reach a GigaHttpd core.
+//! ICMPv4 (RFC 792): echo request and reply, enough for `ping` to reach a GigaHttpd core,
+//! and a router's "fragmentation needed" (RFC 1191), which path MTU discovery needs
+//! because every TCP segment leaves with Don't Fragment set.
 
 use super::super::checksum;
 use super::field;
 use super::{Error, Result};
 
-/// Length of the echo header (type, code, checksum, identifier, sequence number).
+/// Length of the header (type, code, checksum, and for an echo the identifier and
+/// sequence number; for "fragmentation needed" two unused bytes and the next-hop MTU).
 pub const HEADER_LEN: usize = 8;
 
 const TYPE_ECHO_REPLY: u8 = 0;
+const TYPE_DESTINATION_UNREACHABLE: u8 = 3;
 const TYPE_ECHO_REQUEST: u8 = 8;
+/// Destination unreachable: fragmentation needed and Don't Fragment set.
+const CODE_FRAGMENTATION_NEEDED: u8 = 4;
 
 mod at {
     pub const TYPE: usize = 0;
@@ -69,7 +75,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-/// An echo message.
+/// A message GigaHttpd handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Repr<'a> {
     /// Ping.
@@ -90,6 +96,14 @@ pub enum Repr<'a> {
         /// Echoed data.
         data: &'a [u8],
     },
+    /// A router could not forward a datagram with Don't Fragment set (RFC 1191).
+    FragmentationNeeded {
+        /// The MTU of the next hop, 0 from a router older than RFC 1191.
+        mtu: u16,
+        /// The start of the datagram it dropped: its IPv4 header and at least the first
+        /// eight bytes of its payload (RFC 792).
+        original: &'a [u8],
+    },
 }
 
 impl<'a> Repr<'a> {
@@ -98,15 +112,18 @@ impl<'a> Repr<'a> {
         if !p.verify_checksum() {
             return Err(Error::Checksum);
         }
-        if p.code() != 0 {
-            return Err(Error::Unsupported);
-        }
         let (ident, seq) = (p.ident(), p.seq());
         let buffer: &'a [u8] = p.buffer;
         let data = buffer.get(HEADER_LEN..).unwrap_or(&[]);
-        match p.msg_type() {
-            TYPE_ECHO_REQUEST => Ok(Repr::EchoRequest { ident, seq, data }),
-            TYPE_ECHO_REPLY => Ok(Repr::EchoReply { ident, seq, data }),
+        match (p.msg_type(), p.code()) {
+            (TYPE_ECHO_REQUEST, 0) => Ok(Repr::EchoRequest { ident, seq, data }),
+            (TYPE_ECHO_REPLY, 0) => Ok(Repr::EchoReply { ident, seq, data }),
+            (TYPE_DESTINATION_UNREACHABLE, CODE_FRAGMENTATION_NEEDED) => {
+                Ok(Repr::FragmentationNeeded {
+                    mtu: seq,
+                    original: data,
+                })
+            }
             _ => Err(Error::Unsupported),
         }
     }
@@ -115,14 +132,16 @@ impl<'a> Repr<'a> {
     pub fn reply(&self) -> Option<Repr<'a>> {
         match *self {
             Repr::EchoRequest { ident, seq, data } => Some(Repr::EchoReply { ident, seq, data }),
-            Repr::EchoReply { .. } => None,
+            Repr::EchoReply { .. } | Repr::FragmentationNeeded { .. } => None,
         }
     }
 
     /// Length of the message this writes.
     pub fn buffer_len(&self) -> usize {
         match self {
-            Repr::EchoRequest { data, .. } | Repr::EchoReply { data, .. } => {
+            Repr::EchoRequest { data, .. }
+            | Repr::EchoReply { data, .. }
+            | Repr::FragmentationNeeded { original: data, .. } => {
                 HEADER_LEN.saturating_add(data.len())
             }
         }
@@ -130,14 +149,21 @@ impl<'a> Repr<'a> {
 
     /// Writes the message (data copied once) with its checksum; returns its length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let (ty, ident, seq, data) = match *self {
-            Repr::EchoRequest { ident, seq, data } => (TYPE_ECHO_REQUEST, ident, seq, data),
-            Repr::EchoReply { ident, seq, data } => (TYPE_ECHO_REPLY, ident, seq, data),
+        let (ty, code, ident, seq, data) = match *self {
+            Repr::EchoRequest { ident, seq, data } => (TYPE_ECHO_REQUEST, 0, ident, seq, data),
+            Repr::EchoReply { ident, seq, data } => (TYPE_ECHO_REPLY, 0, ident, seq, data),
+            Repr::FragmentationNeeded { mtu, original } => (
+                TYPE_DESTINATION_UNREACHABLE,
+                CODE_FRAGMENTATION_NEEDED,
+                0,
+                mtu,
+                original,
+            ),
         };
         let len = self.buffer_len();
         let out = buf.get_mut(..len).ok_or(Error::BufferTooSmall)?;
         field::set_u8(out, at::TYPE, ty);
-        field::set_u8(out, at::CODE, 0);
+        field::set_u8(out, at::CODE, code);
         field::set_u16(out, at::CHECKSUM, 0);
         field::set_u16(out, at::IDENT, ident);
         field::set_u16(out, at::SEQ, seq);
@@ -221,6 +247,32 @@ mod tests {
             Repr::parse(&Packet::new_checked(&b[..]).unwrap()),
             Err(Error::Unsupported)
         );
+    }
+
+    #[test]
+    fn fragmentation_needed_round_trip() {
+        let original = [0x45u8, 0, 5, 0xdc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        let r = Repr::FragmentationNeeded {
+            mtu: 1400,
+            original: &original,
+        };
+        let mut b = [0u8; 22];
+        assert_eq!(r.emit(&mut b), Ok(22));
+        assert_eq!(&b[..2], &[3, 4]);
+        assert_eq!(&b[6..8], &1400u16.to_be_bytes());
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p), Ok(r));
+        assert_eq!(r.reply(), None);
+        // Any other code of destination unreachable is not handled.
+        for code in (0..=255).filter(|&c| c != 4) {
+            let mut c = b;
+            c[1] = code;
+            c[2..4].copy_from_slice(&[0, 0]);
+            let sum = checksum::of(&c);
+            c[2..4].copy_from_slice(&sum.to_be_bytes());
+            let p = Packet::new_checked(&c[..]).unwrap();
+            assert_eq!(Repr::parse(&p), Err(Error::Unsupported), "code {code}");
+        }
     }
 
     #[test]

@@ -79,7 +79,8 @@ counters! {
     drop_eth_bad_source,
     /// ARP packets truncated, not Ethernet/IPv4, or from a group or zero hardware address.
     drop_arp_malformed,
-    /// ARP requests for addresses that are not ours.
+    /// ARP packets (requests, replies, announcements) whose target address is not ours;
+    /// a sender already known is still updated from them (RFC 826).
     drop_arp_not_ours,
     /// ARP replies sent.
     arp_replies_sent,

@@ -104,8 +104,8 @@ pub struct Network {
     ident: u16,
     neighbours: [(Ip, Mac); NEIGHBOURS],
     next_neighbour: usize,
-    /// The neighbour last asked for by [`Network::resolve`], and when.
-    last_resolve: Option<(Ip, u64)>,
+    /// The neighbours [`Network::resolve`] asked for lately, and when.
+    asked: [Option<(Ip, u64)>; NEIGHBOURS],
     /// Segments lost for want of their next hop since [`Network::resolve_lost`] last
     /// ran, and the peer of the last one.
     lost: (u64, Option<Ip>),
@@ -132,7 +132,7 @@ impl Network {
             ident: 0,
             neighbours: [(Ip::UNSPECIFIED, Mac([0; 6])); NEIGHBOURS],
             next_neighbour: 0,
-            last_resolve: None,
+            asked: [None; NEIGHBOURS],
             lost: (0, None),
         }
     }
@@ -219,22 +219,38 @@ impl Network {
     }
 
     /// Asks with ARP for the hardware address of `ip`, a neighbour a frame could not be
-    /// sent to (never learned, or its entry taken by another's), at most once per
-    /// [`ARP_RETRY_MS`] for the same address; its reply adds it. The gateway, and with it
-    /// every address beyond the link, is asked for by [`Network::poll`].
+    /// sent to (never learned, or its entry taken by another's); its reply adds it. The
+    /// gateway, and with it every address beyond the link, is asked for by
+    /// [`Network::poll`]. Flooding is prevented (RFC 1122 section 2.3.2.1): an address
+    /// is asked for at most once per [`ARP_RETRY_MS`], and no more than [`NEIGHBOURS`]
+    /// requests leave in that time in all.
     fn resolve<P: Platform>(&mut self, p: &mut P, ip: Ip, ctr: &mut Counters) {
         if !self.on_link(ip) || Some(ip) == self.cfg.gateway || self.is_bad_source(ip) {
             return;
         }
         let now = p.now_ms();
+        let recent =
+            |e: &Option<(Ip, u64)>| e.is_some_and(|(_, t)| now.saturating_sub(t) < ARP_RETRY_MS);
         if self
-            .last_resolve
-            .is_some_and(|(a, t)| a == ip && now.saturating_sub(t) < ARP_RETRY_MS)
+            .asked
+            .iter()
+            .any(|e| recent(e) && e.is_some_and(|(a, _)| a == ip))
         {
             return;
         }
+        // The entry asked longest ago (or never) makes room; if even that one is
+        // recent, the requests of the last interval are all spent.
+        let oldest = self.asked.iter().copied().enumerate();
+        let Some((k, oldest)) = oldest.min_by_key(|(_, e)| e.map(|(_, t)| t)) else {
+            return;
+        };
+        if recent(&oldest) {
+            return;
+        }
         if self.ask(p, ip, ctr) {
-            self.last_resolve = Some((ip, now));
+            if let Some(e) = self.asked.get_mut(k) {
+                *e = Some((ip, now));
+            }
         }
     }
 
@@ -1055,6 +1071,56 @@ mod tests {
         let mut m = vec![0u8; message.buffer_len()];
         message.emit(&mut m).unwrap();
         ip_frame_from(Ip([10, 1, 0, 254]), Protocol::Icmp, OUR_IP, &m)
+    }
+
+    #[test]
+    fn arp_requests_are_limited_per_address_and_in_all() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let lose = |n: &mut Network, p: &mut TestPlatform, c: &mut Counters, k: u8| {
+            let flow = super::super::tcp::Flow {
+                remote_ip: Ip([10, 1, 0, 100 + k]),
+                remote_port: 40000,
+                local_ip: OUR_IP,
+                local_port: 80,
+            };
+            let seg = super::super::tcp::Segment {
+                seq: tcp::SeqNumber(1),
+                ack: Some(tcp::SeqNumber(1)),
+                flags: tcp::Flags(0),
+                window: 1024,
+                mss: None,
+                data: None,
+            };
+            assert_eq!(n.send_tcp(p, &flow, &seg, 0, &mut |_| {}, c), Sent::NoRoute);
+        };
+        p.now = 5000;
+        // Two neighbours lost in turn: each asked for once.
+        for _ in 0..5 {
+            lose(&mut n, &mut p, &mut c, 0);
+            lose(&mut n, &mut p, &mut c, 1);
+        }
+        assert_eq!((c.arp_requests_sent, c.tx_no_route), (2, 10));
+        // Many more: no more than eight requests in a second in all.
+        for k in 0..20 {
+            lose(&mut n, &mut p, &mut c, k);
+        }
+        assert_eq!(c.arp_requests_sent, 8);
+        // A second later, the next ones are asked for.
+        p.now = 6000;
+        for k in 8..12 {
+            lose(&mut n, &mut p, &mut c, k);
+            lose(&mut n, &mut p, &mut c, k);
+        }
+        assert_eq!(c.arp_requests_sent, 12);
+        let targets: Vec<u8> = p
+            .sent
+            .iter()
+            .map(|f| {
+                let a = arp::Repr::parse(&arp::Packet::new_checked(&f[14..]).unwrap()).unwrap();
+                a.target_ip.0[3] - 100
+            })
+            .collect();
+        assert_eq!(targets, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     }
 
     #[test]

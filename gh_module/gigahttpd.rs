@@ -279,7 +279,10 @@ impl ProcFile<Loaded> for ConfigFile {
 
 impl ProcWrite<Loaded> for ConfigFile {
     fn write(loaded: &Loaded, input: &str) -> Result {
-        let (index, value) = config::parse(input).map_err(|_| EINVAL)?;
+        let (index, value) = config::parse(input).map_err(|e| {
+            pr_info!("config: refused: {}\n", e);
+            EINVAL
+        })?;
         let noted = loaded.config.get(index).ok_or(EINVAL)?;
         loaded
             .cores
@@ -299,7 +302,11 @@ impl ProcFile<Loaded> for ControlFile {
 
 impl ProcWrite<Loaded> for ControlFile {
     fn write(loaded: &Loaded, input: &str) -> Result {
-        match Command::parse(input).map_err(|_| EINVAL)? {
+        let command = Command::parse(input).map_err(|e| {
+            pr_info!("control: refused: {}\n", e);
+            EINVAL
+        })?;
+        match command {
             Command::StopCore(cpu) => loaded.cores.stop_core(cpu),
             Command::StartCore(cpu) => loaded.cores.start_core(cpu),
             Command::InjectHang(cpu) => loaded.cores.inject_hang(cpu),

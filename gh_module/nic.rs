@@ -83,9 +83,11 @@ pub(crate) struct DataNic {
 }
 
 /// The PCI functions to take: the ones named in `nics`, or by default every supported
-/// NIC that Linux's default route does not leave through.
+/// NIC that Linux's default route does not leave through. Named or not, the NIC of the
+/// default route stays with Linux: taking it would cut the host off its network.
 fn choose(nics: Option<&PciList>) -> Result<KVec<PciDev>> {
     let mut chosen = KVec::new();
+    let route = DefaultRoute::get();
     match nics {
         Some(list) => {
             for addr in list.as_slice() {
@@ -104,11 +106,17 @@ fn choose(nics: Option<&PciList>) -> Result<KVec<PciDev>> {
                     );
                     return Err(EINVAL);
                 }
+                if route.leaves_through(&dev) {
+                    pr_err!(
+                        "invalid parameter nics: {} carries Linux's default route\n",
+                        addr
+                    );
+                    return Err(EINVAL);
+                }
                 chosen.push(dev, GFP_KERNEL)?;
             }
         }
         None => {
-            let route = DefaultRoute::get();
             let mut result = Ok(());
             for (vendor, device) in SUPPORTED {
                 PciDev::find_all(vendor, device, |dev| {

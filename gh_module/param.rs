@@ -54,7 +54,8 @@ impl CharpParam {
 #[repr(transparent)]
 pub(crate) struct KernelParam(pub(crate) bindings::kernel_param);
 
-// SAFETY: the descriptor is immutable; its pointers refer to statics of this module.
+// SAFETY: the descriptor is immutable; its pointers refer to statics of this module and
+// to the kernel's `param_ops_charp`, which outlive it.
 unsafe impl Sync for KernelParam {}
 
 /// Copies a string into a byte array of exactly its length (for `.modinfo` strings).

@@ -44,8 +44,9 @@ pub(crate) struct ProcDir<T: Sync> {
 }
 
 // SAFETY: the entry pointer is only used to add files and is removed by name; the
-// data is shared with readers through `&T`, which `T: Sync` allows.
-unsafe impl<T: Sync> Send for ProcDir<T> {}
+// data is shared with readers through `&T`, which `T: Sync` allows, and is dropped by
+// whichever thread drops the directory, which `T: Send` allows.
+unsafe impl<T: Send + Sync> Send for ProcDir<T> {}
 // SAFETY: as above; `&ProcDir` only hands out `&T`.
 unsafe impl<T: Sync> Sync for ProcDir<T> {}
 
@@ -166,6 +167,7 @@ unsafe extern "C" fn write_trampoline<T, F: ProcWrite<T>>(
     _pos: *mut bindings::loff_t,
 ) -> isize {
     if count > MAX_WRITE {
+        pr_info!("{}: refused: longer than {} bytes\n", F::NAME, MAX_WRITE);
         return EINVAL.to_errno() as isize;
     }
     let mut bytes = [0u8; MAX_WRITE];
@@ -177,6 +179,7 @@ unsafe extern "C" fn write_trampoline<T, F: ProcWrite<T>>(
         return e.to_errno() as isize;
     }
     let Ok(text) = core::str::from_utf8(input) else {
+        pr_info!("{}: refused: not UTF-8 text\n", F::NAME);
         return EINVAL.to_errno() as isize;
     };
     // SAFETY: `single_open` made `private_data` the seq_file, whose `private` is the data

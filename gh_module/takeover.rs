@@ -37,10 +37,11 @@ use crate::window::Window;
 /// Stack of a core: 4 pages.
 const STACK_ORDER: u32 = 2;
 const _: () = assert!(4096 << STACK_ORDER == STACK_BYTES);
-/// How long a core may take to report in after its STARTUP IPIs.
-const BOOT_TIMEOUT_MS: u32 = 2000;
+/// How long a core may take to report in after its STARTUP IPIs (generous: a guest
+/// under emulation boots a core far more slowly than a machine).
+const BOOT_TIMEOUT_MS: u32 = 8000;
 /// How long a core may take to acknowledge a stop request.
-const STOP_TIMEOUT_MS: u32 = 200;
+const STOP_TIMEOUT_MS: u32 = 800;
 
 /// One CPU taken from Linux.
 pub(crate) struct Core {
@@ -375,7 +376,10 @@ impl Cores {
     }
 
     fn find(&self, cpu: u32) -> Result<&Core> {
-        self.cores.iter().find(|c| c.cpu == cpu).ok_or(EINVAL)
+        self.cores.iter().find(|c| c.cpu == cpu).ok_or_else(|| {
+            pr_info!("control: refused: CPU {} is not GigaHttpd's\n", cpu);
+            EINVAL
+        })
     }
 
     /// Runs `f` on the core on `cpu` if it is running (what the test hooks act on),
@@ -384,6 +388,7 @@ impl Cores {
         let core = self.find(cpu)?;
         self.exclusive(|| {
             if core.shared.state() != CoreState::Running {
+                pr_info!("control: refused: CPU {} is not running\n", cpu);
                 return Err(EINVAL);
             }
             f(core);
@@ -393,18 +398,14 @@ impl Cores {
 
     /// Runs `f` while holding the control lock, waiting up to a second for it.
     fn exclusive<R>(&self, f: impl FnOnce() -> R) -> Result<R> {
-        let mut tries = 0;
-        while self
-            .busy
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            tries += 1;
-            if tries > 1000 {
-                return Err(EBUSY);
-            }
-            // SAFETY: process context.
-            unsafe { bindings::msleep(1) };
+        let taken = wait_for(1000, || {
+            self.busy
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
+        if !taken {
+            pr_info!("control: refused: busy with another request\n");
+            return Err(EBUSY);
         }
         let result = f();
         self.busy.store(false, Ordering::Release);
@@ -416,6 +417,7 @@ impl Cores {
         let core = self.find(cpu)?;
         self.exclusive(|| {
             if core.shared.state() == CoreState::Stopped {
+                pr_info!("control: refused: CPU {} is already stopped\n", cpu);
                 return Err(EINVAL);
             }
             self.stop(core);
@@ -429,6 +431,7 @@ impl Cores {
         let core = self.find(cpu)?;
         self.exclusive(|| {
             if !matches!(core.shared.state(), CoreState::Stopped | CoreState::Faulted) {
+                pr_info!("control: refused: CPU {} is running; stop it first\n", cpu);
                 return Err(EINVAL);
             }
             self.boot(core)?;
@@ -602,14 +605,18 @@ impl Drop for Cores {
 
 /// Waits up to `ms` milliseconds, sleeping, for `done`.
 fn wait_for(ms: u32, done: impl Fn() -> bool) -> bool {
-    for _ in 0..ms {
+    // By the clock, not by counting sleeps: a 1 ms sleep lasts at least a jiffy.
+    let deadline = kernel::time::Ktime::ktime_get().to_ms() + i64::from(ms);
+    loop {
         if done() {
             return true;
+        }
+        if kernel::time::Ktime::ktime_get().to_ms() > deadline {
+            return false;
         }
         // SAFETY: process context.
         unsafe { bindings::msleep(1) };
     }
-    done()
 }
 
 /// Copies the kernel half of Linux's top-level page table into `pgd`: kernel text,

@@ -36,6 +36,12 @@ impl Ipv4 {
     fn to_u32(self) -> u32 {
         u32::from_be_bytes(self.0)
     }
+
+    /// Whether this may be a host's own address: not in 0.0.0.0/8 ("this network"),
+    /// 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved).
+    fn is_unicast(self) -> bool {
+        !matches!(self.0, [0 | 127 | 224..=255, ..])
+    }
 }
 
 impl fmt::Display for Ipv4 {
@@ -67,8 +73,30 @@ impl Ipv4Cidr {
 
     /// Whether `other` is on this address's network.
     pub fn contains(&self, other: Ipv4) -> bool {
-        let mask = u32::MAX << (32 - u32::from(self.prefix));
+        let mask = self.mask();
         self.addr.to_u32() & mask == other.to_u32() & mask
+    }
+
+    /// The network bits, as a mask (none for /0, which `parse` refuses anyway).
+    fn mask(&self) -> u32 {
+        u32::MAX
+            .checked_shl(32u32.saturating_sub(self.prefix.into()))
+            .unwrap_or(0)
+    }
+
+    /// Why `addr` cannot be a host on this network if it is the network's own address
+    /// (host bits all 0) or its directed broadcast (host bits all 1). A /31 (RFC 3021)
+    /// and a /32 have no such addresses.
+    fn reserved_host(&self, addr: Ipv4) -> Option<ParamProblem> {
+        if self.prefix >= 31 {
+            return None;
+        }
+        let host_bits = !self.mask();
+        match addr.to_u32() & host_bits {
+            0 => Some(ParamProblem::NetworkAddress),
+            host if host == host_bits => Some(ParamProblem::BroadcastAddress),
+            _ => None,
+        }
     }
 }
 
@@ -150,6 +178,15 @@ pub enum ParamProblem {
     GatewayOffNet,
     /// The gateway is the data address itself.
     GatewayIsOurs,
+    /// The address is not a unicast host address (0.0.0.0/8, 127.0.0.0/8, multicast or
+    /// reserved).
+    NotUnicast,
+    /// The address is its network's own address (host bits all 0).
+    NetworkAddress,
+    /// The address is its network's directed broadcast (host bits all 1).
+    BroadcastAddress,
+    /// A /32 data network has no other address for the gateway.
+    NoRoomForGateway,
 }
 
 /// A rejected parameter: which one, and why. Displays as one line for `dmesg`.
@@ -179,6 +216,23 @@ impl fmt::Display for ParamError {
             ParamProblem::Address => f.write_str("expected an IPv4 address, a.b.c.d"),
             ParamProblem::GatewayOffNet => f.write_str("gateway is not on the network of ip"),
             ParamProblem::GatewayIsOurs => f.write_str("gateway is the address of ip itself"),
+            ParamProblem::NotUnicast => f.write_str(
+                "expected a unicast address, not one in 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 \
+                 (multicast) or 240.0.0.0/4 (reserved)",
+            ),
+            ParamProblem::NetworkAddress => write!(
+                f,
+                "{} is the address of the network itself (host bits all 0)",
+                self.name
+            ),
+            ParamProblem::BroadcastAddress => write!(
+                f,
+                "{} is the broadcast address of the network (host bits all 1)",
+                self.name
+            ),
+            ParamProblem::NoRoomForGateway => f.write_str(
+                "a /32 network leaves no room for the gateway; the longest prefix is /31",
+            ),
         }
     }
 }
@@ -207,14 +261,31 @@ impl Params {
                     None => return fail("mem_mib", ParamProblem::Range(min, max)),
                 }
             }
-            "ip" => match Ipv4Cidr::parse(value) {
-                Some(ip) => self.ip = ip,
-                None => return fail("ip", ParamProblem::Cidr),
-            },
-            "gateway" => match Ipv4::parse(value) {
-                Some(gw) => self.gateway = gw,
-                None => return fail("gateway", ParamProblem::Address),
-            },
+            "ip" => {
+                let Some(ip) = Ipv4Cidr::parse(value) else {
+                    return fail("ip", ParamProblem::Cidr);
+                };
+                let problem = if !ip.addr.is_unicast() {
+                    Some(ParamProblem::NotUnicast)
+                } else if ip.prefix == 32 {
+                    Some(ParamProblem::NoRoomForGateway)
+                } else {
+                    ip.reserved_host(ip.addr)
+                };
+                if let Some(problem) = problem {
+                    return fail("ip", problem);
+                }
+                self.ip = ip;
+            }
+            "gateway" => {
+                let Some(gw) = Ipv4::parse(value) else {
+                    return fail("gateway", ParamProblem::Address);
+                };
+                if !gw.is_unicast() {
+                    return fail("gateway", ParamProblem::NotUnicast);
+                }
+                self.gateway = gw;
+            }
             "port" => match parse_decimal(value, 1, 65535) {
                 Some(port) => self.port = port as u16,
                 None => return fail("port", ParamProblem::Range(1, 65535)),
@@ -226,19 +297,20 @@ impl Params {
 
     /// Checks the parameters against each other.
     pub fn validate(&self) -> Result<(), ParamError> {
-        if !self.ip.contains(self.gateway) {
-            return Err(ParamError {
+        let problem = if !self.ip.contains(self.gateway) {
+            Some(ParamProblem::GatewayOffNet)
+        } else if self.gateway == self.ip.addr {
+            Some(ParamProblem::GatewayIsOurs)
+        } else {
+            self.ip.reserved_host(self.gateway)
+        };
+        match problem {
+            Some(problem) => Err(ParamError {
                 name: "gateway",
-                problem: ParamProblem::GatewayOffNet,
-            });
+                problem,
+            }),
+            None => Ok(()),
         }
-        if self.gateway == self.ip.addr {
-            return Err(ParamError {
-                name: "gateway",
-                problem: ParamProblem::GatewayIsOurs,
-            });
-        }
-        Ok(())
     }
 
     /// The CPUs GigaHttpd takes, given the CPUs Linux has online: the `cpus` parameter,
@@ -415,5 +487,139 @@ mod tests {
         let host = Ipv4Cidr::parse("10.0.3.15/32");
         assert!(host.is_some_and(|n| n.contains(Ipv4([10, 0, 3, 15]))));
         assert!(host.is_some_and(|n| !n.contains(Ipv4([10, 0, 3, 16]))));
+    }
+
+    #[test]
+    fn refuses_ip_that_is_not_a_host_address() {
+        let mut p = Params::default();
+        let before = p;
+        for (value, problem) in [
+            ("0.0.0.1/8", ParamProblem::NotUnicast),
+            ("0.1.2.3/24", ParamProblem::NotUnicast),
+            ("127.0.0.1/8", ParamProblem::NotUnicast),
+            ("127.1.2.3/24", ParamProblem::NotUnicast),
+            ("224.0.0.1/24", ParamProblem::NotUnicast),
+            ("239.255.255.250/24", ParamProblem::NotUnicast),
+            ("240.0.0.1/24", ParamProblem::NotUnicast),
+            ("255.255.255.255/24", ParamProblem::NotUnicast),
+            ("10.0.3.0/24", ParamProblem::NetworkAddress),
+            ("10.0.3.255/24", ParamProblem::BroadcastAddress),
+            ("10.0.0.0/8", ParamProblem::NetworkAddress),
+            ("10.255.255.255/8", ParamProblem::BroadcastAddress),
+            ("10.0.3.4/30", ParamProblem::NetworkAddress),
+            ("10.0.3.7/30", ParamProblem::BroadcastAddress),
+            ("128.0.0.0/1", ParamProblem::NetworkAddress),
+            ("10.0.3.15/32", ParamProblem::NoRoomForGateway),
+            ("10.0.3.0/32", ParamProblem::NoRoomForGateway),
+        ] {
+            assert_eq!(
+                p.set("ip", value),
+                Err(ParamError {
+                    name: "ip",
+                    problem
+                }),
+                "{value}"
+            );
+            assert_eq!(p, before, "{value}");
+        }
+    }
+
+    #[test]
+    fn refuses_gateway_that_is_not_unicast() {
+        let mut p = Params::default();
+        let before = p;
+        for value in [
+            "0.0.0.0",
+            "0.0.3.2",
+            "127.0.0.1",
+            "224.0.0.1",
+            "239.255.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert_eq!(
+                p.set("gateway", value),
+                Err(ParamError {
+                    name: "gateway",
+                    problem: ParamProblem::NotUnicast
+                }),
+                "{value}"
+            );
+            assert_eq!(p, before, "{value}");
+        }
+    }
+
+    #[test]
+    fn refuses_gateway_that_is_not_a_host_of_the_network() {
+        for (ip, gateway, problem) in [
+            ("10.0.3.15/24", "10.0.3.0", ParamProblem::NetworkAddress),
+            ("10.0.3.15/24", "10.0.3.255", ParamProblem::BroadcastAddress),
+            ("10.0.3.1/30", "10.0.3.0", ParamProblem::NetworkAddress),
+            ("10.0.3.1/30", "10.0.3.3", ParamProblem::BroadcastAddress),
+            ("10.1.2.3/8", "10.0.0.0", ParamProblem::NetworkAddress),
+            (
+                "10.1.2.3/8",
+                "10.255.255.255",
+                ParamProblem::BroadcastAddress,
+            ),
+        ] {
+            let mut p = Params::default();
+            assert_eq!(p.set("ip", ip), Ok(()), "{ip}");
+            assert_eq!(p.set("gateway", gateway), Ok(()), "{gateway}");
+            assert_eq!(
+                p.validate(),
+                Err(ParamError {
+                    name: "gateway",
+                    problem
+                }),
+                "{ip} {gateway}"
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_host_addresses_at_the_edges() {
+        for (ip, gateway) in [
+            ("10.0.3.1/24", "10.0.3.254"),
+            ("10.0.3.254/24", "10.0.3.1"),
+            ("10.0.3.0/31", "10.0.3.1"),
+            ("10.0.3.1/31", "10.0.3.0"),
+            ("10.0.3.1/30", "10.0.3.2"),
+            ("1.0.0.1/8", "1.255.255.254"),
+            ("126.255.255.254/8", "126.0.0.1"),
+            ("223.255.255.254/24", "223.255.255.1"),
+            ("128.0.0.1/1", "223.255.255.254"),
+        ] {
+            let mut p = Params::default();
+            assert_eq!(p.set("ip", ip), Ok(()), "{ip}");
+            assert_eq!(p.set("gateway", gateway), Ok(()), "{gateway}");
+            assert_eq!(p.validate(), Ok(()), "{ip} {gateway}");
+        }
+    }
+
+    #[test]
+    fn address_errors_read_well() {
+        let mut p = Params::default();
+        let msg = |e: Result<(), ParamError>| e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            msg(p.set("ip", "127.0.0.1/8")),
+            "invalid parameter ip: expected a unicast address, not one in 0.0.0.0/8, \
+             127.0.0.0/8, 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved)"
+        );
+        assert_eq!(
+            msg(p.set("ip", "10.0.3.0/24")),
+            "invalid parameter ip: ip is the address of the network itself (host bits all 0)"
+        );
+        assert_eq!(
+            msg(p.set("ip", "10.0.3.15/32")),
+            "invalid parameter ip: a /32 network leaves no room for the gateway; the longest \
+             prefix is /31"
+        );
+        let _ = p.set("gateway", "10.0.3.255");
+        assert_eq!(
+            msg(p.validate()),
+            "invalid parameter gateway: gateway is the broadcast address of the network \
+             (host bits all 1)"
+        );
     }
 }

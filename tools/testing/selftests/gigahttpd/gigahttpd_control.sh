@@ -31,7 +31,12 @@ restarted_within() {
     while [ "$(core_field "$1" 4)" -lt 1 ] && [ $i -lt "$2" ]; do sleep 1; i=$((i + 1)); done
     [ "$(core_field "$1" 4)" -ge 1 ] || { ktap_diag "no restart: $(grep "^$1 " "$PROC/cpus")"; return 1; }
 }
-refused() { ! printf '%s\n' "$2" 2>/dev/null >"$PROC/$1"; }
+# A refused write fails, and the kernel log says why.
+refused() {
+    new_kmsg >/dev/null
+    ! printf '%s\n' "$2" 2>/dev/null >"$PROC/$1" || return 1
+    new_kmsg | grep -q "gigahttpd: $1: refused: " || { ktap_diag "no reason logged for '$2'"; return 1; }
+}
 test_load() { insmod "$MODULE" && [ -w "$PROC/config" ] && [ -w "$PROC/control" ]; }
 
 test_config_defaults() {

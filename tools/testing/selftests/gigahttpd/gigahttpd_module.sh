@@ -169,7 +169,9 @@ test_bad_params() {
     for arg in cpus=0 cpus=1,0 cpus=7 cpus=63-64 cpus=x cpus=2-1 cpus= mem_mib=8 \
         nics=00:04 nics=0000:00:1f.0 nics=0000:00:03.0 \
         mem_mib=65537 mem_mib=12ab mem_mib=65536 ip=10.0.3.15 ip=300.1.1.1/24 ip=10.0.3.15/33 \
-        gateway=10.9.9.9 gateway=10.0.3 port=0 port=65536 port=-1; do
+        ip=10.0.3.15/32 ip=10.0.3.255/24 ip=10.0.3.0/24 ip=127.0.0.5/8 ip=224.0.0.9/24 \
+        gateway=10.9.9.9 gateway=10.0.3 gateway=10.0.3.255 gateway=10.0.3.0 \
+        port=0 port=65536 port=-1; do
         if insmod "$MODULE" "$arg" 2>/dev/null; then
             ktap_diag "insmod accepted $arg"
             rmmod gigahttpd

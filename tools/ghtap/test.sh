@@ -79,6 +79,7 @@ cleanup() {
     [ -n "$tcpdump_pid" ] && stop "$tcpdump_pid" INT
     ip netns exec "$ns" ip link del "$tap" 2>/dev/null
     ip netns del "$ns" 2>/dev/null
+    ip netns del "$ns-far" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -253,6 +254,35 @@ code=$(curl_ --http1.0 -o "$tmp/body" -D "$tmp/head" -w '%{http_code}' "$url/byt
     [ "$(header_of Connection "$tmp/head")" = close ]
 result $? "curl --http1.0 GET /bytes.bin: 200, intact, Connection: close" \
     "$code; $(cat "$tmp/err" "$tmp/head")"
+
+# ---- a narrower path (path MTU discovery) -----------------------------------------------
+# A client in a second namespace, behind a Linux router (this namespace) whose link to it
+# takes 1,200-byte packets: the client's SYN offers a 1,460-byte MSS, so the engine's
+# first full segments (sent with Don't Fragment) are too big for that link, and the
+# router answers them with "fragmentation needed" (RFC 1191). The transfer completes
+# only if the engine shrinks its segments.
+far_ns=$ns-far
+far=10.78.0.2
+ip netns add "$far_ns" &&
+    ip link add ghv0 netns "$ns" type veth peer name ghv1 netns "$far_ns" &&
+    nsx ip addr add 10.78.0.1/24 dev ghv0 && nsx ip link set ghv0 mtu 1200 up &&
+    ip netns exec "$far_ns" ip link set lo up &&
+    ip netns exec "$far_ns" ip addr add "$far/24" dev ghv1 &&
+    ip netns exec "$far_ns" ip link set ghv1 up &&
+    ip netns exec "$far_ns" ip route add default via 10.78.0.1 &&
+    nsx sysctl -qw net.ipv4.ip_forward=1 "net.ipv4.conf.$tap.proxy_arp=1"
+result $? "a client $far behind a router with a 1,200-byte link (namespace $far_ns)"
+mtu_before=$(kill -USR1 "$ghtap_pid"; sleep 0.5; counter tcp_path_mtu_reductions)
+rm -f "$tmp/body"
+code=$(timeout 60 ip netns exec "$far_ns" curl -sS --max-time 40 -o "$tmp/body" \
+    -w '%{http_code}' "$url/big.bin" 2>"$tmp/err")
+mtu_after=$(kill -USR1 "$ghtap_pid"; sleep 0.5; counter tcp_path_mtu_reductions)
+[ "$code" = 200 ] && cmp -s "$tmp/body" "$pages/big.bin" &&
+    [ "${mtu_after:-0}" -gt "${mtu_before:-0}" ]
+result $? "curl GET /big.bin across the narrower link: 200, intact, the segments shrunk\
+ (tcp_path_mtu_reductions $mtu_before -> $mtu_after)" \
+    "code $code; $(cat "$tmp/err"; cmp "$tmp/body" "$pages/big.bin" 2>&1)"
+ip netns del "$far_ns"
 
 # ---- Python clients --------------------------------------------------------------------
 py_group() { # py_group SECONDS GROUP [ARGS...]

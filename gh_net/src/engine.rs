@@ -876,11 +876,10 @@ mod tests {
         assert_eq!((c.arp_replies_sent, c.tx_full_drops), (1, 1));
     }
 
-    #[test]
-    fn a_segment_to_a_neighbour_not_known_is_lost_and_the_neighbour_asked_for() {
-        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+    /// Sends a bare ACK to port 40000 of `ip`.
+    fn send_ack(n: &mut Network, p: &mut TestPlatform, c: &mut Counters, ip: Ip) -> Sent {
         let flow = super::super::tcp::Flow {
-            remote_ip: PEER_IP,
+            remote_ip: ip,
             remote_port: 40000,
             local_ip: OUR_IP,
             local_port: 80,
@@ -893,9 +892,14 @@ mod tests {
             mss: None,
             data: None,
         };
-        let send = |n: &mut Network, p: &mut TestPlatform, c: &mut Counters| {
-            n.send_tcp(p, &flow, &seg, 0, &mut |_| {}, c)
-        };
+        n.send_tcp(p, &flow, &seg, 0, &mut |_| {}, c)
+    }
+
+    #[test]
+    fn a_segment_to_a_neighbour_not_known_is_lost_and_the_neighbour_asked_for() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let send =
+            |n: &mut Network, p: &mut TestPlatform, c: &mut Counters| send_ack(n, p, c, PEER_IP);
         // Eight other neighbours took every entry: the peer has none.
         for k in 0..8 {
             let ip = Ip([10, 1, 0, 100 + k]);
@@ -1077,21 +1081,8 @@ mod tests {
     fn arp_requests_are_limited_per_address_and_in_all() {
         let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
         let lose = |n: &mut Network, p: &mut TestPlatform, c: &mut Counters, k: u8| {
-            let flow = super::super::tcp::Flow {
-                remote_ip: Ip([10, 1, 0, 100 + k]),
-                remote_port: 40000,
-                local_ip: OUR_IP,
-                local_port: 80,
-            };
-            let seg = super::super::tcp::Segment {
-                seq: tcp::SeqNumber(1),
-                ack: Some(tcp::SeqNumber(1)),
-                flags: tcp::Flags(0),
-                window: 1024,
-                mss: None,
-                data: None,
-            };
-            assert_eq!(n.send_tcp(p, &flow, &seg, 0, &mut |_| {}, c), Sent::NoRoute);
+            let ip = Ip([10, 1, 0, 100 + k]);
+            assert_eq!(send_ack(n, p, c, ip), Sent::NoRoute);
         };
         p.now = 5000;
         // Two neighbours lost in turn: each asked for once.

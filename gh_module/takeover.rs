@@ -416,9 +416,21 @@ impl Cores {
     pub(crate) fn stop_core(&self, cpu: u32) -> Result {
         let core = self.find(cpu)?;
         self.exclusive(|| {
-            if core.shared.state() == CoreState::Stopped {
-                pr_info!("control: refused: CPU {} is already stopped\n", cpu);
-                return Err(EINVAL);
+            // A faulted core is halted already, and stays `faulted` until started again
+            // (the watchdog reports it once from that state).
+            match core.shared.state() {
+                CoreState::Stopped => {
+                    pr_info!("control: refused: CPU {} is already stopped\n", cpu);
+                    return Err(EINVAL);
+                }
+                CoreState::Faulted => {
+                    pr_info!(
+                        "control: refused: CPU {} is faulted; start-core starts it\n",
+                        cpu
+                    );
+                    return Err(EINVAL);
+                }
+                _ => {}
             }
             self.stop(core);
             pr_info!("CPU {} stopped\n", cpu);

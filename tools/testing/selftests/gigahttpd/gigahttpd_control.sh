@@ -151,6 +151,9 @@ test_stack_overflow_faults_core() {
     for cpu in 1 2; do
         [ "$(core_field $cpu 2)" = running ] || { ktap_diag "core $cpu: $(core_field $cpu 2)"; return 1; }
     done
+    # Halted already: stopping it is refused, and it stays faulted.
+    refused control "stop-core 3" && [ "$(core_field 3 2)" = faulted ] ||
+        { ktap_diag "stop-core of a faulted core: $(core_field 3 2)"; return 1; }
     echo "start-core 3" >"$PROC/control" || return 1
     core_alive_within 3 5
 }

@@ -12,12 +12,14 @@ use crate::gh_net::site::echo::Task;
 use crate::gh_net::site::pipeline::Queued;
 use crate::gh_net::site::replies::{self, Reply};
 use crate::gh_net::site::{Exchange, Page};
+use crate::gh_net::tcp::wheel::MAX_SLOTS;
 use crate::gh_net::tcp::Tcb;
 use crate::memory::CoreMemory;
 
 /// Most connections one core serves at once: the slot array, at 64 bytes a slot, then
-/// fills one 2 MiB block.
+/// fills one 2 MiB block. The timer wheel links that many.
 const MAX_CONNECTIONS: usize = 32 * 1024;
+const _: () = assert!(MAX_CONNECTIONS <= MAX_SLOTS);
 
 /// Fewest connections a core is started with.
 const MIN_CONNECTIONS: usize = 1024;

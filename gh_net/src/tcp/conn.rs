@@ -4,6 +4,7 @@ use super::super::counters::{bump, Counters};
 use super::super::wire::ipv4::Address;
 use super::super::wire::tcp::{Flags, Incoming, SeqNumber};
 use super::rto::RttEstimator;
+use super::wheel::Link;
 use super::{Config, Flow, Source};
 
 /// The largest window a peer can advertise without window scaling (which GigaHttpd does
@@ -159,9 +160,9 @@ pub struct Tcb {
     deadline: u32,
     /// Timing-wheel links (slot index + 1, 0 for none), owned by the wheel: a linked slot
     /// is changed through its methods, never overwritten whole.
-    pub(super) next: u32,
+    pub(super) next: Link,
     /// See `next`.
-    pub(super) prev: u32,
+    pub(super) prev: Link,
     /// The wheel tick (low 16 bits) of the bucket the slot is linked in, owned by the
     /// wheel: a later deadline leaves the slot there (see `Wheel::refile`).
     pub(super) filed: u16,
@@ -169,6 +170,11 @@ pub struct Tcb {
     local_port: u16,
     snd_wnd: u16,
     mss: u16,
+    /// Congestion window (RFC 5681), bytes: what may be in flight besides the peer's
+    /// window. Whole at 16 bits: without window scaling no window is larger.
+    cwnd: u16,
+    /// Slow-start threshold (RFC 5681), bytes.
+    ssthresh: u16,
     rtt_start: u16,
     rtt: RttEstimator,
     state: State,
@@ -176,6 +182,13 @@ pub struct Tcb {
     backoff: u8,
     /// Wait lists this slot is parked on, one bit each (owned by the listener).
     pub(super) waits: u8,
+}
+
+/// The first congestion window for segments of `mss` bytes (RFC 6928): ten segments, at
+/// most 14,600 bytes unless that is less than two.
+fn initial_window(mss: u16) -> u16 {
+    let mss = u32::from(mss);
+    (10 * mss).min(14_600.max(2 * mss)).min(u32::from(u16::MAX)) as u16
 }
 
 /// True if `a` is at or after `b` on the wrapping millisecond clock.
@@ -207,6 +220,8 @@ impl Tcb {
         remote_port: 0,
         local_port: 0,
         snd_wnd: 0,
+        cwnd: 0,
+        ssthresh: 0,
         mss: 0,
         rtt_start: 0,
         rtt: RttEstimator::new(),
@@ -224,6 +239,7 @@ impl Tcb {
         cfg: &Config,
     ) -> Tcb {
         let peer_mss = syn.mss().unwrap_or(536).max(64);
+        let mss = peer_mss.min(cfg.mss);
         Tcb {
             remote_ip: flow.remote_ip.to_u32(),
             remote_port: flow.remote_port,
@@ -234,7 +250,9 @@ impl Tcb {
             rcv_nxt: syn.seq().wrapping_add(1),
             resp_end: iss.wrapping_add(1),
             snd_wnd: syn.window(),
-            mss: peer_mss.min(cfg.mss),
+            mss,
+            cwnd: initial_window(mss),
+            ssthresh: u16::MAX,
             state: State::SynReceived,
             ..Tcb::EMPTY
         }
@@ -260,6 +278,8 @@ impl Tcb {
             resp_end: iss.wrapping_add(1),
             snd_wnd: ack.window(),
             mss: mss.min(cfg.mss),
+            cwnd: initial_window(mss.min(cfg.mss)),
+            ssthresh: u16::MAX,
             state: State::Established,
             ..Tcb::EMPTY
         };
@@ -517,7 +537,9 @@ impl Tcb {
                 self.state = State::Established;
                 bump(&mut ctr.tcp_opened);
                 if self.backoff > 0 {
+                    // 3 s rather than the backed-off timeout (RFC 6298 section 5.7).
                     self.rtt.after_handshake_timeout();
+                    self.backoff = 0;
                 }
             } else {
                 // Counted by whoever sends it.
@@ -551,7 +573,11 @@ impl Tcb {
                     let rtt = (now as u16).wrapping_sub(self.rtt_start);
                     self.rtt.sample(u32::from(rtt));
                     self.flags &= !flag::TIMING;
+                } else if self.backoff > 0 {
+                    // Progress ends the count of retries, not the backed-off timeout.
+                    self.rtt.hold(self.rtt.rto_ms(&cfg.rto, self.backoff));
                 }
+                self.grow_cwnd(ack.since(self.snd_una));
                 self.snd_una = ack;
                 self.backoff = 0;
                 if self.snd_nxt.lt(self.snd_una) {
@@ -729,6 +755,15 @@ impl Tcb {
                     self.abort();
                     return Verdict::Keep;
                 }
+                // RFC 5681 section 3.1: a loss; after the first timeout of a series the
+                // threshold stays as it was, and one segment goes again. A SYN-ACK sent
+                // again only leaves the first window at one segment (RFC 6928 section 2).
+                if self.backoff == 0 && self.state != State::SynReceived {
+                    let flight = self.snd_max.since(self.snd_una);
+                    let half = (flight / 2).max(2 * u32::from(self.mss));
+                    self.ssthresh = half.min(u32::from(u16::MAX)) as u16;
+                }
+                self.cwnd = self.mss;
                 self.backoff = self.backoff.saturating_add(1);
                 bump(&mut ctr.tcp_retransmits);
                 // Go back N: resend from the oldest unacknowledged byte; Karn: no timing.
@@ -840,7 +875,11 @@ impl Tcb {
         if self.snd_nxt.lt(end) && self.has(flag::HAS_RESP) {
             start = end.wrapping_add(src.len(self.handle).wrapping_neg());
         }
-        let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd));
+        // What the peer takes and the network is trusted with (RFC 5681), the latter in
+        // whole segments: a window grown by part of one sends no small segment.
+        let mss = u32::from(self.mss).max(1);
+        let cwnd = (u32::from(self.cwnd) / mss * mss).max(mss);
+        let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd).min(cwnd));
         while self.snd_nxt.lt(end) && self.snd_nxt.lt(wnd_end) {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
             let len = room.min(u32::from(self.mss)) as u16;
@@ -934,6 +973,20 @@ impl Tcb {
 
     fn blocked(&self) -> bool {
         self.snd_wnd == 0 && self.snd_nxt.lt(self.resp_end)
+    }
+
+    /// Opens the congestion window for `acked` newly acknowledged bytes (RFC 5681 section
+    /// 3.1): by up to a segment per ACK in slow start, by about a segment per window in
+    /// congestion avoidance.
+    #[inline]
+    fn grow_cwnd(&mut self, acked: u32) {
+        let (cwnd, mss) = (u32::from(self.cwnd), u32::from(self.mss));
+        let more = if self.cwnd < self.ssthresh {
+            acked.min(mss)
+        } else {
+            (mss * mss / cwnd.max(1)).max(1)
+        };
+        self.cwnd = (cwnd + more).min(u32::from(u16::MAX)) as u16;
     }
 
     fn start_timing(&mut self, until: SeqNumber, now: u32) {

@@ -338,9 +338,17 @@ fn loss_is_repaired_by_timeout_go_back_n_with_backoff() {
     assert_eq!(h.ctr.tcp_retransmits, 1);
     assert_eq!(out[0].seq, SeqNumber(ISS + 1401));
     assert_eq!(out[0].data, Some((3000, 1400, 1400)));
-    assert_eq!(out.len(), 2, "the rest of the window is resent");
+    assert_eq!(
+        out.len(),
+        1,
+        "one segment after a timeout (RFC 5681's loss window)"
+    );
     let rto2 = h.tcb.deadline().unwrap() - h.now;
     assert_eq!(rto2, 2 * rto1, "exponential backoff");
+    // Its ACK opens the congestion window again: the rest follows.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 2801), Flags(0), b""));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].data, Some((3000, 2800, 200)));
     // Everything acknowledged: the retransmit timer stops, backoff resets.
     h.exchange(seg(IRS + 1, Some(ISS + 3001), Flags(0), b""));
     assert_eq!(h.tcb.snd_una(), SeqNumber(ISS + 3001));
@@ -349,6 +357,83 @@ fn loss_is_repaired_by_timeout_go_back_n_with_backoff() {
         h.cfg.idle_ms,
         "only the idle timer"
     );
+}
+
+/// An ACK from a peer with a 65,535-byte window, acknowledging up to `ack`.
+fn wide_ack(ack: u32) -> Repr<'static> {
+    let mut s = seg(IRS + 1, Some(ack), Flags(0), b"");
+    s.window = 65535;
+    s
+}
+
+/// RFC 5681 with RFC 6928's first window: ten segments, then a segment more per ACK (slow
+/// start) up to the threshold a timeout sets at half the flight, then about a segment per
+/// window (congestion avoidance); a timeout leaves one segment in flight, and only whole
+/// segments go under the congestion window.
+#[test]
+fn congestion_window_slow_start_avoidance_and_timeout() {
+    let mut h = Harness::established();
+    h.exchange(wide_ack(ISS + 1));
+    let segments = |out: &[Segment]| {
+        assert!(out.iter().all(|s| s.data_len() == 1400), "whole segments");
+        out.len()
+    };
+    assert_eq!(
+        segments(&h.send(200_000)),
+        10,
+        "the first window: ten segments"
+    );
+    // Each ACK of a segment lets two more go.
+    let mut acked = 0;
+    for _ in 0..2 {
+        acked += 1400;
+        assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), 2);
+    }
+    // A timeout with 12 segments in flight: the threshold becomes 6, one segment goes.
+    assert_eq!(h.tcb.snd_nxt().since(h.tcb.snd_una()), 12 * 1400);
+    let out = h.fire();
+    assert_eq!(segments(&out), 1);
+    assert_eq!(out[0].seq, SeqNumber(ISS + 1 + acked));
+    // Slow start up to the threshold, one segment more per ACK of all in flight.
+    for window in 2..=6 {
+        acked += h.tcb.snd_nxt().since(h.tcb.snd_una());
+        assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), window);
+    }
+    // Congestion avoidance: about 1400 * 1400 / cwnd bytes more per ACK (233 at first,
+    // fewer as it grows), so the window takes seven ACKs to hold a seventh segment.
+    for _ in 0..6 {
+        acked += h.tcb.snd_nxt().since(h.tcb.snd_una());
+        assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), 6);
+    }
+    acked += h.tcb.snd_nxt().since(h.tcb.snd_una());
+    assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), 7);
+}
+
+/// Karn's algorithm (RFC 6298 section 5): an ACK of data sent again is no sample, so the
+/// backed-off timeout stays until a segment sent once is acknowledged.
+#[test]
+fn a_backed_off_timeout_holds_until_a_new_sample() {
+    let mut h = Harness::established();
+    // The handshake took 20 ms: a 200 ms timeout (the floor).
+    h.send(100);
+    let start = h.now;
+    assert_eq!(h.tcb.deadline().unwrap() - h.now, 200);
+    // The path's delay becomes 1.5 s: the timer fires at 200, 600 and 1,400 ms.
+    for at in [200, 600, 1400] {
+        assert_eq!(h.fire().len(), 1);
+        assert_eq!(h.now - start, at);
+    }
+    h.now = start + 1500;
+    h.exchange(seg(IRS + 1, Some(ISS + 101), Flags(0), b""));
+    // The next response waits the backed-off 1.6 s, not 200 ms...
+    h.send(100);
+    let sent = h.now;
+    assert_eq!(h.tcb.deadline().unwrap() - h.now, 1600);
+    // ...so its ACK after 1.5 s comes in time, and is a sample: the estimate starts again.
+    h.now = sent + 1500;
+    h.exchange(seg(IRS + 1, Some(ISS + 201), Flags(0), b""));
+    assert_eq!(h.tcb.srtt_ms(), 1500);
+    assert_eq!(h.ctr.tcp_retransmits, 3);
 }
 
 #[test]

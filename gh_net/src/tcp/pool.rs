@@ -13,7 +13,7 @@
 use super::super::wire::ipv4::Address;
 use super::conn::Tcb;
 use super::siphash::{self, Key};
-use super::wheel::Wheel;
+use super::wheel::{Link, Wheel, MAX_SLOTS};
 
 /// The table's keyed hash of a flow (see the module comment).
 #[derive(Debug)]
@@ -51,25 +51,24 @@ pub struct Pool<'a> {
     slots: &'a mut [Tcb],
     table: &'a mut [u32],
     hash: FlowHash,
-    free_head: u32,
+    free_head: Link,
     used: usize,
 }
 
 impl<'a> Pool<'a> {
-    /// A pool over `slots`, indexed by `table`, whose length must be a power of two larger
-    /// than the slot count (twice as large keeps probes short). `None` otherwise.
+    /// A pool over `slots` (at most [`MAX_SLOTS`]), indexed by `table`, whose length must
+    /// be a power of two larger than the slot count (twice as large keeps probes short).
+    /// `None` otherwise.
     pub fn new(slots: &'a mut [Tcb], table: &'a mut [u32], key: Key) -> Option<Pool<'a>> {
-        if !table.len().is_power_of_two()
-            || table.len() <= slots.len()
-            || slots.len() >= u32::MAX as usize
-        {
+        if !table.len().is_power_of_two() || table.len() <= slots.len() || slots.len() > MAX_SLOTS {
             return None;
         }
         table.fill(0);
         let n = slots.len();
         for (i, s) in slots.iter_mut().enumerate() {
             *s = Tcb::EMPTY;
-            s.next = if i + 1 < n { i as u32 + 2 } else { 0 };
+            // The free list runs through the wheel links of free slots.
+            s.next = if i + 1 < n { i as Link + 2 } else { 0 };
         }
         Some(Pool {
             free_head: if n > 0 { 1 } else { 0 },
@@ -127,7 +126,7 @@ impl<'a> Pool<'a> {
 
     /// Stores a new connection; `None` when every slot is taken.
     pub fn insert(&mut self, tcb: Tcb) -> Option<usize> {
-        let i = (self.free_head as usize).checked_sub(1)?;
+        let i = usize::from(self.free_head).checked_sub(1)?;
         let slot = self.slots.get_mut(i)?;
         self.free_head = slot.next;
         *slot = tcb;
@@ -158,7 +157,8 @@ impl<'a> Pool<'a> {
             *s = Tcb::EMPTY;
             s.next = self.free_head;
         }
-        self.free_head = i as u32 + 1;
+        // Below `MAX_SLOTS`: `new` refused more slots.
+        self.free_head = i as Link + 1;
         self.used = self.used.saturating_sub(1);
     }
 

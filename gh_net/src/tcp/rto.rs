@@ -70,6 +70,15 @@ impl RttEstimator {
         }
     }
 
+    /// Data sent again after a timeout is acknowledged, which is no sample of the path's
+    /// delay (Karn): the backed-off timeout `rto_ms` stays in force until a sample, which
+    /// then starts the estimate afresh (RFC 6298 sections 5 and 2.2; cleared after a
+    /// backoff as section 5 allows).
+    pub fn hold(&mut self, rto_ms: u32) {
+        self.srtt = 0;
+        self.rttvar = rto_ms.min(u32::from(u16::MAX)) as u16;
+    }
+
     /// Smoothed RTT in ms (0 before the first sample).
     pub fn srtt_ms(&self) -> u32 {
         u32::from(self.srtt)

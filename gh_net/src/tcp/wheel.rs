@@ -1,15 +1,26 @@
 //! A hashed timing wheel over connection slots: O(1) arm and disarm, and per tick only the
 //! slots due in that tick are touched, so millions of idle connections cost nothing.
 //!
-//! Slots link into bucket lists through their own `next`/`prev` words (slot index + 1;
-//! `prev` of a bucket's first slot is `HEAD | bucket`), so the wheel needs no memory per
-//! connection beyond the slot. A deadline beyond the wheel's span waits in the farthest
+//! Slots link into bucket lists through their own `next`/`prev` fields (slot index + 1;
+//! `prev` of a bucket's first slot is `FIRST_HEAD + bucket`), so the wheel needs no memory
+//! per connection beyond the slot. The links are 16 bits, which bounds a wheel to
+//! [`MAX_SLOTS`] slots and [`MAX_BUCKETS`] buckets. A deadline beyond the wheel's span waits in the farthest
 //! bucket and is moved on when that bucket comes round.
 
 use super::conn::Tcb;
 use core::num::NonZeroU64;
 
-const HEAD: u32 = 1 << 31;
+/// A slot's link to its neighbours in a bucket list.
+pub type Link = u16;
+
+/// The most buckets a wheel has.
+pub const MAX_BUCKETS: usize = 4096;
+
+/// `prev` of a bucket's first slot: this plus the bucket. The links above slot links.
+const FIRST_HEAD: Link = (Link::MAX as usize + 1 - MAX_BUCKETS) as Link;
+
+/// The most slots a wheel links: their index + 1 must stay below [`FIRST_HEAD`].
+pub const MAX_SLOTS: usize = FIRST_HEAD as usize - 1;
 
 /// Timer buckets over caller memory.
 #[derive(Debug)]
@@ -27,7 +38,7 @@ impl<'a> Wheel<'a> {
     /// A wheel with `heads.len()` buckets of `tick_ms` each, starting at `now_ms`.
     /// Returns `None` for an empty bucket array or zero tick.
     pub fn new(heads: &'a mut [u32], tick_ms: u32, now_ms: u64) -> Option<Wheel<'a>> {
-        if heads.is_empty() || tick_ms == 0 || heads.len() >= HEAD as usize {
+        if heads.is_empty() || tick_ms == 0 || heads.len() > MAX_BUCKETS {
             return None;
         }
         let tick_ms = NonZeroU64::new(u64::from(tick_ms))?;
@@ -78,20 +89,28 @@ impl<'a> Wheel<'a> {
         let Some(deadline) = slots.get(i).and_then(|t| t.deadline()) else {
             return;
         };
+        if i >= MAX_SLOTS {
+            return;
+        }
         let tick = self.tick_for(deadline);
-        let b = self.index(tick) as u32;
-        let Some(head) = self.heads.get_mut(b as usize) else {
+        // Both fit: `new` checked the bucket count, and `i` was just checked.
+        let b = self.index(tick) as Link;
+        let link = i as Link + 1;
+        let Some(head) = self.heads.get_mut(usize::from(b)) else {
             return;
         };
-        let old = *head;
-        *head = i as u32 + 1;
+        let old = *head as Link;
+        *head = u32::from(link);
         if let Some(t) = slots.get_mut(i) {
             t.next = old;
-            t.prev = HEAD | b;
+            t.prev = FIRST_HEAD + b;
             t.filed = tick as u16;
         }
-        if let Some(o) = (old as usize).checked_sub(1).and_then(|o| slots.get_mut(o)) {
-            o.prev = i as u32 + 1;
+        if let Some(o) = usize::from(old)
+            .checked_sub(1)
+            .and_then(|o| slots.get_mut(o))
+        {
+            o.prev = link;
         }
     }
 
@@ -107,17 +126,17 @@ impl<'a> Wheel<'a> {
         if prev == 0 {
             return;
         }
-        if prev & HEAD != 0 {
-            if let Some(h) = self.heads.get_mut((prev & !HEAD) as usize) {
-                *h = next;
+        if prev >= FIRST_HEAD {
+            if let Some(h) = self.heads.get_mut(usize::from(prev - FIRST_HEAD)) {
+                *h = u32::from(next);
             }
-        } else if let Some(p) = (prev as usize)
+        } else if let Some(p) = usize::from(prev)
             .checked_sub(1)
             .and_then(|p| slots.get_mut(p))
         {
             p.next = next;
         }
-        if let Some(n) = (next as usize)
+        if let Some(n) = usize::from(next)
             .checked_sub(1)
             .and_then(|n| slots.get_mut(n))
         {
@@ -183,7 +202,7 @@ impl<'a> Wheel<'a> {
                 if pred(t) {
                     return Some(i);
                 }
-                next = t.next;
+                next = u32::from(t.next);
             }
         }
         None
@@ -301,6 +320,35 @@ mod tests {
         assert!(drain(&mut w, &mut slots, 999).is_empty());
         assert_eq!(drain(&mut w, &mut slots, 1000), [2]);
         assert!(drain(&mut w, &mut slots, 5000).is_empty());
+    }
+
+    /// The 16-bit links reach the last slot and the last bucket; one more of either is
+    /// refused rather than linked wrong.
+    #[test]
+    fn links_reach_the_last_slot_and_bucket() {
+        let mut heads = std::vec![0u32; MAX_BUCKETS];
+        assert!(Wheel::new(&mut std::vec![0u32; MAX_BUCKETS + 1], 10, 0).is_none());
+        let mut w = Wheel::new(&mut heads, 1, 0).unwrap();
+        let mut slots = std::vec![Tcb::EMPTY; MAX_SLOTS + 1];
+        let last = MAX_SLOTS - 1;
+        // Deadlines 4,095 and 4,094 ms ahead: the last bucket and the one before it.
+        slots[last] = idle_slot(0, MAX_BUCKETS as u32 - 1);
+        slots[last - 1] = idle_slot(0, MAX_BUCKETS as u32 - 1);
+        slots[0] = idle_slot(0, MAX_BUCKETS as u32 - 2);
+        slots[MAX_SLOTS] = idle_slot(0, 5);
+        for i in [last, last - 1, 0, MAX_SLOTS] {
+            w.insert(&mut slots, i);
+        }
+        assert_eq!(slots[MAX_SLOTS].prev, 0, "beyond the links: not linked");
+        assert!(drain(&mut w, &mut slots, MAX_BUCKETS as u64 - 3).is_empty());
+        assert_eq!(drain(&mut w, &mut slots, MAX_BUCKETS as u64 - 2), [0]);
+        w.remove(&mut slots, last - 1);
+        assert_eq!(drain(&mut w, &mut slots, MAX_BUCKETS as u64 - 1), [last]);
+        assert!(heads_empty(&w));
+    }
+
+    fn heads_empty(w: &Wheel<'_>) -> bool {
+        w.heads.iter().all(|&h| h == 0)
     }
 
     #[test]

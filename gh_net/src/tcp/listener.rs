@@ -168,6 +168,8 @@ impl<'a> Listener<'a> {
     ) {
         let now = now_ms as u32;
         let flags = seg.flags();
+        // The first sequence number of a connection that replaces one in TIME-WAIT.
+        let mut after_time_wait = None;
         if let Some(i) = self.pool.find(remote_ip, seg.src_port(), seg.dst_port()) {
             // A new SYN beyond all that an old incarnation in TIME-WAIT received starts a
             // new connection at once (RFC 9293 section 3.10.7.4, RFC 6191) instead of
@@ -183,6 +185,13 @@ impl<'a> Listener<'a> {
                 self.on_connection(i, seg, now, app, tx, ctr);
                 return;
             }
+            // Its first sequence number lies beyond every one the old incarnation used
+            // and the peer's window of them (RFC 1122 section 4.2.2.13; Linux's choice),
+            // so none of the old segments can be taken for the new connection's.
+            after_time_wait = self
+                .pool
+                .get(i)
+                .map(|t| t.snd_nxt().wrapping_add(u32::from(u16::MAX) + 2));
             bump(&mut ctr.tcp_closed);
             self.free(i, app);
         }
@@ -213,7 +222,8 @@ impl<'a> Listener<'a> {
                 });
                 return;
             }
-            let tcb = Tcb::syn_received(&flow, seg, self.isn(&flow, now_ms), &self.cfg);
+            let iss = after_time_wait.unwrap_or_else(|| self.isn(&flow, now_ms));
+            let tcb = Tcb::syn_received(&flow, seg, iss, &self.cfg);
             if let Some(i) = self.pool.insert(tcb) {
                 self.half_open += 1;
                 self.output(i, now, app, tx, ctr);
@@ -812,6 +822,9 @@ mod tests {
         let sa = wire.0.pop().unwrap();
         assert_eq!(sa.flags, Flags::SYN);
         assert_eq!(sa.ack, Some(SeqNumber(rcv + 1001)));
+        // Its sequence numbers start beyond the old connection's (which ended at iss + 7)
+        // and the peer's window of them.
+        assert_eq!(sa.seq, SeqNumber(iss.wrapping_add(7 + 65537)));
         assert_eq!(
             (l.pool.used(), app.closed, ctr.tcp_opened, ctr.tcp_closed),
             (1, 1, 1, 1)

@@ -884,6 +884,12 @@ impl Tcb {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
             let len = room.min(u32::from(self.mss)) as u16;
             let push = self.snd_nxt.wrapping_add(u32::from(len)) == end;
+            // Sender silly-window avoidance (RFC 9293 section 3.8.6.2.1): a segment cut
+            // short by the peer's window, not the response's end, waits while others
+            // are in flight, whose ACKs will open the window further.
+            if len < self.mss && !push && self.snd_nxt != self.snd_una {
+                break;
+            }
             // The FIN rides on the last data segment when the peer's window has room for
             // it too (RFC 9293: FIN takes the sequence number after the data), saving a
             // frame; otherwise it follows alone below.

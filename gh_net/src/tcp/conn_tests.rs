@@ -316,6 +316,34 @@ fn response_is_segmented_by_mss_and_window() {
     assert_eq!(out[0].data, Some((3000, 1000, 1000)));
 }
 
+/// Sender silly-window avoidance: a window that takes part of a segment gets nothing more
+/// while a segment is in flight; with nothing in flight it gets what it takes.
+#[test]
+fn a_window_that_takes_part_of_a_segment_waits_for_acks() {
+    let mut h = Harness::established();
+    let ack = |acked: u32, window: u16| {
+        let mut s = seg(IRS + 1, Some(ISS + 1 + acked), Flags(0), b"");
+        s.window = window;
+        s
+    };
+    h.exchange(ack(0, 2000));
+    let out = h.send(5000);
+    assert_eq!(out.iter().map(|s| s.data_len()).collect::<Vec<_>>(), [1400]);
+    // Acknowledged with the window still 2,000: one full segment more, not 600 bytes.
+    let out = h.exchange(ack(1400, 2000));
+    assert_eq!(out.iter().map(|s| s.data_len()).collect::<Vec<_>>(), [1400]);
+    // Everything in flight acknowledged, the window down to 500: nothing is in flight,
+    // so the 500 bytes go.
+    let out = h.exchange(ack(2800, 500));
+    assert_eq!(out.iter().map(|s| s.data_len()).collect::<Vec<_>>(), [500]);
+    // The end of the response goes even when short and others are in flight.
+    let out = h.exchange(ack(3300, 65535));
+    assert_eq!(
+        out.iter().map(|s| s.data_len()).collect::<Vec<_>>(),
+        [1400, 300]
+    );
+}
+
 #[test]
 fn next_response_waits_for_the_previous_to_be_acknowledged() {
     let mut h = Harness::established();

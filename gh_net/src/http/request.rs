@@ -263,6 +263,60 @@ fn is_host(b: &[u8]) -> bool {
     b.iter().all(|&c| is_host_byte(c))
 }
 
+/// Where a `Host` value is in its grammar, `uri-host [ ":" port ]` with `uri-host` an IP
+/// literal in brackets or a name (RFC 9112 section 3.2, RFC 3986 section 3.2.2): kept in
+/// `Parser::pos` while the state machine reads the value.
+mod host {
+    /// Nothing yet.
+    pub const START: u8 = 0;
+    /// In a name or IPv4 address.
+    pub const NAME: u8 = 1;
+    /// Inside the brackets of an IP literal.
+    pub const LITERAL: u8 = 2;
+    /// After an IP literal's closing bracket.
+    pub const AFTER_LITERAL: u8 = 3;
+    /// In the port's digits.
+    pub const PORT: u8 = 4;
+}
+
+/// The `host` state after byte `c` of a `Host` value, `None` if no value goes on so.
+fn host_step(state: u8, c: u8) -> Option<u8> {
+    if !is_host_byte(c) {
+        return None;
+    }
+    match (state, c) {
+        (host::START, b'[') => Some(host::LITERAL),
+        (host::START | host::NAME, b':') => Some(host::PORT),
+        (host::START | host::NAME, b'[' | b']') => None,
+        (host::START | host::NAME, _) => Some(host::NAME),
+        (host::LITERAL, b']') => Some(host::AFTER_LITERAL),
+        (host::LITERAL, b'[') => None,
+        (host::LITERAL, _) => Some(host::LITERAL),
+        (host::AFTER_LITERAL, b':') => Some(host::PORT),
+        (host::PORT, c) if c.is_ascii_digit() => Some(host::PORT),
+        _ => None,
+    }
+}
+
+/// True if a `Host` value may end in `state` (an IP literal must be closed; an empty
+/// value is the grammar's empty name).
+fn host_complete(state: u8) -> bool {
+    state != host::LITERAL
+}
+
+/// `NAME_BYTE[c]`: `c` may be in a host name (a `Host` byte but for the colon and the
+/// brackets).
+const NAME_BYTE: [bool; 256] = byte_class(b"-._~%!$&'()*+,;=");
+
+/// True if `b` is a whole `Host` value. Most are a bare name, checked by table alone.
+fn is_host_value(b: &[u8]) -> bool {
+    b.iter()
+        .all(|&c| NAME_BYTE.get(usize::from(c)) == Some(&true))
+        || b.iter()
+            .try_fold(host::START, |state, &c| host_step(state, c))
+            .is_some_and(host_complete)
+}
+
 const SPACES: [u8; 16] = [b' '; 16];
 
 /// `Parser::method` of a method in [`KNOWN_UNSERVED`]: the request line is read to its
@@ -603,7 +657,7 @@ impl Parser {
                 }
                 let header = if field == Field::Host {
                     // A duplicate or an invalid value is the state machine's 400.
-                    if self.flags & flag::HOST != 0 || !is_host(value) {
+                    if self.flags & flag::HOST != 0 || !is_host_value(value) {
                         return Fast::No;
                     }
                     self.flags |= flag::HOST;
@@ -1040,10 +1094,11 @@ impl Parser {
                 }
             }
             Field::Host => {
-                // Whitespace inside the value, or a byte no host name has.
-                if self.ws != 0 || !is_host_byte(c) {
+                // Whitespace inside the value, or a byte its grammar has not here.
+                if self.ws != 0 {
                     return Err(Status::BAD_REQUEST);
                 }
+                self.pos = host_step(self.pos, c).ok_or(Status::BAD_REQUEST)?;
                 return Ok(Step::Content(Span::Header(Header::Host)));
             }
             Field::IfNoneMatch => return Ok(Step::Content(Span::Header(Header::IfNoneMatch))),
@@ -1060,6 +1115,7 @@ impl Parser {
                 return Err(Status::BAD_REQUEST);
             }
             Field::Connection | Field::TransferEncoding | Field::Expect => self.end_token(),
+            Field::Host if !host_complete(self.pos) => return Err(Status::BAD_REQUEST),
             _ => {}
         }
         self.flags &= !flag::CL_WS;
@@ -1580,10 +1636,26 @@ mod tests {
             "10.0.2.15",
             "a-b_c~d%41",
             "",
+            "[::1]",
+            "[v1.x]:443",
+            "a:",
+            ":80",
+            "[::1]:",
         ] {
             assert!(parse(h(good).as_bytes()).is_ok(), "{good:?}");
         }
+        // RFC 9112 section 3.2: a value that is not `uri-host [ ":" port ]` is a 400.
         for bad in [
+            "a:xyz",
+            "a:b:c",
+            "a:8o",
+            "[::1",
+            "::1",
+            "a]",
+            "[a]b",
+            "[[a]]",
+            "[::1]x",
+            "a[b]",
             "a b",
             "a\tb",
             "a/b",

@@ -340,8 +340,9 @@ impl Tcb {
         (self.timer() != Timer::Off).then_some(self.deadline)
     }
 
-    /// True if the timer's deadline will not move again: TIME-WAIT's lasts until it
-    /// expires, or until a new SYN or a RST ends the connection.
+    /// True if the timer's deadline will not move again unless the peer sends its FIN
+    /// again: TIME-WAIT's lasts until it expires, or until a new SYN or a RST ends the
+    /// connection. Such a slot is filed in its deadline's bucket at once.
     #[inline]
     pub fn deadline_is_final(&self) -> bool {
         self.state == State::TimeWait
@@ -493,6 +494,11 @@ impl Tcb {
             if !flags.contains(Flags::RST) {
                 bump(&mut ctr.drop_tcp_out_of_window);
                 self.flags |= flag::ACK_NOW;
+                // In TIME-WAIT, the peer's FIN sent again (our last ACK was lost) is
+                // acknowledged and the wait starts over (RFC 9293 section 3.10.7.4).
+                if self.state == State::TimeWait && flags.contains(Flags::FIN) {
+                    self.enter_time_wait(now, cfg);
+                }
             }
             return keep;
         }

@@ -650,10 +650,16 @@ fn server_closes_first_then_time_wait() {
     let out = h.exchange(seg(IRS + 1, Some(ISS + 22), Flags::FIN, b""));
     assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
     assert_eq!(h.tcb.state(), State::TimeWait);
-    // A retransmitted FIN in TIME-WAIT is acknowledged again.
+    // A retransmitted FIN in TIME-WAIT is acknowledged again, and the wait starts over.
+    h.now += 700;
     let out = h.exchange(seg(IRS + 1, Some(ISS + 22), Flags::FIN, b""));
     assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
-    let start = h.now;
+    assert_eq!(h.tcb.deadline(), Some(h.now + h.cfg.time_wait_ms));
+    // Anything else in TIME-WAIT is acknowledged without prolonging it.
+    h.now += 100;
+    h.exchange(seg(IRS + 2, Some(ISS + 22), Flags(0), b"x"));
+    assert_eq!(h.tcb.deadline(), Some(h.now - 100 + h.cfg.time_wait_ms));
+    let start = h.now - 100;
     h.fire();
     assert!(h.freed);
     assert_eq!(

@@ -12,7 +12,7 @@ use crate::gh_net::site::echo::Task;
 use crate::gh_net::site::pipeline::Queued;
 use crate::gh_net::site::replies::{self, Reply};
 use crate::gh_net::site::{Exchange, Page};
-use crate::gh_net::tcp::wheel::MAX_SLOTS;
+use crate::gh_net::tcp::wheel::{Link, MAX_SLOTS};
 use crate::gh_net::tcp::Tcb;
 use crate::memory::CoreMemory;
 
@@ -32,7 +32,7 @@ const TASKS: usize = 64;
 pub(crate) struct ServerArrays {
     slots: NonNull<[Tcb]>,
     table: NonNull<[u32]>,
-    timers: NonNull<[u32]>,
+    timers: NonNull<[Link]>,
     waits: NonNull<[u32]>,
     exchanges: NonNull<[Exchange]>,
     replies: NonNull<[Reply]>,

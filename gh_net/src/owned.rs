@@ -12,6 +12,7 @@ use super::site::echo::Task;
 use super::site::pipeline::Queued;
 use super::site::replies::{self, Reply};
 use super::site::{Exchange, Page};
+use super::tcp::wheel::Link;
 use super::tcp::Tcb;
 
 /// How many of each thing a server gets.
@@ -34,7 +35,7 @@ pub struct Sizes {
 pub struct OwnedMemory {
     slots: Vec<Tcb>,
     table: Vec<u32>,
-    timers: Vec<u32>,
+    timers: Vec<Link>,
     waits: Vec<u32>,
     exchanges: Vec<Exchange>,
     replies: Vec<Reply>,

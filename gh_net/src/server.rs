@@ -14,7 +14,7 @@ use super::site::{Exchange, Page, Site, SiteMemory};
 use super::tcp::listener::Listener;
 use super::tcp::pool::Pool;
 use super::tcp::siphash::Key;
-use super::tcp::wheel::Wheel;
+use super::tcp::wheel::{Link, Wheel};
 use super::tcp::{Config, Flow, Segment, Source, Tcb, Tx};
 use super::wire::tcp::{Flags, Incoming, SeqNumber};
 
@@ -28,7 +28,7 @@ pub struct ServerMemory<'a> {
     /// The pool's lookup table: a power of two longer than `slots`.
     pub table: &'a mut [u32],
     /// Timer wheel buckets.
-    pub timers: &'a mut [u32],
+    pub timers: &'a mut [Link],
     /// The TX wait list's ring.
     pub waits: &'a mut [u32],
     /// Per slot: the site's state of the connection's exchange.

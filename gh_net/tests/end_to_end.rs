@@ -126,7 +126,7 @@ fn one_short_http_connection() {
 
     let mut slots = [Tcb::EMPTY; 4];
     let mut table = [0u32; 8];
-    let mut heads = [0u32; 64];
+    let mut heads = [0; 64];
     let pool = Pool::new(&mut slots, &mut table, Key([5, 6])).unwrap();
     let wheel = Wheel::new(&mut heads, 10, 0).unwrap();
     let ports = [80u16];

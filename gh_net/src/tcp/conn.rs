@@ -267,6 +267,7 @@ impl Tcb {
         now: u32,
     ) -> Tcb {
         let iss = ack.ack().unwrap_or_default().wrapping_add(u32::MAX); // ack - 1
+        let mss = mss.min(cfg.mss);
         let mut t = Tcb {
             remote_ip: flow.remote_ip.to_u32(),
             remote_port: flow.remote_port,
@@ -277,8 +278,8 @@ impl Tcb {
             rcv_nxt: ack.seq(),
             resp_end: iss.wrapping_add(1),
             snd_wnd: ack.window(),
-            mss: mss.min(cfg.mss),
-            cwnd: initial_window(mss.min(cfg.mss)),
+            mss,
+            cwnd: initial_window(mss),
             ssthresh: u16::MAX,
             state: State::Established,
             ..Tcb::EMPTY
@@ -888,7 +889,7 @@ impl Tcb {
         let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd).min(cwnd));
         while self.snd_nxt.lt(end) && self.snd_nxt.lt(wnd_end) {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
-            let len = room.min(u32::from(self.mss)) as u16;
+            let len = room.min(mss) as u16;
             let push = self.snd_nxt.wrapping_add(u32::from(len)) == end;
             // Sender silly-window avoidance (RFC 9293 section 3.8.6.2.1): a segment cut
             // short by the peer's window, not the response's end, waits while others

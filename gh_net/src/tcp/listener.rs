@@ -511,6 +511,7 @@ impl<'a> Listener<'a> {
 mod tests {
     extern crate std;
     use super::super::super::wire::tcp::{Options, Repr};
+    use super::super::wheel::Link;
     use super::*;
     use std::vec::Vec;
 
@@ -672,7 +673,7 @@ mod tests {
     struct Mem {
         slots: [Tcb; 4],
         table: [u32; 8],
-        heads: [u32; 64],
+        heads: [Link; 64],
         waits: [u32; 2],
         /// How many of `waits` the TX wait list may use.
         wait_bound: usize,

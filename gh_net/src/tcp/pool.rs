@@ -251,7 +251,7 @@ mod tests {
     fn insert_find_release_reuse() {
         let mut slots = [Tcb::EMPTY; 4];
         let mut table = [0u32; 8];
-        let mut heads = [0u32; 8];
+        let mut heads = [0; 8];
         let mut wheel = Wheel::new(&mut heads, 10, 0).unwrap();
         let mut pool = Pool::new(&mut slots, &mut table, Key([1, 2])).unwrap();
         let ids: Vec<usize> = (0..4)
@@ -285,7 +285,7 @@ mod tests {
     fn churn_keeps_table_consistent() {
         let mut slots = [Tcb::EMPTY; 64];
         let mut table = [0u32; 128];
-        let mut heads = [0u32; 8];
+        let mut heads = [0; 8];
         let mut wheel = Wheel::new(&mut heads, 10, 0).unwrap();
         let mut pool = Pool::new(&mut slots, &mut table, Key([3, 4])).unwrap();
         let mut live: Vec<(u16, usize)> = Vec::new();

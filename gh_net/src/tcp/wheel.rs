@@ -25,7 +25,7 @@ pub const MAX_SLOTS: usize = FIRST_HEAD as usize - 1;
 /// Timer buckets over caller memory.
 #[derive(Debug)]
 pub struct Wheel<'a> {
-    heads: &'a mut [u32],
+    heads: &'a mut [Link],
     /// Non-zero, so dividing by it has no panic path.
     tick_ms: NonZeroU64,
     /// The tick being processed; every deadline up to its end is due.
@@ -37,7 +37,7 @@ pub struct Wheel<'a> {
 impl<'a> Wheel<'a> {
     /// A wheel with `heads.len()` buckets of `tick_ms` each, starting at `now_ms`.
     /// Returns `None` for an empty bucket array or zero tick.
-    pub fn new(heads: &'a mut [u32], tick_ms: u32, now_ms: u64) -> Option<Wheel<'a>> {
+    pub fn new(heads: &'a mut [Link], tick_ms: u32, now_ms: u64) -> Option<Wheel<'a>> {
         if heads.is_empty() || tick_ms == 0 || heads.len() > MAX_BUCKETS {
             return None;
         }
@@ -99,8 +99,8 @@ impl<'a> Wheel<'a> {
         let Some(head) = self.heads.get_mut(usize::from(b)) else {
             return;
         };
-        let old = *head as Link;
-        *head = u32::from(link);
+        let old = *head;
+        *head = link;
         if let Some(t) = slots.get_mut(i) {
             t.next = old;
             t.prev = FIRST_HEAD + b;
@@ -128,7 +128,7 @@ impl<'a> Wheel<'a> {
         }
         if prev >= FIRST_HEAD {
             if let Some(h) = self.heads.get_mut(usize::from(prev - FIRST_HEAD)) {
-                *h = u32::from(next);
+                *h = next;
             }
         } else if let Some(p) = usize::from(prev)
             .checked_sub(1)
@@ -202,7 +202,7 @@ impl<'a> Wheel<'a> {
                 if pred(t) {
                     return Some(i);
                 }
-                next = u32::from(t.next);
+                next = t.next;
             }
         }
         None
@@ -241,7 +241,7 @@ impl<'a> Wheel<'a> {
                 let before = self.heads.get(b).copied();
                 self.insert(slots, i);
                 if self.heads.get(b).copied() != before
-                    && self.heads.get(b) == Some(&(i as u32 + 1))
+                    && self.heads.get(b) == Some(&(i as Link + 1))
                 {
                     // Still belongs here (the wheel has one bucket): leave it for the next tick.
                     break;
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn fires_at_deadline_never_before() {
-        let mut heads = [0u32; 16];
+        let mut heads = [0; 16];
         let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
         let mut slots = [idle_slot(0, 95), idle_slot(0, 30), idle_slot(0, 1000)];
         for i in 0..3 {
@@ -326,8 +326,8 @@ mod tests {
     /// refused rather than linked wrong.
     #[test]
     fn links_reach_the_last_slot_and_bucket() {
-        let mut heads = std::vec![0u32; MAX_BUCKETS];
-        assert!(Wheel::new(&mut std::vec![0u32; MAX_BUCKETS + 1], 10, 0).is_none());
+        let mut heads = std::vec![0; MAX_BUCKETS];
+        assert!(Wheel::new(&mut std::vec![0; MAX_BUCKETS + 1], 10, 0).is_none());
         let mut w = Wheel::new(&mut heads, 1, 0).unwrap();
         let mut slots = std::vec![Tcb::EMPTY; MAX_SLOTS + 1];
         let last = MAX_SLOTS - 1;
@@ -344,16 +344,12 @@ mod tests {
         assert_eq!(drain(&mut w, &mut slots, MAX_BUCKETS as u64 - 2), [0]);
         w.remove(&mut slots, last - 1);
         assert_eq!(drain(&mut w, &mut slots, MAX_BUCKETS as u64 - 1), [last]);
-        assert!(heads_empty(&w));
-    }
-
-    fn heads_empty(w: &Wheel<'_>) -> bool {
-        w.heads.iter().all(|&h| h == 0)
+        assert!(w.heads.iter().all(|&h| h == 0));
     }
 
     #[test]
     fn remove_and_rearm() {
-        let mut heads = [0u32; 8];
+        let mut heads = [0; 8];
         let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
         let mut slots = [idle_slot(0, 20), idle_slot(0, 20), idle_slot(0, 20)];
         for i in 0..3 {
@@ -371,7 +367,7 @@ mod tests {
 
     #[test]
     fn long_pause_fires_everything_due() {
-        let mut heads = [0u32; 4];
+        let mut heads = [0; 4];
         let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
         let mut slots: Vec<Tcb> = (1..=20).map(|k| idle_slot(0, k * 7)).collect();
         for i in 0..slots.len() {
@@ -385,7 +381,7 @@ mod tests {
 
     #[test]
     fn many_timers_random_order() {
-        let mut heads = [0u32; 64];
+        let mut heads = [0; 64];
         let mut w = Wheel::new(&mut heads, 5, 0).unwrap();
         let mut x = 7u32;
         let mut slots: Vec<Tcb> = (0..300)
@@ -416,7 +412,7 @@ mod tests {
     #[test]
     fn lazy_refiling_fires_as_eager_rearming() {
         const N: usize = 48;
-        let (mut eager_heads, mut lazy_heads) = ([0u32; 32], [0u32; 32]);
+        let (mut eager_heads, mut lazy_heads) = ([0; 32], [0; 32]);
         let mut eager = Wheel::new(&mut eager_heads, 10, 0).unwrap();
         let mut lazy = Wheel::new(&mut lazy_heads, 10, 0).unwrap();
         let mut a: Vec<Tcb> = (0..N).map(|_| idle_slot(0, 5000)).collect();
@@ -478,7 +474,7 @@ mod tests {
 
     #[test]
     fn time_wait_is_filed_at_once() {
-        let mut heads = [0u32; 16];
+        let mut heads = [0; 16];
         let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
         let mut slots = [idle_slot(0, 30), idle_slot(0, 30)];
         w.insert(&mut slots, 0);
@@ -503,7 +499,7 @@ mod tests {
     #[test]
     fn first_due_finds_the_first_match_in_firing_order_within_its_budget() {
         let mut slots: Vec<Tcb> = (0..8).map(|_| Tcb::EMPTY).collect();
-        let mut heads = [0u32; 16];
+        let mut heads = [0; 16];
         let mut w = Wheel::new(&mut heads, 10, 0).unwrap();
         // Slots 0..8 due at 70, 60, ..., 0 ms; the odd ones are in TIME-WAIT.
         for i in 0..8 {
@@ -526,7 +522,7 @@ mod tests {
         assert_eq!(w.first_due(&slots, 1, time_wait), None);
         assert_eq!(w.first_due(&slots, 2, time_wait), Some(7));
         assert_eq!(w.first_due(&slots, 100, |_| false), None);
-        let mut empty = [0u32; 4];
+        let mut empty = [0; 4];
         let e = Wheel::new(&mut empty, 10, 0).unwrap();
         assert_eq!(e.first_due(&slots, 100, time_wait), None);
     }

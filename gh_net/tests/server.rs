@@ -781,6 +781,55 @@ fn a_client_waiting_for_100_continue_gets_it() {
     assert_eq!(server.tasks_busy(), 0);
 }
 
+#[test]
+fn chunked_bodies_stream_to_the_task() {
+    let mut mem = Memory::new(16, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 47000);
+    let head = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    // `abc` in two chunks, split over segments inside the framing and the data, with an
+    // extension and a trailer: the task hashes the decoded bytes alone.
+    let r = c.send(&mut server, &mut nic, format!("{head}2;x=y\r").as_bytes());
+    assert!(r.is_empty(), "{}", show(&r));
+    let mut r = c.send(&mut server, &mut nic, b"\nab\r\n1\r\nc");
+    assert!(r.is_empty(), "{}", show(&r));
+    r.extend(c.send(&mut server, &mut nic, b"\r\n0\r\nT: 1\r\n\r\n"));
+    let want = format!(
+        "HTTP/1.1 200 OK\r\nDate: {DATE_TEXT}\r\nServer: GigaHttpd\r\nContent-Length: 19\r\n\
+         Content-Type: text/plain\r\n\r\n3 e71fa2190541574b\n"
+    );
+    assert_eq!(show(&r), want);
+    assert_eq!(server.tasks_busy(), 0);
+    // With `Expect: 100-continue`, the 100 comes first; a request pipelined after the
+    // body is answered after it.
+    let expect = "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let r = c.send(&mut server, &mut nic, expect.as_bytes());
+    assert_eq!(show(&r), "HTTP/1.1 100 Continue\r\n\r\n");
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    let mut both = want.into_bytes();
+    both.extend(ok(&PAGES[0], "", true));
+    assert_eq!(show(&r), show(&both));
+    assert_eq!(server.tasks_busy(), 0);
+    // A framing error inside the body: 400 in place of the answer, the task freed and
+    // the connection closed.
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        format!("{head}3\r\nabcX\r\n").as_bytes(),
+    );
+    assert_eq!(
+        show(&r),
+        show(&text("400 Bad Request", "", "Connection: close\r\n"))
+    );
+    assert!(c.fin);
+    assert_eq!(server.tasks_busy(), 0);
+}
+
 /// A router's "fragmentation needed" report (RFC 1191) about `segment`, one of the
 /// server's frames, giving `mtu` for the next hop.
 fn too_big(segment: &[u8], mtu: u16) -> Vec<u8> {

@@ -39,6 +39,8 @@ const REQUESTS: &[&[u8]] = &[
     b"GET / HTTP/1.1\r\nHost a\r\n\r\n",
     b"BREW / HTTP/1.1\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;e\r\nabc\r\n0\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n",
     b"GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\n\r\n",
     b"\r\n",
 ];

@@ -466,6 +466,13 @@ def group_http(a, site):
             got = raw_of(r, data)
             want = text_response(200, echo_body(body), site.date(got))
             check_bytes("http.client POST /echo with %d bytes" % n, got, want)
+        # An iterable body goes in the chunked transfer coding, one chunk per piece.
+        for sizes in ([1, 1000, 4000], [70_000, 0, 3]):
+            pieces = [os.urandom(n) for n in sizes]
+            r, data = roundtrip("POST", "/echo", body=iter(pieces))
+            got = raw_of(r, data)
+            want = text_response(200, echo_body(b"".join(pieces)), site.date(got))
+            check_bytes("http.client POST /echo in chunks of %s bytes" % sizes, got, want)
         report(same_connection(), "http.client: all POSTs on the same keep-alive connection")
         p = site.pages[0]
         r, data = roundtrip("POST", p.path, body=b"x=1")
@@ -679,9 +686,19 @@ def group_malformed(a, site):
             400,
         ),
         (
-            "Transfer-Encoding: chunked alone",
-            request("POST", "/echo", [("Transfer-Encoding", "chunked")], b"0\r\n\r\n"),
+            "Transfer-Encoding: gzip, chunked",
+            request("POST", "/echo", [("Transfer-Encoding", "gzip, chunked")], b"0\r\n\r\n"),
             501,
+        ),
+        (
+            "a chunk longer than its size",
+            request("POST", "/echo", [("Transfer-Encoding", "chunked")], b"3\r\nabcd\r\n"),
+            400,
+        ),
+        (
+            "chunks over 1 MiB",
+            request("POST", "/echo", [("Transfer-Encoding", "chunked")], b"100001\r\n"),
+            413,
         ),
     ]
     for desc, data, status in cases:

@@ -240,6 +240,10 @@ want=$(python3 "$clients" fnv "$pages/bytes.bin")
 o=$(curl_ -H 'Expect:' --data-binary "@$pages/bytes.bin" "$url/echo" 2>&1)
 [ "$o" = "$want" ]
 result $? "curl POST /echo 100 KB: \"$want\"" "got: $o"
+o=$(curl_ -H 'Expect:' -H 'Transfer-Encoding: chunked' --data-binary "@$pages/bytes.bin" \
+    "$url/echo" 2>&1)
+[ "$o" = "$want" ]
+result $? "curl POST /echo 100 KB in the chunked transfer coding: \"$want\"" "got: $o"
 # curl waits for the 100 (Continue) before it sends the body (30 s at most here).
 o=$(curl_ -v --expect100-timeout 30 --data-binary "@$pages/index.html" \
     -H 'Expect: 100-continue' "$url/echo" 2>"$tmp/err")

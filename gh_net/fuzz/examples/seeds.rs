@@ -221,6 +221,14 @@ fn http_seeds() {
         b"POST /echo HTTP/1.1\r\nHost: gh\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
     );
     write("http", "seed-expect", &s);
+    // A chunked body with an extension and a trailer, split inside the framing, then a
+    // pipelined request.
+    let mut s = vec![2u8, 0, 80, 0, 95];
+    s.extend_from_slice(
+        b"POST /echo HTTP/1.1\r\nHost: gh\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\n",
+    );
+    s.extend_from_slice(GET);
+    write("http", "seed-chunked", &s);
     // Small limits: a target longer than 16 bytes.
     let mut s = vec![0x10u8];
     s.extend_from_slice(b"GET /0123456789abcdef HTTP/1.1\r\n\r\n");

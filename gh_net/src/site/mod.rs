@@ -401,7 +401,8 @@ impl App for Site<'_> {
                 // RFC 9110 section 10.1.1: a client that waits for a 100 (Continue) gets
                 // it at once, unless responses are ahead of its request's (then it sends
                 // the body when it stops waiting).
-                if !refuse && first && head.expect_continue && head.content_length > 0 {
+                let has_body = head.content_length > 0 || head.chunked;
+                if !refuse && first && head.expect_continue && has_body {
                     *q.flags |= CONTINUE_DUE;
                 }
             }
@@ -440,13 +441,15 @@ impl App for Site<'_> {
                 let head_only = parser.is_head();
                 let e = Handle::reply(fixed as usize, Conn::Close, head_only);
                 if *q.flags & PARSING != 0 {
-                    // The request's own response becomes the error.
-                    if let Some(last) = q.last() {
-                        *last = e.0;
-                    }
+                    // The request's own response becomes the error (a chunked body's
+                    // framing fails after its head): its task, if any, goes back first,
+                    // while `reply` still names it.
                     if *q.more == 0 && *q.flags & HAS_TASK != 0 {
                         *q.flags &= !HAS_TASK;
                         tasks.release(Handle(*q.reply).index());
+                    }
+                    if let Some(last) = q.last() {
+                        *last = e.0;
                     }
                 } else if !q.push(e) {
                     // Refused for now, counted when taken.

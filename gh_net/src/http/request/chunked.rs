@@ -1,0 +1,175 @@
+//! A request body in the chunked transfer coding (RFC 9112 section 7.1), decoded in
+//! place: each chunk's data is reported as body pieces of the segments it arrived in,
+//! and between segments only the parser's place in the framing survives.
+//!
+//! While such a body is read, `Parser::acc` holds two counts: the body's length so far,
+//! its current chunk included (high half, bounded by `Limits::max_body`), and what is
+//! left of the current chunk, or its size as its digits arrive (low half). `line_len`
+//! bounds a chunk's size line; `head_len` goes on counting, so that the trailer section
+//! shares the head's limit.
+
+use super::{is_field_vchar, is_tchar, Event, Limits, Parser, State, Status};
+
+/// Longest chunk-size line, extensions included (400 beyond). Extensions are ignored,
+/// so a longer one only costs time.
+const MAX_SIZE_LINE: u16 = 1024;
+
+/// `Parser::pos` in `State::ChunkExt`: only whitespace so far, a `;` must come.
+const BEFORE_EXTENSION: u8 = 0;
+/// `Parser::pos` in `State::ChunkExt`: extensions have begun.
+const IN_EXTENSION: u8 = 1;
+
+impl Parser {
+    /// Starts a chunked body after its head.
+    pub(super) fn begin_chunked(&mut self) {
+        self.state = State::ChunkSize;
+        self.acc = 0;
+        self.line_len = 0;
+    }
+
+    /// The body's length so far, its current chunk included.
+    fn body_len(&self) -> u32 {
+        (self.acc >> 32) as u32
+    }
+
+    /// What is left of the current chunk (or its size while its digits arrive).
+    fn chunk_left(&self) -> u32 {
+        self.acc as u32
+    }
+
+    fn set_counts(&mut self, body_len: u32, chunk_left: u32) {
+        self.acc = (u64::from(body_len) << 32) | u64::from(chunk_left);
+    }
+
+    /// Takes the chunked body from `input[at..]`: returns where it stopped, and true if
+    /// the body ended there (the rest of `input` is the next request's). Out of line:
+    /// most requests have no body, and the head's fast path keeps its registers.
+    #[inline(never)]
+    pub(super) fn feed_chunked<F: FnMut(Event<'_>)>(
+        &mut self,
+        input: &[u8],
+        mut at: usize,
+        limits: &Limits,
+        on: &mut F,
+    ) -> Result<(usize, bool), Status> {
+        while let Some(rest) = input.get(at..).filter(|r| !r.is_empty()) {
+            if self.state == State::ChunkData {
+                let left = self.chunk_left();
+                let n = usize::try_from(left).map_or(rest.len(), |l| l.min(rest.len()));
+                on(Event::Body(rest.get(..n).unwrap_or(&[])));
+                at += n;
+                // `n` is at most `left`, a u32.
+                let left = left - n as u32;
+                self.set_counts(self.body_len(), left);
+                if left == 0 {
+                    self.state = State::ChunkDataCr;
+                }
+                continue;
+            }
+            let c = rest.first().copied().unwrap_or(0);
+            at += 1;
+            if self.framing_byte(c, limits)? {
+                return Ok((at, true));
+            }
+        }
+        Ok((at, false))
+    }
+
+    /// One byte of the framing around the chunks' data; true for the LF of the empty
+    /// line that ends the body.
+    fn framing_byte(&mut self, c: u8, limits: &Limits) -> Result<bool, Status> {
+        match self.state {
+            State::ChunkSize | State::ChunkExt => self.size_line_byte(c, limits)?,
+            State::ChunkSizeLf => {
+                expect(c, b'\n')?;
+                let size = self.chunk_left();
+                // The digits kept the body within `max_body`, a u32.
+                self.set_counts(self.body_len().saturating_add(size), size);
+                self.state = if size == 0 {
+                    State::TrailerStart
+                } else {
+                    State::ChunkData
+                };
+            }
+            State::ChunkDataCr => {
+                expect(c, b'\r')?;
+                self.state = State::ChunkDataLf;
+            }
+            State::ChunkDataLf => {
+                expect(c, b'\n')?;
+                self.state = State::ChunkSize;
+                self.line_len = 0;
+            }
+            _ => return self.trailer_byte(c, limits),
+        }
+        Ok(false)
+    }
+
+    /// `chunk-size [ chunk-ext ] CR`: hex digits, then optional whitespace and
+    /// `;`-led extensions, which are checked for visible bytes and otherwise ignored.
+    fn size_line_byte(&mut self, c: u8, limits: &Limits) -> Result<(), Status> {
+        self.line_len = self.line_len.saturating_add(1);
+        if self.line_len > MAX_SIZE_LINE {
+            return Err(Status::BAD_REQUEST);
+        }
+        match (self.state, c) {
+            (State::ChunkSize, c) if c.is_ascii_hexdigit() => {
+                let digit = char::from(c).to_digit(16).unwrap_or(0);
+                let size = u64::from(self.chunk_left()) * 16 + u64::from(digit);
+                let room = u64::from(limits.max_body).saturating_sub(u64::from(self.body_len()));
+                let size = u32::try_from(size)
+                    .ok()
+                    .filter(|&s| u64::from(s) <= room)
+                    .ok_or(Status::CONTENT_TOO_LARGE)?;
+                self.set_counts(self.body_len(), size);
+            }
+            // A size needs a digit first.
+            (State::ChunkSize, _) if self.line_len == 1 => return Err(Status::BAD_REQUEST),
+            (State::ChunkSize, b'\r') => self.state = State::ChunkSizeLf,
+            (State::ChunkSize, b' ' | b'\t') => {
+                self.state = State::ChunkExt;
+                self.pos = BEFORE_EXTENSION;
+            }
+            (State::ChunkSize, b';') => {
+                self.state = State::ChunkExt;
+                self.pos = IN_EXTENSION;
+            }
+            (State::ChunkExt, b' ' | b'\t') => {}
+            (State::ChunkExt, b';') if self.pos == BEFORE_EXTENSION => self.pos = IN_EXTENSION,
+            (State::ChunkExt, b'\r') if self.pos == IN_EXTENSION => self.state = State::ChunkSizeLf,
+            (State::ChunkExt, c) if self.pos == IN_EXTENSION && is_field_vchar(c) => {}
+            _ => return Err(Status::BAD_REQUEST),
+        }
+        Ok(())
+    }
+
+    /// The trailer section: field lines, which are checked and ignored (RFC 9110
+    /// section 6.5.1), then an empty line. It counts against `max_head` with the head.
+    fn trailer_byte(&mut self, c: u8, limits: &Limits) -> Result<bool, Status> {
+        self.head_len = self.head_len.saturating_add(1);
+        if self.head_len > limits.max_head {
+            return Err(Status::HEADER_FIELDS_TOO_LARGE);
+        }
+        self.state = match (self.state, c) {
+            (State::TrailerStart, b'\r') => State::TrailerEndLf,
+            (State::TrailerStart | State::TrailerName, c) if is_tchar(c) => State::TrailerName,
+            (State::TrailerName, b':') => State::TrailerValue,
+            (State::TrailerValue, b'\r') => State::TrailerLf,
+            (State::TrailerValue, b' ' | b'\t') => State::TrailerValue,
+            (State::TrailerValue, c) if is_field_vchar(c) => State::TrailerValue,
+            (State::TrailerLf, b'\n') => State::TrailerStart,
+            (State::TrailerEndLf, b'\n') => return Ok(true),
+            _ => return Err(Status::BAD_REQUEST),
+        };
+        Ok(false)
+    }
+}
+
+/// 400 unless `c` is the byte the framing requires here.
+fn expect(c: u8, wanted: u8) -> Result<(), Status> {
+    if c == wanted {
+        Ok(())
+    } else {
+        Err(Status::BAD_REQUEST)
+    }
+}

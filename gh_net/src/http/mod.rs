@@ -19,7 +19,7 @@ impl Status {
     pub const NOT_FOUND: Status = Status(404);
     /// 405 Method Not Allowed: a method GigaHttpd knows but does not serve.
     pub const METHOD_NOT_ALLOWED: Status = Status(405);
-    /// 411 Length Required: POST without Content-Length.
+    /// 411 Length Required: POST with neither Content-Length nor a chunked body.
     pub const LENGTH_REQUIRED: Status = Status(411);
     /// 413 Content Too Large.
     pub const CONTENT_TOO_LARGE: Status = Status(413);
@@ -69,6 +69,6 @@ pub enum Method {
     Get,
     /// HEAD: like GET, head only.
     Head,
-    /// POST with a Content-Length body.
+    /// POST with a body (Content-Length or chunked).
     Post,
 }

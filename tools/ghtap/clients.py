@@ -415,6 +415,11 @@ def group_http(a, site):
         r, data = roundtrip("GET", p.path + "?a=1&b=%20")
         got = raw_of(r, data)
         check_bytes("http.client GET %s?query is the page" % p.path, got, site.expect_page(got, p))
+        # RFC 9112 section 3: request lines of 8,000 bytes are to be taken.
+        target = p.path + "?" + "q" * (8000 - len(p.path) - 1)
+        r, data = roundtrip("GET", target)
+        got = raw_of(r, data)
+        check_bytes("http.client GET of an 8000-byte target", got, site.expect_page(got, p))
         r, data = roundtrip("GET", "/no/such/page")
         got = raw_of(r, data)
         check_bytes("http.client GET unknown path is 404", got, not_found(site.date(got)))
@@ -653,8 +658,8 @@ def group_pipeline(a, site):
 
 def group_malformed(a, site):
     """Requests the server must refuse with a specific status, then close."""
-    long_target = "/" + "a" * 2100
-    many_headers = [("X-Fill-%03d" % i, "v" * 100) for i in range(90)]
+    long_target = "/" + "a" * 8000
+    many_headers = [("X-Fill-%03d" % i, "v" * 100) for i in range(150)]
     cases = [
         ("bad request line", b"GARBAGE\r\n\r\n", 400),
         ("request line without version", b"GET /\r\n\r\n", 400),
@@ -671,8 +676,8 @@ def group_malformed(a, site):
             request("POST", "/echo", [("Content-Length", str((1 << 20) + 1))]),
             413,
         ),
-        ("target over 2048 bytes", request("GET", long_target), 414),
-        ("header block over 8192 bytes", request("GET", "/", many_headers), 431),
+        ("target over 8000 bytes", request("GET", long_target), 414),
+        ("header block over 16384 bytes", request("GET", "/", many_headers), 431),
         (
             "conflicting duplicate Content-Length",
             request("POST", "/echo", [("Content-Length", "3"), ("Content-Length", "4")], b"abcd"),

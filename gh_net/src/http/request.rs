@@ -17,9 +17,11 @@ mod chunked;
 /// Size limits; each overrun has its own status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest request target (414 beyond).
+    /// Longest request target (414 beyond). RFC 9112 section 3 recommends taking request
+    /// lines of at least 8,000 bytes.
     pub max_target: u16,
-    /// Longest request head, request line and header fields together (431 beyond).
+    /// Longest request head, request line and header fields together (431 beyond), with
+    /// room for the longest target and a browser's fields.
     pub max_head: u16,
     /// Largest body accepted, by its Content-Length or as its chunks arrive (413 beyond).
     pub max_body: u32,
@@ -28,8 +30,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_target: 2048,
-            max_head: 8192,
+            max_target: 8000,
+            max_head: 16384,
             max_body: 1 << 20,
         }
     }

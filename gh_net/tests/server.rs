@@ -781,6 +781,77 @@ fn a_client_waiting_for_100_continue_gets_it() {
     assert_eq!(server.tasks_busy(), 0);
 }
 
+/// RFC 9110 section 13.1.1: `If-Match` lets a request through only with the page's own
+/// strong ETag or `*`; otherwise 412, unless the request would fail anyway (404, 405).
+#[test]
+fn if_match_preconditions() {
+    let mut mem = Memory::new(16, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 48000);
+    let tag = etag(PAGES[0].body);
+    let failed = || text("412 Precondition Failed", "", "");
+    for (fields, want) in [
+        (format!("If-Match: {tag}"), ok(&PAGES[0], "", true)),
+        (format!("If-Match: \"x\", {tag}"), ok(&PAGES[0], "", true)),
+        (format!("If-Match: \"x\"\r\nIf-Match: {tag}"), ok(&PAGES[0], "", true)),
+        ("If-Match: *".to_string(), ok(&PAGES[0], "", true)),
+        ("If-Match: \"x\"".to_string(), failed()),
+        (format!("If-Match: W/{tag}"), failed()),
+        ("If-Match:".to_string(), failed()),
+        (format!("If-Match: {}", etag(PAGES[1].body)), failed()),
+        // If-Match holds, then If-None-Match decides.
+        (
+            format!("If-Match: *\r\nIf-None-Match: {tag}"),
+            format!(
+                "HTTP/1.1 304 Not Modified\r\nDate: {DATE_TEXT}\r\nServer: GigaHttpd\r\nETag: {tag}\r\n\r\n"
+            )
+            .into_bytes(),
+        ),
+        (format!("If-None-Match: {tag}\r\nIf-Match: \"x\""), failed()),
+    ] {
+        let req = format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n\r\n");
+        let r = c.send(&mut server, &mut nic, req.as_bytes());
+        assert_eq!(show(&r), show(&want), "{fields}");
+    }
+    // HEAD: the 412's head alone.
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"HEAD / HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\n\r\n",
+    );
+    let head = show(&failed());
+    assert_eq!(
+        show(&r),
+        head[..head.len() - "412 Precondition Failed\n".len()]
+    );
+    // The echo task has no representation: even `*` fails, and its body is read past.
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nIf-Match: *\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    assert_eq!(show(&r), show(&failed()));
+    assert_eq!(server.tasks_busy(), 0);
+    // Failures come first.
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"GET /nope HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\n\r\n",
+    );
+    assert_eq!(show(&r), show(&text("404 Not Found", "", "")));
+    let r = c.send(
+        &mut server,
+        &mut nic,
+        b"POST / HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\nContent-Length: 1\r\n\r\nx",
+    );
+    assert_eq!(
+        show(&r),
+        show(&text("405 Method Not Allowed", "Allow: GET, HEAD\r\n", ""))
+    );
+    assert!(!c.fin, "a 412 keeps the connection");
+}
+
 #[test]
 fn chunked_bodies_stream_to_the_task() {
     let mut mem = Memory::new(16, 2);

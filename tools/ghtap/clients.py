@@ -42,6 +42,7 @@ REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     411: "Length Required",
+    412: "Precondition Failed",
     413: "Content Too Large",
     414: "URI Too Long",
     431: "Request Header Fields Too Large",
@@ -457,6 +458,18 @@ def group_http(a, site):
         )
         got = raw_of(r, data)
         check_bytes("http.client HEAD If-None-Match is 304", got, site.expect_304(got, p))
+        r, data = roundtrip("GET", p.path)
+        etag = site.etag(p, raw_of(r, data))
+        r, data = roundtrip("GET", p.path, headers={"If-Match": '"x", ' + etag})
+        got = raw_of(r, data)
+        check_bytes("http.client If-Match with the ETag is 200", got, site.expect_page(got, p))
+        r, data = roundtrip("GET", p.path, headers={"If-Match": "W/" + etag})
+        got = raw_of(r, data)
+        want = text_response(412, b"412 Precondition Failed\n", site.date(got))
+        check_bytes("http.client If-Match with the weak ETag is 412", got, want)
+        r, data = roundtrip("GET", p.path)
+        got = raw_of(r, data)
+        check_bytes("http.client GET after the 412 on the same connection", got, site.expect_page(got, p))
 
     attempt("http.client conditional GETs", conditional)
 

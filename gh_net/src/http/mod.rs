@@ -19,6 +19,8 @@ impl Status {
     pub const NOT_FOUND: Status = Status(404);
     /// 405 Method Not Allowed: a method GigaHttpd knows but does not serve.
     pub const METHOD_NOT_ALLOWED: Status = Status(405);
+    /// 412 Precondition Failed: an `If-Match` that does not hold.
+    pub const PRECONDITION_FAILED: Status = Status(412);
     /// 411 Length Required: POST with neither Content-Length nor a chunked body.
     pub const LENGTH_REQUIRED: Status = Status(411);
     /// 413 Content Too Large.
@@ -45,6 +47,7 @@ impl Status {
             404 => "Not Found",
             405 => "Method Not Allowed",
             411 => "Length Required",
+            412 => "Precondition Failed",
             413 => "Content Too Large",
             414 => "URI Too Long",
             431 => "Request Header Fields Too Large",

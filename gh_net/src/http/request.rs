@@ -44,6 +44,9 @@ pub enum Header {
     Host,
     /// `If-None-Match`: compared with the ETag to answer 304.
     IfNoneMatch,
+    /// `If-Match`: compared with the ETag, strongly; 412 when no tag matches (RFC 9110
+    /// section 13.1.1).
+    IfMatch,
 }
 
 /// What the parser found in a request head.
@@ -57,6 +60,9 @@ pub struct RequestHead {
     pub content_length: u64,
     /// The body comes in the chunked transfer coding, of a length not known yet.
     pub chunked: bool,
+    /// An `If-Match` field came (its values as [`Header::IfMatch`]): the request is
+    /// served only if it holds.
+    pub if_match: bool,
     /// True if the connection stays open after the response.
     pub keep_alive: bool,
     /// True if an HTTP/1.1 client waits for a 100 (Continue) before it sends the body
@@ -138,25 +144,28 @@ enum Field {
     Host,
     IfNoneMatch,
     Expect,
+    IfMatch,
     Other,
 }
 
 /// Lower-case names of the fields the parser acts on, indexed by `Field`.
-const NAMES: [&[u8]; 6] = [
+const NAMES: [&[u8]; 7] = [
     b"content-length",
     b"transfer-encoding",
     b"connection",
     b"host",
     b"if-none-match",
     b"expect",
+    b"if-match",
 ];
-const FIELDS: [Field; 6] = [
+const FIELDS: [Field; 7] = [
     Field::ContentLength,
     Field::TransferEncoding,
     Field::Connection,
     Field::Host,
     Field::IfNoneMatch,
     Field::Expect,
+    Field::IfMatch,
 ];
 
 /// `Connection` tokens the parser acts on.
@@ -190,6 +199,8 @@ mod flag {
     pub const AFTER_CHUNKED: u16 = 512;
     /// A coding other than `chunked`, which the parser does not decode.
     pub const OTHER_CODING: u16 = 1024;
+    /// An `If-Match` line was seen: the next one continues its list.
+    pub const IF_MATCH: u16 = 2048;
 }
 
 /// Methods recognised but not served: 405 rather than 501.
@@ -705,7 +716,7 @@ impl Parser {
                 self.flags |= flag::TRANSFER_ENCODING;
                 self.coding(true);
             }
-            Field::Host | Field::IfNoneMatch => {
+            Field::Host | Field::IfNoneMatch | Field::IfMatch => {
                 // Inner tabs are reported as spaces by the state machine.
                 // Not `contains`: its byte search is the kernel's, which may panic.
                 #[allow(clippy::manual_contains)]
@@ -713,16 +724,17 @@ impl Parser {
                 if inner_tab {
                     return Fast::No;
                 }
-                let header = if field == Field::Host {
-                    // A duplicate or an invalid value is the state machine's 400.
-                    if self.flags & flag::HOST != 0 || !is_host_value(value) {
-                        return Fast::No;
+                let header = match field {
+                    Field::Host => {
+                        // A duplicate or an invalid value is the state machine's 400.
+                        if self.flags & flag::HOST != 0 || !is_host_value(value) {
+                            return Fast::No;
+                        }
+                        self.flags |= flag::HOST;
+                        Header::Host
                     }
-                    self.flags |= flag::HOST;
-                    Header::Host
-                } else {
-                    self.continue_list(on);
-                    Header::IfNoneMatch
+                    Field::IfMatch => self.continue_list(Header::IfMatch, on),
+                    _ => self.continue_list(Header::IfNoneMatch, on),
                 };
                 if !(QUIET && header == Header::Host) {
                     emit_span(value, Span::Header(header), on);
@@ -792,13 +804,18 @@ impl Parser {
         Ok(())
     }
 
-    /// A second and later `If-None-Match` line continues the list of the first (RFC 9110
-    /// section 5.3): a comma keeps their tags apart.
-    fn continue_list<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
-        if self.flags & flag::IF_NONE_MATCH != 0 {
-            on(Event::Header(Header::IfNoneMatch, b","));
+    /// A second and later `If-None-Match` or `If-Match` line continues the list of the
+    /// first (RFC 9110 section 5.3): a comma keeps their tags apart. Returns `header`.
+    fn continue_list<F: FnMut(Event<'_>)>(&mut self, header: Header, on: &mut F) -> Header {
+        let seen = match header {
+            Header::IfMatch => flag::IF_MATCH,
+            _ => flag::IF_NONE_MATCH,
+        };
+        if self.flags & seen != 0 {
+            on(Event::Header(header, b","));
         }
-        self.flags |= flag::IF_NONE_MATCH;
+        self.flags |= seen;
+        header
     }
 
     /// True if the request's method is HEAD: even an error answer to it has no body.
@@ -941,8 +958,10 @@ impl Parser {
             State::HeaderName => match c {
                 b':' => {
                     self.begin_value()?;
-                    if self.field == Field::IfNoneMatch {
-                        self.continue_list(on);
+                    match self.field {
+                        Field::IfNoneMatch => _ = self.continue_list(Header::IfNoneMatch, on),
+                        Field::IfMatch => _ = self.continue_list(Header::IfMatch, on),
+                        _ => {}
                     }
                 }
                 c if is_tchar(c) => self.narrow(&NAMES, c),
@@ -1077,7 +1096,7 @@ impl Parser {
                 self.flags |= flag::HOST;
             }
             Field::Connection | Field::Expect => self.start_token(),
-            Field::IfNoneMatch | Field::Other => {}
+            Field::IfNoneMatch | Field::IfMatch | Field::Other => {}
         }
         self.state = State::ValueStart;
         self.ws = 0;
@@ -1171,6 +1190,7 @@ impl Parser {
                 return Ok(Step::Content(Span::Header(Header::Host)));
             }
             Field::IfNoneMatch => return Ok(Step::Content(Span::Header(Header::IfNoneMatch))),
+            Field::IfMatch => return Ok(Step::Content(Span::Header(Header::IfMatch))),
             Field::Other => {}
         }
         // Held whitespace is only reported for fields given to the application.
@@ -1231,6 +1251,7 @@ impl Parser {
             minor_version: self.minor,
             content_length,
             chunked,
+            if_match: self.flags & flag::IF_MATCH != 0,
             keep_alive,
             expect_continue: self.minor == 1 && self.flags & flag::EXPECT_CONTINUE != 0,
         })
@@ -1385,6 +1406,7 @@ fn field_of(name: &[u8]) -> Field {
     let (known, field) = match name.len() {
         4 => (&b"host"[..], Field::Host),
         6 => (&b"expect"[..], Field::Expect),
+        8 => (&b"if-match"[..], Field::IfMatch),
         10 => (&b"connection"[..], Field::Connection),
         13 => (&b"if-none-match"[..], Field::IfNoneMatch),
         14 => (&b"content-length"[..], Field::ContentLength),
@@ -1442,6 +1464,7 @@ const EXPECT: KnownName = known(Field::Expect, b"expect:");
 const CONNECTION: KnownName = known(Field::Connection, b"connection:");
 const CONTENT_LENGTH: KnownName = known(Field::ContentLength, b"content-length:");
 const IF_NONE_MATCH: KnownName = known(Field::IfNoneMatch, b"if-none-match:");
+const IF_MATCH: KnownName = known(Field::IfMatch, b"if-match:");
 const TRANSFER_ENCODING: KnownName = known(Field::TransferEncoding, b"transfer-encoding:");
 
 /// The known field named at the start of `b`, when its name and colon are there (any
@@ -1454,6 +1477,8 @@ fn known_name(b: &[u8]) -> Option<&'static KnownName> {
         // `con[n]ection` or `con[t]ent-length`.
         b'c' if b.get(3).is_some_and(|&c| c | 0x20 == b'n') => &CONNECTION,
         b'c' => &CONTENT_LENGTH,
+        // `if-[n]one-match` or `if-[m]atch`.
+        b'i' if b.get(3).is_some_and(|&c| c | 0x20 == b'm') => &IF_MATCH,
         b'i' => &IF_NONE_MATCH,
         b't' => &TRANSFER_ENCODING,
         _ => return None,
@@ -1531,6 +1556,7 @@ mod tests {
         target: Vec<u8>,
         host: Vec<u8>,
         inm: Vec<u8>,
+        im: Vec<u8>,
         head: Option<RequestHead>,
         body: Vec<u8>,
     }
@@ -1541,6 +1567,7 @@ mod tests {
             Event::Target(t) => seen.target.extend_from_slice(t),
             Event::Header(Header::Host, v) => seen.host.extend_from_slice(v),
             Event::Header(Header::IfNoneMatch, v) => seen.inm.extend_from_slice(v),
+            Event::Header(Header::IfMatch, v) => seen.im.extend_from_slice(v),
             Event::Head(h) => seen.head = Some(h),
             Event::Body(b) => seen.body.extend_from_slice(b),
         }
@@ -1613,6 +1640,7 @@ mod tests {
                 minor_version: 1,
                 content_length: 0,
                 chunked: false,
+                if_match: false,
                 keep_alive: true,
                 expect_continue: false,
             })
@@ -1698,6 +1726,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seen.inm, b"\"x\",\"y\", \"z\",");
+    }
+
+    #[test]
+    fn if_match_lines_make_their_own_list() {
+        let (seen, _) = parse(
+            b"GET / HTTP/1.1\r\nIf-Match: \"x\"\r\nIf-None-Match: \"n\"\r\nHost: h\r\nif-MATCH: \"y\",  *\r\nIf-Match:\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(seen.im, b"\"x\",\"y\",  *,");
+        assert_eq!(seen.inm, b"\"n\"");
+        assert!(seen.head.unwrap().if_match);
+        let (seen, _) =
+            parse(b"GET / HTTP/1.1\r\nHost: h\r\nIf-Matchx: 1\r\nIf-Mat: 2\r\n\r\n").unwrap();
+        assert!(seen.im.is_empty());
+        assert!(!seen.head.unwrap().if_match);
+        // An empty value is still the field: a list of no tags, which nothing matches.
+        let (seen, _) = parse(b"GET / HTTP/1.1\r\nHost: h\r\nIf-Match:\r\n\r\n").unwrap();
+        assert!(seen.head.unwrap().if_match);
     }
 
     #[test]
@@ -2148,6 +2194,7 @@ mod tests {
                         Event::Target(t) => (1, t),
                         Event::Header(Header::Host, v) => (2, v),
                         Event::Header(Header::IfNoneMatch, v) => (3, v),
+                        Event::Header(Header::IfMatch, v) => (5, v),
                         Event::Head(h) => {
                             events.push((20, std::format!("{h:?}").into_bytes()));
                             return;
@@ -2285,6 +2332,8 @@ mod tests {
         b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nIf-Match: \"a\"\r\nif-match: W/\"b\", *\r\nIF-MATCH:\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nIf-Match: \"a\"\tx\r\nIf-Matc: 1\r\nIf-Match : 1\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabc\r\n0\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
@@ -2352,7 +2401,9 @@ mod tests {
             b"HTTP/1.",
             b"HTTP/1.1 ",
         ];
-        let names: [&[u8]; 20] = [
+        let names: [&[u8]; 22] = [
+            b"If-Match",
+            b"if-matcH",
             b"Expect",
             b"EXPECT",
             b"Accept-Encoding",

@@ -161,50 +161,85 @@ pub fn if_none_match_matches(value: &[u8], etag: &[u8]) -> bool {
     })
 }
 
-/// An incremental [`if_none_match_matches`] for a value that arrives in pieces: it keeps
-/// only a position in the ETag and a few flags, never the value.
+/// True if an `If-Match` value matches `etag` (strong comparison, RFC 9110 section
+/// 13.1.1): `*`, or a listed tag equal to `etag` with neither of them weak.
+pub fn if_match_matches(value: &[u8], etag: &[u8]) -> bool {
+    value.split(|&b| b == b',').any(|item| {
+        let item = item.trim_ascii();
+        item == b"*" || (item == etag && !etag.starts_with(b"W/"))
+    })
+}
+
+/// An incremental [`if_none_match_matches`] (`feed`, `finish`) or [`if_match_matches`]
+/// (`feed_strong`, `finish_strong`) for a value that arrives in pieces: it keeps only a
+/// position in the ETag and a few flags, never the value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EtagMatcher {
-    /// Bytes of the current list item matched so far; `u16::MAX` once it cannot match.
-    pos: u16,
-    /// A `W/` prefix is being skipped (0, 1 or 2 bytes seen).
-    weak: u8,
-    /// `MATCHED`, `STAR`, `STARTED`.
+    /// Bytes of the current list item matched so far; `DEAD` once it cannot match.
+    pos: u8,
+    /// `MATCHED`, `STAR`, `STARTED`, `W_SEEN`, `PREFIX_DONE`, `WEAK`, `SPACED`.
     flags: u8,
 }
 
+/// `EtagMatcher::pos` of an item that cannot match.
+const DEAD: u8 = u8::MAX;
 /// An earlier list item matched.
 const MATCHED: u8 = 1;
 /// The current item is `*`.
 const STAR: u8 = 2;
 /// The current item has a visible byte.
 const STARTED: u8 = 4;
+/// The current item began with `W`: a weak prefix if `/` follows.
+const W_SEEN: u8 = 8;
+/// The current item's prefix is decided (`W/` skipped, or none).
+const PREFIX_DONE: u8 = 16;
+/// The current item is a weak tag.
+const WEAK: u8 = 32;
+/// Whitespace followed the current item's bytes: only a comma may come next.
+const SPACED: u8 = 64;
 
 impl EtagMatcher {
-    /// Feeds the next piece of the field value (spaces in it separate nothing but are skipped).
+    /// Feeds the next piece of an `If-None-Match` value. Whitespace may surround an
+    /// item; inside one (`W/ "x"`, `"a" "b"`) it leaves no tag to match.
     pub fn feed(&mut self, piece: &[u8], etag: &[u8]) {
+        self.feed_as(piece, etag, false);
+    }
+
+    /// Feeds the next piece of an `If-Match` value.
+    pub fn feed_strong(&mut self, piece: &[u8], etag: &[u8]) {
+        self.feed_as(piece, etag, true);
+    }
+
+    fn feed_as(&mut self, piece: &[u8], etag: &[u8], strong: bool) {
         let ours = etag.strip_prefix(b"W/").unwrap_or(etag);
         for &b in piece {
             match b {
-                b',' => self.end_item(ours),
+                b',' => self.end_item(etag, strong),
+                b' ' | b'\t' if self.flags & STARTED != 0 => self.flags |= SPACED,
                 b' ' | b'\t' => {}
+                _ if self.flags & SPACED != 0 => {
+                    self.flags &= !STAR;
+                    self.pos = DEAD;
+                }
                 _ => {
+                    let fresh = self.pos == 0 && self.flags & (W_SEEN | PREFIX_DONE) == 0;
                     self.flags |= STARTED;
-                    if self.pos == 0 && self.weak == 0 && b == b'W' {
-                        self.weak = 1;
+                    if fresh && b == b'W' {
+                        self.flags |= W_SEEN;
                         continue;
                     }
-                    if self.weak == 1 {
-                        self.weak = 2;
+                    if self.flags & W_SEEN != 0 {
+                        self.flags = (self.flags & !W_SEEN) | PREFIX_DONE;
                         if b == b'/' {
+                            self.flags |= WEAK;
                             continue;
                         }
                         // Not a weak prefix after all: the `W` was the item's first byte.
                         self.step(b'W', ours);
                     }
-                    if b == b'*' && self.pos == 0 && self.weak == 0 {
+                    if fresh && b == b'*' {
                         self.flags |= STAR;
-                        self.pos = u16::MAX;
+                        self.pos = DEAD;
                         continue;
                     }
                     self.step(b, ours);
@@ -214,26 +249,35 @@ impl EtagMatcher {
     }
 
     fn step(&mut self, b: u8, ours: &[u8]) {
-        self.flags &= !STAR;
-        if self.pos != u16::MAX && ours.get(usize::from(self.pos)) == Some(&b) {
-            self.pos = self.pos.saturating_add(1);
+        self.flags = (self.flags & !STAR) | PREFIX_DONE;
+        if self.pos != DEAD && ours.get(usize::from(self.pos)) == Some(&b) {
+            self.pos = self.pos.saturating_add(1).min(DEAD - 1);
         } else {
-            self.pos = u16::MAX;
+            self.pos = DEAD;
         }
     }
 
-    fn end_item(&mut self, ours: &[u8]) {
-        let whole = self.flags & STARTED != 0 && usize::from(self.pos) == ours.len();
-        let matched = self.flags & MATCHED != 0 || self.flags & STAR != 0 || whole;
+    fn end_item(&mut self, etag: &[u8], strong: bool) {
+        let ours = etag.strip_prefix(b"W/").unwrap_or(etag);
+        let weak = self.flags & WEAK != 0 || ours.len() != etag.len();
+        let whole =
+            self.flags & STARTED != 0 && usize::from(self.pos) == ours.len() && !(strong && weak);
+        let matched = self.flags & (MATCHED | STAR) != 0 || whole;
         *self = EtagMatcher {
+            pos: 0,
             flags: if matched { MATCHED } else { 0 },
-            ..EtagMatcher::default()
         };
     }
 
-    /// True if the value seen so far (as a whole) matches.
+    /// True if the `If-None-Match` value seen so far (as a whole) matches.
     pub fn finish(mut self, etag: &[u8]) -> bool {
-        self.end_item(etag.strip_prefix(b"W/").unwrap_or(etag));
+        self.end_item(etag, false);
+        self.flags & MATCHED != 0
+    }
+
+    /// True if the `If-Match` value seen so far (as a whole) matches.
+    pub fn finish_strong(mut self, etag: &[u8]) -> bool {
+        self.end_item(etag, true);
         self.flags & MATCHED != 0
     }
 }
@@ -241,6 +285,7 @@ impl EtagMatcher {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
+    extern crate std;
     use super::*;
 
     fn head() -> ResponseHead<'static> {
@@ -340,5 +385,70 @@ mod tests {
             }
         }
         assert!(if_none_match_matches(b"\"v1\"", b"W/\"v1\""));
+    }
+
+    #[test]
+    fn if_match_whole_and_incremental() {
+        for (etag, value, expect) in [
+            (&b"\"v1\""[..], &b"\"v1\""[..], true),
+            (b"\"v1\"", b"W/\"v1\"", false),
+            (b"\"v1\"", b"\"v0\", \"v1\"", true),
+            (b"\"v1\"", b"W/\"v1\", \"v1\"", true),
+            (b"\"v1\"", b"*", true),
+            (b"\"v1\"", b"\"v0\"", false),
+            (b"\"v1\"", b"\"v1", false),
+            (b"\"v1\"", b"", false),
+            (b"\"v1\"", b"W\"v1\"", false),
+            (b"W/\"v1\"", b"W/\"v1\"", false),
+            (b"W/\"v1\"", b"\"v1\"", false),
+            (b"W/\"v1\"", b"*", true),
+            (b"\"Wv\"", b"\"Wv\"", true),
+        ] {
+            assert_eq!(if_match_matches(value, etag), expect, "{value:?}");
+            for cut in 0..=value.len() {
+                let mut m = EtagMatcher::default();
+                m.feed_strong(&value[..cut], etag);
+                m.feed_strong(&value[cut..], etag);
+                assert_eq!(m.finish_strong(etag), expect, "{value:?} cut {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn etag_matchers_hold_to_the_whole_value_functions() {
+        let etag = b"\"0123456789abcdef\"";
+        let parts: [&[u8]; 9] = [
+            b"\"0123456789abcdef\"",
+            b"W/",
+            b"W",
+            b"*",
+            b",",
+            b" ",
+            b"\"x\"",
+            b"\"0123",
+            b"/",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut value = std::vec::Vec::new();
+            for _ in 0..(x % 5) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                value.extend_from_slice(parts[(x % parts.len() as u64) as usize]);
+            }
+            x = x.wrapping_mul(0x2545_f491_4f6c_dd1d).wrapping_add(1);
+            let (mut weak, mut strong) = (EtagMatcher::default(), EtagMatcher::default());
+            weak.feed(&value, etag);
+            strong.feed_strong(&value, etag);
+            let v: &[u8] = &value;
+            assert_eq!(weak.finish(etag), if_none_match_matches(v, etag), "{v:?}");
+            assert_eq!(
+                strong.finish_strong(etag),
+                if_match_matches(v, etag),
+                "{v:?}"
+            );
+        }
+        assert_eq!(core::mem::size_of::<EtagMatcher>(), 2);
     }
 }

@@ -49,7 +49,10 @@ const ECHO: &[u8] = b"/echo";
 pub struct Exchange {
     parser: Parser,
     path: PathMatch,
+    /// `If-None-Match` against the routed page's ETag.
     etag: EtagMatcher,
+    /// `If-Match` against it.
+    if_match: EtagMatcher,
     /// The first response of the connection's queue (decided at the end of its request's
     /// head, without its date): the one being sent, or next.
     reply: u32,
@@ -227,13 +230,23 @@ impl<'a> Site<'a> {
     }
 }
 
+/// What a request's conditional fields came to (RFC 9110 section 13).
+struct Validators {
+    /// An `If-None-Match` matched the page's ETag: 304.
+    none_matched: bool,
+    /// No `If-Match` came, or it matched: otherwise 412.
+    if_match_holds: bool,
+}
+
 /// Decides the response to a complete head from its route, method and validators; a
 /// POST to the echo task takes a task for its body (and sets `HAS_TASK` in `flags`).
+/// A failed `If-Match` gives way to the response the request would have had otherwise
+/// when that is a failure (404, 405, 503; RFC 9110 section 13.2.1).
 fn decide(
     head: &RequestHead,
     route: Option<usize>,
     pages: usize,
-    etag_matched: bool,
+    v: Validators,
     tasks: &mut Tasks<'_>,
     flags: &mut u8,
 ) -> Handle {
@@ -241,11 +254,16 @@ fn decide(
     let head_only = head.method == Method::Head;
     let fixed = |f: Fixed, conn| Handle::reply(f as usize, conn, head_only);
     match (route, head.method) {
-        (Some(p), Method::Get | Method::Head) if p < pages => {
-            Handle::reply(FIXED + 2 * p + usize::from(etag_matched), conn, head_only)
-        }
+        (Some(p), Method::Get | Method::Head) if p < pages => match v.if_match_holds {
+            true => Handle::reply(FIXED + 2 * p + usize::from(v.none_matched), conn, head_only),
+            false => fixed(Fixed::PreconditionFailed, conn),
+        },
         (Some(p), Method::Post) if p < pages => fixed(Fixed::PageMethod, conn),
         (Some(_), Method::Post) => match tasks.take() {
+            Some(t) if !v.if_match_holds => {
+                tasks.release(t);
+                fixed(Fixed::PreconditionFailed, conn)
+            }
             Some(t) => {
                 *flags |= HAS_TASK;
                 Handle::task(t, conn, false)
@@ -363,6 +381,7 @@ impl App for Site<'_> {
             parser,
             path,
             etag,
+            if_match,
             reply,
             more,
             flags,
@@ -383,11 +402,19 @@ impl App for Site<'_> {
                     etag.feed(piece, replies.etag(p));
                 }
             }
+            Event::Header(Header::IfMatch, piece) => {
+                if let Some(p) = path.finish(&paths, &routes).filter(|&p| p < pages.len()) {
+                    if_match.feed_strong(piece, replies.etag(p));
+                }
+            }
             Event::Head(head) => {
                 let route = path.finish(&paths, &routes);
-                let matched = route
-                    .filter(|&p| p < pages.len())
-                    .is_some_and(|p| etag.finish(replies.etag(p)));
+                let page = route.filter(|&p| p < pages.len());
+                let matched = page.is_some_and(|p| etag.finish(replies.etag(p)));
+                // RFC 9110 section 13.1.1: only a page has a current representation,
+                // so only its own strong ETag, or `*`, lets the request through.
+                let holds =
+                    !head.if_match || page.is_some_and(|p| if_match.finish_strong(replies.etag(p)));
                 let wants_task = head.method == Method::Post && route == Some(pages.len());
                 // A task's answer goes first in its queue (so it is found and freed there):
                 // a pipelined POST waits for the responses ahead of it.
@@ -396,7 +423,11 @@ impl App for Site<'_> {
                     return;
                 }
                 let first = *q.flags & HAS_REPLY == 0;
-                let h = decide(&head, route, pages.len(), matched, tasks, q.flags);
+                let validators = Validators {
+                    none_matched: matched,
+                    if_match_holds: holds,
+                };
+                let h = decide(&head, route, pages.len(), validators, tasks, q.flags);
                 refuse = !q.push(h);
                 // RFC 9110 section 10.1.1: a client that waits for a 100 (Continue) gets
                 // it at once, unless responses are ahead of its request's (then it sends
@@ -476,6 +507,7 @@ impl App for Site<'_> {
         }
         *path = PathMatch::default();
         *etag = EtagMatcher::default();
+        *if_match = EtagMatcher::default();
         consumed
     }
 

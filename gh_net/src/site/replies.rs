@@ -36,10 +36,12 @@ pub enum Fixed {
     VersionNotSupported,
     /// 503: a bounded resource is exhausted.
     Unavailable,
+    /// 412: an `If-Match` does not hold.
+    PreconditionFailed,
 }
 
 /// Number of [`Fixed`] responses.
-pub const FIXED: usize = 12;
+pub const FIXED: usize = 13;
 
 const ALL_FIXED: [Fixed; FIXED] = [
     Fixed::NotFound,
@@ -54,6 +56,7 @@ const ALL_FIXED: [Fixed; FIXED] = [
     Fixed::NotImplemented,
     Fixed::VersionNotSupported,
     Fixed::Unavailable,
+    Fixed::PreconditionFailed,
 ];
 
 impl Fixed {
@@ -69,6 +72,7 @@ impl Fixed {
             Fixed::NotImplemented => Status::NOT_IMPLEMENTED,
             Fixed::VersionNotSupported => Status::VERSION_NOT_SUPPORTED,
             Fixed::Unavailable => Status::SERVICE_UNAVAILABLE,
+            Fixed::PreconditionFailed => Status::PRECONDITION_FAILED,
         }
     }
 

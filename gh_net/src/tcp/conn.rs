@@ -642,6 +642,18 @@ impl Tcb {
         input
     }
 
+    /// RFC 5681 section 4.1: after nothing was sent for `idle` ms, longer than the
+    /// retransmission timeout, the congestion window starts over from the first window,
+    /// so that a keep-alive connection's next response is not a burst at the rate it grew
+    /// to. Out of line: most segments come sooner.
+    #[cold]
+    #[inline(never)]
+    fn restart_after_idle(&mut self, idle: u32, cfg: &Config) {
+        if idle > self.rtt.rto_ms(&cfg.rto, 0) {
+            self.cwnd = self.cwnd.min(initial_window(self.mss));
+        }
+    }
+
     /// Acknowledges `taken` bytes of `input.data` and, if all were taken, its FIN.
     #[inline]
     pub fn consume(&mut self, input: &Input<'_>, taken: usize, now: u32, cfg: &Config) {
@@ -702,7 +714,17 @@ impl Tcb {
                 } else {
                     cfg.idle_ms
                 };
-                if self.timer() != Timer::Linger || activity {
+                let timer = self.timer();
+                if timer != Timer::Linger || activity {
+                    if timer == Timer::Linger {
+                        // The peer speaks after an idle spell. The timer (running: nothing
+                        // is in flight) was set when it last spoke, after our last send,
+                        // so its start bounds how long nothing was sent.
+                        let idle = now.wrapping_sub(self.deadline.wrapping_sub(linger));
+                        if idle >= cfg.rto.min_ms {
+                            self.restart_after_idle(idle, cfg);
+                        }
+                    }
                     self.set_timer(Timer::Linger, now.wrapping_add(linger));
                 }
             }

@@ -437,6 +437,30 @@ fn congestion_window_slow_start_avoidance_and_timeout() {
     assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), 7);
 }
 
+/// RFC 5681 section 4.1: a keep-alive connection idle for longer than the timeout sends
+/// its next response from the first window again; a shorter pause keeps what it grew to.
+#[test]
+fn the_congestion_window_restarts_after_idle() {
+    for (pause, first_flight) in [(50, 14), (1_500, 10)] {
+        let mut h = Harness::established();
+        h.exchange(wide_ack(ISS + 1));
+        // Four segments acknowledged in slow start: the window holds 14.
+        let mut acked = 0;
+        assert_eq!(h.send(4 * 1400).len(), 4);
+        for _ in 0..4 {
+            h.now += 10;
+            acked += 1400;
+            h.exchange(wide_ack(ISS + 1 + acked));
+        }
+        // The next request comes after the pause (the timeout is 200 ms).
+        h.now += pause;
+        let mut request = seg(IRS + 1, Some(ISS + 1 + acked), Flags::PSH, b"GET");
+        request.window = 65535;
+        h.exchange(request);
+        assert_eq!(h.send(100_000).len(), first_flight, "after {pause} ms");
+    }
+}
+
 /// Karn's algorithm (RFC 6298 section 5): an ACK of data sent again is no sample, so the
 /// backed-off timeout stays until a segment sent once is acknowledged.
 #[test]

@@ -294,11 +294,6 @@ fn is_host_byte(c: u8) -> bool {
     HOST_BYTE.get(usize::from(c)).copied().unwrap_or(false)
 }
 
-/// True if every byte of `b` may be in a `Host` value.
-fn is_host(b: &[u8]) -> bool {
-    b.iter().all(|&c| is_host_byte(c))
-}
-
 /// Where a `Host` value is in its grammar, `uri-host [ ":" port ]` with `uri-host` an IP
 /// literal in brackets or a name (RFC 9112 section 3.2, RFC 3986 section 3.2.2): kept in
 /// `Parser::pos` while the state machine reads the value.
@@ -631,7 +626,7 @@ impl Parser {
                 })?;
                 let host = rest.iter().position(|&c| c == b'/' || c == b'?');
                 let (authority, path) = rest.split_at_checked(host.unwrap_or(rest.len()))?;
-                if authority.is_empty() || !is_host(authority) {
+                if authority.is_empty() || !is_host_value(authority) {
                     return None;
                 }
                 (!path.starts_with(b"/"), path)
@@ -912,10 +907,11 @@ impl Parser {
                 self.count_target(limits)?;
                 self.scheme_byte(c)?;
             }
+            // The authority is held to the `Host` grammar, its place in it kept in `pos`.
             State::Authority => match c {
                 b'/' | b'?' | b' ' => {
                     // `http:///x` names no host.
-                    if self.pos == 0 {
+                    if self.pos == host::START || !host_complete(self.pos) {
                         return Err(Status::BAD_REQUEST);
                     }
                     if c != b'/' {
@@ -931,12 +927,11 @@ impl Parser {
                         return Ok(Step::Content(Span::Target));
                     }
                 }
-                c if is_host_byte(c) => {
+                // Userinfo (`@`), or a byte no host has there, is refused.
+                c => {
                     self.count_target(limits)?;
-                    self.pos = 1;
+                    self.pos = host_step(self.pos, c).ok_or(Status::BAD_REQUEST)?;
                 }
-                // Userinfo (`@`), or a byte no host has.
-                _ => return Err(Status::BAD_REQUEST),
             },
             State::Version => self.version_byte(c)?,
             State::VersionLf => match c {
@@ -1799,6 +1794,12 @@ mod tests {
         assert_eq!(target("HTTP://H").unwrap(), b"/");
         assert_eq!(target("https://h:8080?q").unwrap(), b"/?q");
         assert_eq!(target("hTtPs://[::1]/x/").unwrap(), b"/x/");
+        assert_eq!(target("http://[::1]:80").unwrap(), b"/");
+        assert_eq!(
+            target("http://h:/x").unwrap(),
+            b"/x",
+            "an empty port is the grammar's"
+        );
         for bad in [
             "http:///x",
             "http://u@h/",
@@ -1807,6 +1808,10 @@ mod tests {
             "h",
             "http:/h/",
             "http://h\"/",
+            "http://h:x/",
+            "http://h:1:2/",
+            "http://[::1/",
+            "http://a]/",
         ] {
             assert_eq!(target(bad), Err(Status::BAD_REQUEST), "{bad:?}");
         }

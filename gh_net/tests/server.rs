@@ -321,8 +321,8 @@ fn malformed_requests_get_their_status_then_close() {
         ),
         (
             b"PUT /nope HTTP/1.1\r\nHost: a\r\n\r\n",
-            "405 Method Not Allowed",
-            "Allow: GET, HEAD, POST\r\n",
+            "404 Not Found",
+            "",
         ),
         (
             b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n",

@@ -201,6 +201,8 @@ mod flag {
     pub const OTHER_CODING: u16 = 1024;
     /// An `If-Match` line was seen: the next one continues its list.
     pub const IF_MATCH: u16 = 2048;
+    /// The target began with `/`: a path of the site.
+    pub const ORIGIN_FORM: u16 = 4096;
 }
 
 /// Methods recognised but not served: 405 rather than 501.
@@ -813,6 +815,12 @@ impl Parser {
         header
     }
 
+    /// True if the request's target, as far as it was read, is a path (origin-form): one
+    /// an unserved method names may be a page, or nothing of the site.
+    pub fn target_is_path(&self) -> bool {
+        self.flags & flag::ORIGIN_FORM != 0
+    }
+
     /// True if the request's method is HEAD: even an error answer to it has no body.
     pub fn is_head(&self) -> bool {
         self.method == Method::Head as u8
@@ -887,6 +895,9 @@ impl Parser {
                 0x21..=0x7e
                     if self.state == State::Target || c == b'/' || self.method == UNSERVED =>
                 {
+                    if self.state == State::TargetStart && c == b'/' {
+                        self.flags |= flag::ORIGIN_FORM;
+                    }
                     self.state = State::Target;
                     self.count_target(limits)?;
                     return Ok(Step::Content(Span::Target));
@@ -2148,9 +2159,11 @@ mod tests {
             (b"CONNECT example.com:443 HTTP/1.1\r\n", b"example.com:443"),
         ] {
             let mut seen = Seen::default();
-            let r = Parser::new().feed(req, &Limits::default(), &mut |e| record(&mut seen, e));
+            let mut p = Parser::new();
+            let r = p.feed(req, &Limits::default(), &mut |e| record(&mut seen, e));
             assert_eq!(r, Err(Status::METHOD_NOT_ALLOWED));
             assert_eq!((seen.method, &seen.target[..]), (None, target));
+            assert_eq!(p.target_is_path(), target.starts_with(b"/"));
         }
         assert_eq!(status(b"PUT / HTTP/2.0\r\n\r\n"), 505, "the version first");
     }

@@ -462,11 +462,16 @@ impl App for Site<'_> {
                 (p.consumed, q.last().map(|h| Handle(*h)))
             }
             Err(status) => {
-                // A 405's `Allow` names the methods its target takes; an error answer to
+                // A 405's `Allow` names the methods its target takes (RFC 9110 section
+                // 15.5.6): a path that is no resource takes none, and is 404; `*` and an
+                // authority name the server, which takes all it serves. An error answer to
                 // HEAD has no body either (RFC 9110 section 9.3.2).
                 let fixed = match (status, path.finish(&paths, &routes)) {
                     (Status::METHOD_NOT_ALLOWED, Some(p)) if p < pages.len() => Fixed::PageMethod,
                     (Status::METHOD_NOT_ALLOWED, Some(_)) => Fixed::EchoMethod,
+                    (Status::METHOD_NOT_ALLOWED, None) if parser.target_is_path() => {
+                        Fixed::NotFound
+                    }
                     _ => Fixed::for_error(status),
                 };
                 let head_only = parser.is_head();

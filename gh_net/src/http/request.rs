@@ -398,6 +398,18 @@ impl Parser {
         )
     }
 
+    /// One more byte against the head's limit, which a chunked body's extensions and
+    /// trailer share: `status` past it (also when the count itself would overflow, so
+    /// that a limit of `u16::MAX` still holds).
+    fn count_head(&mut self, limits: &Limits, status: Status) -> Result<(), Status> {
+        self.head_len = self
+            .head_len
+            .checked_add(1)
+            .filter(|&n| n <= limits.max_head)
+            .ok_or(status)?;
+        Ok(())
+    }
+
     /// Sets the state a request leaves on the way out: `status` for every later call.
     fn fail(&mut self, status: Status) -> Status {
         self.state = State::Failed;
@@ -847,10 +859,7 @@ impl Parser {
         limits: &Limits,
         on: &mut F,
     ) -> Result<Step, Status> {
-        self.head_len = self.head_len.saturating_add(1);
-        if self.head_len > limits.max_head {
-            return Err(Status::HEADER_FIELDS_TOO_LARGE);
-        }
+        self.count_head(limits, Status::HEADER_FIELDS_TOO_LARGE)?;
         match self.state {
             State::Start => match c {
                 // Empty lines before a request are tolerated (RFC 9112 section 2.2).
@@ -1982,9 +1991,51 @@ mod tests {
             Err(Status::CONTENT_TOO_LARGE),
             "the body in all"
         );
-        // The trailer section counts against the head's limit.
+        // The trailer section counts against the head's limit (the head is 57 bytes)...
         let trailer = std::format!("0\r\nX: {}\r\n\r\n", "t".repeat(40));
         assert_eq!(parse(&trailer), Err(Status::HEADER_FIELDS_TOO_LARGE));
+        let trailer = std::format!("0\r\nX: {}\r\n\r\n", "t".repeat(36));
+        assert!(parse(&trailer).is_ok(), "41 bytes of fields, 98 in all");
+        // ...and so do extensions and leading zeros, over all the chunks.
+        // (A size's first zero is a digit; the seven after it are padding.)
+        let padded = "1;abcdefgh\r\nx\r\n".repeat(4) + "000000001\r\ny\r\n0\r\n\r\n";
+        assert_eq!(
+            parse(&padded).unwrap(),
+            b"xxxxy",
+            "36 + 7 bytes of padding: 100"
+        );
+        let padded = "1;abcdefgh\r\nx\r\n".repeat(4) + "0000000001\r\ny\r\n0\r\n\r\n";
+        assert_eq!(parse(&padded), Err(Status::BAD_REQUEST), "101");
+        // A head at the limit leaves room for the final empty line.
+        let head = std::format!(
+            "POST /e HTTP/1.1\r\nHost: h\r\nX: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "v".repeat(38)
+        );
+        assert_eq!(head.len(), 100);
+        let input = std::format!("{head}0\r\n\r\n");
+        assert!(parse_with(input.as_bytes(), &limits).is_ok());
+    }
+
+    #[test]
+    fn the_largest_head_limit_still_holds() {
+        let limits = Limits {
+            max_head: u16::MAX,
+            ..Limits::default()
+        };
+        let fill = "X: v\r\n".repeat(11_000);
+        let mut p = Parser::new();
+        let head = std::format!("GET / HTTP/1.1\r\nHost: h\r\n{fill}\r\n");
+        assert_eq!(
+            p.feed(head.as_bytes(), &limits, &mut |_| {}),
+            Err(Status::HEADER_FIELDS_TOO_LARGE)
+        );
+        // Byte by byte, through the state machine's count.
+        let mut p = Parser::new();
+        let r = head.as_bytes().iter().try_for_each(|b| {
+            p.feed(core::slice::from_ref(b), &limits, &mut |_| {})
+                .map(|_| ())
+        });
+        assert_eq!(r, Err(Status::HEADER_FIELDS_TOO_LARGE));
     }
 
     #[test]

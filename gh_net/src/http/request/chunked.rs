@@ -5,8 +5,9 @@
 //! While such a body is read, `Parser::acc` holds two counts: the body's length so far,
 //! its current chunk included (high half, bounded by `Limits::max_body`), and what is
 //! left of the current chunk, or its size as its digits arrive (low half). `line_len`
-//! bounds a chunk's size line; `head_len` goes on counting, so that the trailer section
-//! shares the head's limit.
+//! bounds a chunk's size line; `head_len` goes on counting what the framing carries
+//! besides sizes and data (extensions, leading zeros, trailer fields), so that all of it
+//! together shares the head's limit, however many chunks it is spread over.
 
 use super::{is_field_vchar, is_tchar, Event, Limits, Parser, State, Status};
 
@@ -112,6 +113,15 @@ impl Parser {
         if self.line_len > MAX_SIZE_LINE {
             return Err(Status::BAD_REQUEST);
         }
+        // Bytes that carry no size: extensions, and zeros before a size's first digit.
+        let padding = match (self.state, c) {
+            (State::ChunkSize, b'0') => self.line_len > 1 && self.chunk_left() == 0,
+            (State::ChunkSize, c) => !c.is_ascii_hexdigit() && c != b'\r',
+            (_, c) => c != b'\r',
+        };
+        if padding {
+            self.count_head(limits, Status::BAD_REQUEST)?;
+        }
         match (self.state, c) {
             (State::ChunkSize, c) if c.is_ascii_hexdigit() => {
                 let digit = char::from(c).to_digit(16).unwrap_or(0);
@@ -144,11 +154,15 @@ impl Parser {
     }
 
     /// The trailer section: field lines, which are checked and ignored (RFC 9110
-    /// section 6.5.1), then an empty line. It counts against `max_head` with the head.
+    /// section 6.5.1), then an empty line. Its fields count against `max_head` with the
+    /// head.
     fn trailer_byte(&mut self, c: u8, limits: &Limits) -> Result<bool, Status> {
-        self.head_len = self.head_len.saturating_add(1);
-        if self.head_len > limits.max_head {
-            return Err(Status::HEADER_FIELDS_TOO_LARGE);
+        let end = matches!(
+            (self.state, c),
+            (State::TrailerStart, b'\r') | (State::TrailerEndLf, _)
+        );
+        if !end {
+            self.count_head(limits, Status::HEADER_FIELDS_TOO_LARGE)?;
         }
         self.state = match (self.state, c) {
             (State::TrailerStart, b'\r') => State::TrailerEndLf,

@@ -152,10 +152,13 @@ if [ -n "$pcap" ]; then
     sleep 1
 fi
 
-start_ghtap() { # start_ghtap SLOTS: serves the pages, its report in $out/ghtap.out
+start_ghtap() { # start_ghtap SLOTS [ARGS...]: serves the pages, its report in $out/ghtap.out
+    local slots=$1
+    shift
     : >"$out/ghtap.out"
     ip netns exec "$ns" "$bin" --tap "$tap" --mac "$mac" --ip "$server" --port "$port" \
-        --slots "$1" --tasks "$tasks" "${page_args[@]}" >"$out/ghtap.out" 2>"$out/ghtap.err" &
+        --slots "$slots" --tasks "$tasks" "$@" "${page_args[@]}" >"$out/ghtap.out" \
+        2>"$out/ghtap.err" &
     ghtap_pid=$!
     for _ in $(seq 50); do
         grep -q '^ghtap: serving' "$out/ghtap.err" && break
@@ -163,7 +166,8 @@ start_ghtap() { # start_ghtap SLOTS: serves the pages, its report in $out/ghtap.
         sleep 0.1
     done
     grep -q '^ghtap: serving' "$out/ghtap.err"
-    result $? "ghtap serves $server:$port with $1 slots and $tasks tasks" "$(cat "$out/ghtap.err")"
+    result $? "ghtap serves $server:$port with $slots slots and $tasks tasks $*" \
+        "$(cat "$out/ghtap.err")"
     kill -0 "$ghtap_pid" 2>/dev/null || finish
 }
 stop_ghtap() { # stop_ghtap: SIGTERM, then checks that it printed its report and exited 0
@@ -390,4 +394,26 @@ recycled=$(counter tcp_time_wait_recycled) parked=$(counter qos_parked_pool)
 [ "${recycled:-0}" -gt 0 ] && [ "${parked:-1}" = 0 ]
 result $? "a full pool recycled TIME-WAIT slots ($recycled) and no connection waited for a slot\
  (qos_parked_pool $parked)"
+
+# ---- a lossy link ----------------------------------------------------------------------
+# ghtap drops 2% of the frames each way: the engine's retransmissions (timeout, go-back,
+# Karn, the congestion window after a loss) and Linux's own still bring every byte over.
+start_ghtap "$slots" --loss 2
+fetches=()
+for i in 1 2 3 4 5 6; do fetches+=(-o "$tmp/lossy$i" "$url/bytes.bin"); done
+rm -f "$tmp"/lossy*
+curl_ "${fetches[@]}" 2>"$tmp/err"
+rc=$?
+for i in 1 2 3 4 5 6; do cmp -s "$tmp/lossy$i" "$pages/bytes.bin" || rc=1; done
+result $rc "lossy link: curl GET /bytes.bin six times over one connection, every body intact" \
+    "$(cat "$tmp/err")"
+want=$(python3 "$clients" fnv "$pages/bytes.bin")
+o=$(curl_ -H 'Expect:' --data-binary "@$pages/bytes.bin" "$url/echo" 2>&1)
+[ "$o" = "$want" ]
+result $? "lossy link: curl POST /echo 100 KB: \"$want\"" "got: $o"
+all_closed "lossy link"
+stop_ghtap
+lost=$(( $(counter lost_rx) + $(counter lost_tx) )) resent=$(counter tcp_retransmits)
+[ "$lost" -gt 0 ] && [ "${resent:-0}" -gt 0 ]
+result $? "lossy link: $lost frames lost, $resent segments sent again by the engine"
 finish

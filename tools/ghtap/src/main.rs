@@ -4,13 +4,16 @@
 //!
 //! ```text
 //! ghtap --tap NAME --ip A.B.C.D [--mac 02:..] [--port 80] [--slots N] [--tasks N]
-//!       --page PATH=FILE[:CONTENT_TYPE] ...
+//!       [--loss PERCENT] --page PATH=FILE[:CONTENT_TYPE] ...
 //! ```
+//!
+//! `--loss` drops that share of the frames each way, at random, as a lossy path would.
 //!
 //! On SIGTERM or SIGINT it prints the engine's counters and the connections in use, then
 //! exits 0, so a test script can check what the engine counted during its run. SIGUSR1
 //! prints the same report and keeps serving, so a script can watch connections drain.
 
+mod loss;
 mod site;
 mod tap;
 
@@ -24,6 +27,7 @@ use gh_net::server::Server;
 use gh_net::wire::ethernet::Address as Mac;
 use gh_net::wire::ipv4::Address as Ip;
 
+use loss::Loss;
 use site::{Memory, PageFile};
 use tap::{Tap, TapPlatform};
 
@@ -75,11 +79,13 @@ struct Args {
     port: u16,
     slots: usize,
     tasks: usize,
+    /// Share of frames lost each way, in percent.
+    loss: u8,
     pages: Vec<PageFile>,
 }
 
 const USAGE: &str = "usage: ghtap --tap NAME --ip A.B.C.D [--mac 02:00:00:00:00:01] [--port 80] \
-                     [--slots 1024] [--tasks 64] --page PATH=FILE[:CONTENT_TYPE] ...";
+                     [--slots 1024] [--tasks 64] [--loss 0] --page PATH=FILE[:CONTENT_TYPE] ...";
 
 fn parse_mac(s: &str) -> Option<Mac> {
     let mut mac = [0u8; 6];
@@ -97,6 +103,7 @@ fn parse_args() -> Result<Args, String> {
     let mut port = 80;
     let mut slots = 1024;
     let mut tasks = 64;
+    let mut loss = 0;
     let mut pages = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -118,6 +125,7 @@ fn parse_args() -> Result<Args, String> {
             "--port" => port = value.parse().map_err(|_| bad())?,
             "--slots" => slots = value.parse().ok().filter(|&n| n > 0).ok_or_else(bad)?,
             "--tasks" => tasks = value.parse().map_err(|_| bad())?,
+            "--loss" => loss = value.parse().ok().filter(|&p| p <= 50).ok_or_else(bad)?,
             "--page" => pages.push(PageFile::load(&value).map_err(|e| e.to_string())?),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
@@ -129,6 +137,7 @@ fn parse_args() -> Result<Args, String> {
         port,
         slots,
         tasks,
+        loss,
         pages,
     })
 }
@@ -138,7 +147,8 @@ fn run(args: Args) -> Result<(), String> {
     install_signals().map_err(|e| format!("signals: {e}"))?;
     let random = || tap::kernel_random().map_err(|e| format!("/dev/urandom: {e}"));
     let seed = [random()?, random()?, random()?, random()?];
-    let mut platform = TapPlatform::new(&tap, random()?);
+    let mut platform = TapPlatform::new(&tap, random()?, Loss::new(args.loss, random()?));
+    let mut rx_loss = Loss::new(args.loss, random()?);
     let pages: Vec<_> = args.pages.iter().map(PageFile::page).collect();
     let mut mem = Memory::new(args.slots, args.tasks, &pages);
     let mem_bytes = mem.bytes();
@@ -177,6 +187,7 @@ fn run(args: Args) -> Result<(), String> {
         }
         for _ in 0..BATCH {
             match tap.read(&mut rx) {
+                Ok(_) if rx_loss.lose() => {}
                 Ok(n) => server.receive(rx.get(..n).unwrap_or(&[]), &mut platform),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => break,
@@ -190,23 +201,33 @@ fn run(args: Args) -> Result<(), String> {
             next_tick = now + TICK_MS;
         }
         if REPORT.swap(false, Ordering::Relaxed) {
-            print_report(&server, peak, platform.tx_errors)?;
+            print_report(&server, peak, &platform, &rx_loss)?;
         }
     }
-    print_report(&server, peak, platform.tx_errors)
+    print_report(&server, peak, &platform, &rx_loss)
 }
 
-/// Prints the engine's counters, one `name value` line each, then the connection counts
-/// and the TAP's refusals, under a header line so that repeated reports can be told apart.
-fn print_report(server: &Server<'_>, peak: usize, tx_errors: u64) -> Result<(), String> {
+/// Prints the engine's counters, one `name value` line each, then the connection counts,
+/// the TAP's refusals and the frames the lossy link dropped, under a header line so that
+/// repeated reports can be told apart.
+fn print_report(
+    server: &Server<'_>,
+    peak: usize,
+    platform: &TapPlatform<'_>,
+    rx_loss: &Loss,
+) -> Result<(), String> {
     let mut report = String::from("ghtap counters:\n");
     server.counters.for_each(&mut |name, value| {
         report.push_str(&format!("{name} {value}\n"));
     });
     report.push_str(&format!(
-        "connections_in_use {}\npeak_connections {peak}\ntasks_in_use {}\ntap_tx_errors {tx_errors}\n",
+        "connections_in_use {}\npeak_connections {peak}\ntasks_in_use {}\ntap_tx_errors {}\n\
+         lost_rx {}\nlost_tx {}\n",
         server.connections(),
         server.tasks_busy(),
+        platform.tx_errors,
+        rx_loss.dropped,
+        platform.loss.dropped,
     ));
     let mut out = io::stdout().lock();
     out.write_all(report.as_bytes())

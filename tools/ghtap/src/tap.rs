@@ -13,6 +13,8 @@ use std::time::Instant;
 
 use gh_net::engine::Platform;
 
+use crate::loss::Loss;
+
 /// An open TAP device in raw Ethernet mode (no packet-information prefix), non-blocking.
 pub struct Tap {
     file: File,
@@ -91,17 +93,20 @@ pub struct TapPlatform<'t> {
     frame: Vec<u8>,
     /// Frames the TAP driver refused (the engine sees them as a full TX ring).
     pub tx_errors: u64,
+    /// The lossy link's transmit side.
+    pub loss: Loss,
 }
 
 impl<'t> TapPlatform<'t> {
-    /// A platform writing to `tap`, its generator seeded with `seed`.
-    pub fn new(tap: &'t Tap, seed: u64) -> TapPlatform<'t> {
+    /// A platform writing to `tap` through `loss`, its generator seeded with `seed`.
+    pub fn new(tap: &'t Tap, seed: u64, loss: Loss) -> TapPlatform<'t> {
         TapPlatform {
             tap,
             start: Instant::now(),
             rng: seed,
             frame: vec![0; MAX_FRAME],
             tx_errors: 0,
+            loss,
         }
     }
 }
@@ -128,6 +133,10 @@ impl Platform for TapPlatform<'_> {
         // The builder may leave padding untouched; never leak a previous frame's bytes.
         buf.fill(0);
         build(buf);
+        // A lost frame left as far as the engine can tell.
+        if self.loss.lose() {
+            return true;
+        }
         match self.tap.write(buf) {
             Ok(n) if n == len => true,
             _ => {

@@ -130,6 +130,9 @@ counters! {
     tcp_challenge_acks,
     /// Segments retransmitted after a timeout.
     tcp_retransmits,
+    /// Losses inferred from three duplicate ACKs, each sent again at once (RFC 5681
+    /// fast retransmit).
+    tcp_fast_retransmits,
     /// Connections dropped after too many retransmissions.
     tcp_timeouts,
     /// Zero-window probes sent.

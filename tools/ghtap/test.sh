@@ -396,8 +396,9 @@ result $? "a full pool recycled TIME-WAIT slots ($recycled) and no connection wa
  (qos_parked_pool $parked)"
 
 # ---- a lossy link ----------------------------------------------------------------------
-# ghtap drops 2% of the frames each way: the engine's retransmissions (timeout, go-back,
-# Karn, the congestion window after a loss) and Linux's own still bring every byte over.
+# ghtap drops 2% of the frames each way: the engine's retransmissions (at the timeout or
+# after three duplicate ACKs, going back with the congestion window cut, Karn) and
+# Linux's own still bring every byte over.
 start_ghtap "$slots" --loss 2
 fetches=()
 for i in 1 2 3 4 5 6; do fetches+=(-o "$tmp/lossy$i" "$url/bytes.bin"); done
@@ -414,6 +415,8 @@ result $? "lossy link: curl POST /echo 100 KB: \"$want\"" "got: $o"
 all_closed "lossy link"
 stop_ghtap
 lost=$(( $(counter lost_rx) + $(counter lost_tx) )) resent=$(counter tcp_retransmits)
-[ "$lost" -gt 0 ] && [ "${resent:-0}" -gt 0 ]
-result $? "lossy link: $lost frames lost, $resent segments sent again by the engine"
+fast=$(counter tcp_fast_retransmits)
+[ "$lost" -gt 0 ] && [ $(( ${resent:-0} + ${fast:-0} )) -gt 0 ]
+result $? "lossy link: $lost frames lost; the engine sent segments again $resent times at\
+ the timeout and $fast times after three duplicate ACKs"
 finish

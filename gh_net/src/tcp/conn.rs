@@ -179,10 +179,46 @@ pub struct Tcb {
     rtt: RttEstimator,
     state: State,
     flags: u8,
-    backoff: u8,
+    retries: Retries,
     /// Wait lists this slot is parked on, one bit each (owned by the listener).
     pub(super) waits: u8,
 }
+
+/// Consecutive timeouts without progress (retransmission or persist: the backoff) and
+/// duplicate ACKs in a row, in the one byte the slot has for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Retries(u8);
+
+impl Retries {
+    /// Largest backoff kept; retry limits are clamped to it.
+    const MAX_BACKOFF: u8 = 0x3f;
+    const DUPACK_SHIFT: u32 = 6;
+
+    fn backoff(self) -> u8 {
+        self.0 & Self::MAX_BACKOFF
+    }
+
+    fn set_backoff(&mut self, n: u8) {
+        self.0 = (self.0 & !Self::MAX_BACKOFF) | n.min(Self::MAX_BACKOFF);
+    }
+
+    /// One more timeout.
+    fn back_off(&mut self) {
+        self.set_backoff(self.backoff().saturating_add(1));
+    }
+
+    /// Duplicate ACKs in a row, up to [`DUPACK_THRESHOLD`].
+    fn dupacks(self) -> u8 {
+        self.0 >> Self::DUPACK_SHIFT
+    }
+
+    fn set_dupacks(&mut self, n: u8) {
+        self.0 = self.backoff() | (n.min(DUPACK_THRESHOLD) << Self::DUPACK_SHIFT);
+    }
+}
+
+/// Duplicate ACKs that mean a segment was lost (RFC 5681 section 3.2).
+const DUPACK_THRESHOLD: u8 = 3;
 
 /// The first congestion window for segments of `mss` bytes (RFC 6928): ten segments, at
 /// most 14,600 bytes unless that is less than two.
@@ -227,7 +263,7 @@ impl Tcb {
         rtt: RttEstimator::new(),
         state: State::Closed,
         flags: 0,
-        backoff: 0,
+        retries: Retries(0),
         waits: 0,
     };
 
@@ -366,6 +402,12 @@ impl Tcb {
     #[cfg(test)]
     pub(super) fn stop_timer_for_test(&mut self) {
         self.set_timer(Timer::Off, 0);
+    }
+
+    /// The slow-start threshold, bytes.
+    #[cfg(test)]
+    pub(super) fn ssthresh(&self) -> u16 {
+        self.ssthresh
     }
 
     /// Smoothed RTT in ms (0 before a sample).
@@ -543,10 +585,10 @@ impl Tcb {
             if self.snd_una.lt(ack) && ack.le(self.snd_max) {
                 self.state = State::Established;
                 bump(&mut ctr.tcp_opened);
-                if self.backoff > 0 {
+                if self.retries.backoff() > 0 {
                     // 3 s rather than the backed-off timeout (RFC 6298 section 5.7).
                     self.rtt.after_handshake_timeout();
-                    self.backoff = 0;
+                    self.retries.set_backoff(0);
                 }
             } else {
                 // Counted by whoever sends it.
@@ -580,13 +622,14 @@ impl Tcb {
                     let rtt = (now as u16).wrapping_sub(self.rtt_start);
                     self.rtt.sample(u32::from(rtt));
                     self.flags &= !flag::TIMING;
-                } else if self.backoff > 0 {
+                } else if self.retries.backoff() > 0 {
                     // Progress ends the count of retries, not the backed-off timeout.
-                    self.rtt.hold(self.rtt.rto_ms(&cfg.rto, self.backoff));
+                    self.rtt
+                        .hold(self.rtt.rto_ms(&cfg.rto, self.retries.backoff()));
                 }
                 self.grow_cwnd(ack.since(self.snd_una));
                 self.snd_una = ack;
-                self.backoff = 0;
+                self.retries = Retries(0);
                 if self.snd_nxt.lt(self.snd_una) {
                     self.snd_nxt = self.snd_una;
                 }
@@ -597,14 +640,19 @@ impl Tcb {
                 }
                 new_ack = true;
             }
+            // Judged before the window is taken: a duplicate leaves it as it was.
+            let duplicate = !new_ack && seg_len == 0 && self.is_duplicate(ack, seg.window());
             // Window updates stand in for SND.WL1/WL2: from a segment that acknowledges
             // something new, or one not older than what we took (data we left
             // unacknowledged puts the peer's later segments ahead of RCV.NXT).
             if new_ack || self.rcv_nxt.le(seq) {
                 if self.snd_wnd == 0 && seg.window() > 0 {
-                    self.backoff = 0;
+                    self.retries.set_backoff(0);
                 }
                 self.snd_wnd = seg.window();
+            }
+            if duplicate {
+                self.duplicate_ack(ctr);
             }
             if self.has(flag::FIN_QUEUED) && self.snd_una == self.resp_end.wrapping_add(1) {
                 match self.state {
@@ -689,7 +737,7 @@ impl Tcb {
     #[inline(always)]
     fn rearm(&mut self, now: u32, cfg: &Config, restart: bool, activity: bool, blocked: bool) {
         // The timeout is computed only where a timer is (re)started: most calls keep one.
-        let rto = |t: &Tcb| now.wrapping_add(t.rtt.rto_ms(&cfg.rto, t.backoff));
+        let rto = |t: &Tcb| now.wrapping_add(t.rtt.rto_ms(&cfg.rto, t.retries.backoff()));
         let in_flight = self.snd_una != self.snd_max;
         match self.state {
             State::Closed => self.set_timer(Timer::Off, 0),
@@ -775,7 +823,7 @@ impl Tcb {
                 } else {
                     cfg.max_retries
                 };
-                if self.backoff >= limit {
+                if self.retries.backoff() >= limit.min(Retries::MAX_BACKOFF) {
                     bump(&mut ctr.tcp_timeouts);
                     if self.state == State::SynReceived {
                         self.state = State::Closed;
@@ -785,19 +833,13 @@ impl Tcb {
                     return Verdict::Keep;
                 }
                 // RFC 5681 section 3.1: a loss; after the first timeout of a series the
-                // threshold stays as it was, and one segment goes again. A SYN-ACK sent
-                // again only leaves the first window at one segment (RFC 6928 section 2).
-                if self.backoff == 0 && self.state != State::SynReceived {
-                    let flight = self.snd_max.since(self.snd_una);
-                    let half = (flight / 2).max(2 * u32::from(self.mss));
-                    self.ssthresh = half.min(u32::from(u16::MAX)) as u16;
-                }
-                self.cwnd = self.mss;
-                self.backoff = self.backoff.saturating_add(1);
+                // threshold stays as it was. A SYN-ACK sent again only leaves the first
+                // window at one segment (RFC 6928 section 2).
+                let first = self.retries.backoff() == 0 && self.state != State::SynReceived;
+                self.go_back(first);
+                self.retries.back_off();
+                self.retries.set_dupacks(0);
                 bump(&mut ctr.tcp_retransmits);
-                // Go back N: resend from the oldest unacknowledged byte; Karn: no timing.
-                self.snd_nxt = self.snd_una;
-                self.flags &= !flag::TIMING;
                 if self.snd_wnd == 0 {
                     // The window shrank to nothing under data in flight: nothing can be
                     // resent, so a probe asks for the window (RFC 9293 section 3.8.6.1).
@@ -807,12 +849,12 @@ impl Tcb {
             Timer::Persist => {
                 // Only an opening window resets the count: a peer that keeps its window
                 // shut, or answers no probe, cannot hold the slot for ever.
-                if self.backoff >= cfg.max_retries {
+                if self.retries.backoff() >= cfg.max_retries.min(Retries::MAX_BACKOFF) {
                     bump(&mut ctr.tcp_timeouts);
                     self.abort();
                     return Verdict::Keep;
                 }
-                self.backoff = self.backoff.saturating_add(1);
+                self.retries.back_off();
                 self.flags |= flag::PROBE_NOW;
             }
             Timer::Linger => match self.state {
@@ -1014,6 +1056,53 @@ impl Tcb {
     /// 3.1): by up to a segment per ACK in slow start, by about a segment per window in
     /// congestion avoidance.
     #[inline]
+    /// A segment was lost: from the oldest unacknowledged byte, what is in flight goes
+    /// again from a window of one segment (Karn: none of it is timed), with the slow-start
+    /// threshold at half the flight if `halve` (RFC 5681 sections 3.1 and 3.2).
+    fn go_back(&mut self, halve: bool) {
+        if halve {
+            let flight = self.snd_max.since(self.snd_una);
+            let half = (flight / 2).max(2 * u32::from(self.mss));
+            self.ssthresh = half.min(u32::from(u16::MAX)) as u16;
+        }
+        self.cwnd = self.mss;
+        self.snd_nxt = self.snd_una;
+        self.flags &= !flag::TIMING;
+    }
+
+    /// True if an ACK of `ack` without data, advertising `window`, is a duplicate
+    /// acknowledgment (RFC 5681 section 2): data is in flight and it acknowledges nothing
+    /// new, nor changes the window. Not while what was in flight is being sent again
+    /// (after a timeout or a fast retransmit), whose copies the peer may acknowledge
+    /// twice.
+    fn is_duplicate(&self, ack: SeqNumber, window: u16) -> bool {
+        ack == self.snd_una
+            && window == self.snd_wnd
+            && self.snd_una != self.snd_max
+            && self.snd_nxt == self.snd_max
+            && matches!(
+                self.state,
+                State::Established
+                    | State::CloseWait
+                    | State::FinWait1
+                    | State::Closing
+                    | State::LastAck
+            )
+    }
+
+    /// One more duplicate ACK; the third means the segment at `snd_una` was lost, and
+    /// it goes again at once rather than at the timeout (fast retransmit, RFC 5681
+    /// section 3.2, followed by slow start rather than fast recovery).
+    #[cold]
+    fn duplicate_ack(&mut self, ctr: &mut Counters) {
+        let n = self.retries.dupacks() + 1;
+        self.retries.set_dupacks(n);
+        if n == DUPACK_THRESHOLD {
+            self.go_back(true);
+            bump(&mut ctr.tcp_fast_retransmits);
+        }
+    }
+
     fn grow_cwnd(&mut self, acked: u32) {
         let (cwnd, mss) = (u32::from(self.cwnd), u32::from(self.mss));
         let more = if self.cwnd < self.ssthresh {

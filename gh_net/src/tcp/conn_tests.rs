@@ -437,6 +437,52 @@ fn congestion_window_slow_start_avoidance_and_timeout() {
     assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), 7);
 }
 
+/// RFC 5681 section 3.2: the third duplicate ACK sends the segment it asks for again at
+/// once, with the threshold at half the flight and slow start from one segment; the
+/// cumulative ACK that follows resumes new data where it stopped.
+#[test]
+fn three_duplicate_acks_send_the_lost_segment_again() {
+    let mut h = Harness::established();
+    h.exchange(wide_ack(ISS + 1));
+    assert_eq!(h.send(100_000).len(), 10);
+    // The first segment is acknowledged: two more go (12 in flight, 1 acknowledged).
+    let una = ISS + 1 + 1400;
+    assert_eq!(h.exchange(wide_ack(una)).len(), 2);
+    let max = h.tcb.snd_nxt();
+    // Not duplicates: a window update, a segment with data, an older ACK.
+    let mut update = wide_ack(una);
+    update.window = 60000;
+    h.exchange(update);
+    h.exchange(wide_ack(una));
+    let mut data = seg(IRS + 1, Some(una), Flags::PSH, b"x");
+    data.window = 60000;
+    h.exchange(data);
+    assert_eq!(h.ctr.tcp_fast_retransmits, 0);
+    // Three duplicates (the window is 60000 now): the third resends the lost segment.
+    let dup = || {
+        let mut d = seg(IRS + 2, Some(una), Flags(0), b"");
+        d.window = 60000;
+        d
+    };
+    assert!(h.exchange(dup()).iter().all(|s| s.data_len() == 0));
+    assert!(h.exchange(dup()).iter().all(|s| s.data_len() == 0));
+    let out = h.exchange(dup());
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].seq, out[0].data_len()), (SeqNumber(una), 1400));
+    assert_eq!((h.ctr.tcp_fast_retransmits, h.ctr.tcp_retransmits), (1, 0));
+    // More duplicates while that is resolved change nothing.
+    assert!(h.exchange(dup()).is_empty());
+    assert_eq!(h.ctr.tcp_fast_retransmits, 1);
+    // The peer had the rest: its cumulative ACK resumes new data from where it stopped,
+    // two segments (slow start from one, threshold 11 * 1400 / 2).
+    let mut all = seg(IRS + 2, Some(max.0), Flags(0), b"");
+    all.window = 60000;
+    let out = h.exchange(all);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].seq, max);
+    assert_eq!(h.tcb.ssthresh(), 11 * 1400 / 2);
+}
+
 /// RFC 5681 section 4.1: a keep-alive connection idle for longer than the timeout sends
 /// its next response from the first window again; a shorter pause keeps what it grew to.
 #[test]
@@ -500,6 +546,23 @@ fn too_many_retransmissions_reset_the_connection() {
     assert!(h.freed);
     assert_eq!(h.ctr.tcp_timeouts, 1);
     assert_eq!(h.ctr.tcp_resets_sent, 1);
+}
+
+/// The backoff shares a byte with the duplicate-ACK count: a retry limit beyond what it
+/// holds is clamped, never left out of reach.
+#[test]
+fn a_retry_limit_beyond_the_backoff_byte_still_ends_the_connection() {
+    let mut h = Harness::established();
+    h.cfg.max_retries = u8::MAX;
+    h.send(10);
+    let mut fired = 0;
+    while !h.freed {
+        h.fire();
+        fired += 1;
+        assert!(fired <= 64, "no end");
+    }
+    assert_eq!(fired, 64, "63 retransmissions, then the reset");
+    assert_eq!(h.ctr.tcp_retransmits, 63);
 }
 
 #[test]

@@ -49,7 +49,7 @@ mod flag {
     pub const FIN_QUEUED: u8 = 2;
     /// `handle` names a response.
     pub const HAS_RESP: u8 = 4;
-    /// An RTT measurement is running (`rtt_seq`, `rtt_start`).
+    /// An RTT measurement is running (`rtt_ahead`, `rtt_start`).
     pub const TIMING: u8 = 8;
     /// Reset the connection at the next output.
     pub const RST_NOW: u8 = 16;
@@ -149,7 +149,6 @@ pub struct Tcb {
     /// Highest sequence number sent (snd_nxt goes back on retransmission).
     snd_max: SeqNumber,
     rcv_nxt: SeqNumber,
-    rtt_seq: SeqNumber,
     /// One past the current response's last byte in sequence space (where the next one
     /// starts): its length is asked of the application once, in `send`, rather than on
     /// every test of the send queue.
@@ -176,6 +175,13 @@ pub struct Tcb {
     /// Slow-start threshold (RFC 5681), bytes.
     ssthresh: u16,
     rtt_start: u16,
+    /// Bytes from `snd_una` to the end of the segment being timed (with `TIMING`).
+    rtt_ahead: u16,
+    /// One more than the bytes from `snd_una` to the highest sequence number sent when a
+    /// loss was last found (RFC 6582's `recover`), 0 once the peer acknowledges beyond it:
+    /// until then, duplicate ACKs may be for copies sent again, which the peer already
+    /// had, and are not counted.
+    recover_ahead: u16,
     rtt: RttEstimator,
     state: State,
     flags: u8,
@@ -246,7 +252,6 @@ impl Tcb {
         snd_nxt: SeqNumber(0),
         snd_max: SeqNumber(0),
         rcv_nxt: SeqNumber(0),
-        rtt_seq: SeqNumber(0),
         resp_end: SeqNumber(0),
         handle: 0,
         deadline: 0,
@@ -260,6 +265,8 @@ impl Tcb {
         ssthresh: 0,
         mss: 0,
         rtt_start: 0,
+        rtt_ahead: 0,
+        recover_ahead: 0,
         rtt: RttEstimator::new(),
         state: State::Closed,
         flags: 0,
@@ -618,16 +625,29 @@ impl Tcb {
         let mut new_ack = false;
         if self.snd_una.le(ack) {
             if self.snd_una.lt(ack) {
-                if self.has(flag::TIMING) && self.rtt_seq.le(ack) {
+                // `rtt_ahead` and `recover_ahead` are measured from `snd_una`: what is
+                // acknowledged comes off them (both are at most a window).
+                let acked = ack.since(self.snd_una);
+                let timed = self.has(flag::TIMING);
+                if timed && acked >= u32::from(self.rtt_ahead) {
                     let rtt = (now as u16).wrapping_sub(self.rtt_start);
                     self.rtt.sample(u32::from(rtt));
                     self.flags &= !flag::TIMING;
-                } else if self.retries.backoff() > 0 {
-                    // Progress ends the count of retries, not the backed-off timeout.
-                    self.rtt
-                        .hold(self.rtt.rto_ms(&cfg.rto, self.retries.backoff()));
+                } else {
+                    if timed {
+                        // Less than `rtt_ahead`, a u16.
+                        self.rtt_ahead -= acked as u16;
+                    }
+                    if self.retries.backoff() > 0 {
+                        // Progress ends the count of retries, not the backed-off timeout.
+                        self.rtt
+                            .hold(self.rtt.rto_ms(&cfg.rto, self.retries.backoff()));
+                    }
                 }
-                self.grow_cwnd(ack.since(self.snd_una));
+                if self.recover_ahead != 0 {
+                    self.recover_ahead = u32::from(self.recover_ahead).saturating_sub(acked) as u16;
+                }
+                self.grow_cwnd(acked);
                 self.snd_una = ack;
                 self.retries = Retries(0);
                 if self.snd_nxt.lt(self.snd_una) {
@@ -801,9 +821,8 @@ impl Tcb {
             return false;
         }
         self.mss = mss;
-        // Go back N, as on a timeout; Karn: no timing of what is sent again.
-        self.snd_nxt = self.snd_una;
-        self.flags &= !flag::TIMING;
+        // Go back N, as on a timeout.
+        self.resend_all();
         true
     }
 
@@ -1052,10 +1071,6 @@ impl Tcb {
         self.snd_wnd == 0 && self.snd_nxt.lt(self.resp_end)
     }
 
-    /// Opens the congestion window for `acked` newly acknowledged bytes (RFC 5681 section
-    /// 3.1): by up to a segment per ACK in slow start, by about a segment per window in
-    /// congestion avoidance.
-    #[inline]
     /// A segment was lost: from the oldest unacknowledged byte, what is in flight goes
     /// again from a window of one segment (Karn: none of it is timed), with the slow-start
     /// threshold at half the flight if `halve` (RFC 5681 sections 3.1 and 3.2).
@@ -1066,20 +1081,30 @@ impl Tcb {
             self.ssthresh = half.min(u32::from(u16::MAX)) as u16;
         }
         self.cwnd = self.mss;
+        self.resend_all();
+    }
+
+    /// What is in flight goes again from its oldest byte: none of it is timed (Karn), and
+    /// duplicate ACKs are not counted until all of it is acknowledged (RFC 6582 section
+    /// 4.2, an ACK must cover more than `recover`), as the peer may have had copies.
+    fn resend_all(&mut self) {
         self.snd_nxt = self.snd_una;
         self.flags &= !flag::TIMING;
+        let recover = self.snd_max.since(self.snd_una).saturating_add(1);
+        self.recover_ahead = recover.min(u32::from(u16::MAX)) as u16;
     }
 
     /// True if an ACK of `ack` without data, advertising `window`, is a duplicate
     /// acknowledgment (RFC 5681 section 2): data is in flight and it acknowledges nothing
-    /// new, nor changes the window. Not while what was in flight is being sent again
-    /// (after a timeout or a fast retransmit), whose copies the peer may acknowledge
-    /// twice.
+    /// new, nor changes the window. Not after a loss until all that was in flight then
+    /// is acknowledged (copies sent again bring ACKs the peer already gave), nor for a
+    /// closed window (the peer is full, not missing a segment).
     fn is_duplicate(&self, ack: SeqNumber, window: u16) -> bool {
         ack == self.snd_una
             && window == self.snd_wnd
+            && window != 0
             && self.snd_una != self.snd_max
-            && self.snd_nxt == self.snd_max
+            && self.recover_ahead == 0
             && matches!(
                 self.state,
                 State::Established
@@ -1103,6 +1128,10 @@ impl Tcb {
         }
     }
 
+    /// Opens the congestion window for `acked` newly acknowledged bytes (RFC 5681 section
+    /// 3.1): by up to a segment per ACK in slow start, by about a segment per window in
+    /// congestion avoidance.
+    #[inline]
     fn grow_cwnd(&mut self, acked: u32) {
         let (cwnd, mss) = (u32::from(self.cwnd), u32::from(self.mss));
         let more = if self.cwnd < self.ssthresh {
@@ -1113,9 +1142,10 @@ impl Tcb {
         self.cwnd = (cwnd + more).min(u32::from(u16::MAX)) as u16;
     }
 
+    /// Times the segment ending at `until`, at most a window past `snd_una`.
     fn start_timing(&mut self, until: SeqNumber, now: u32) {
         self.flags |= flag::TIMING;
-        self.rtt_seq = until;
+        self.rtt_ahead = until.since(self.snd_una).min(u32::from(u16::MAX)) as u16;
         self.rtt_start = now as u16;
     }
 

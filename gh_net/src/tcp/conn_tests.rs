@@ -483,6 +483,61 @@ fn three_duplicate_acks_send_the_lost_segment_again() {
     assert_eq!(h.tcb.ssthresh(), 11 * 1400 / 2);
 }
 
+/// Sends `segments` full segments through a FIFO path to a peer that acknowledges every
+/// segment cumulatively; the first copies of the segments at the indices `lost` are
+/// lost, the timer fires whenever the path runs dry, and once before anything arrives
+/// if `late`. Returns how many fast retransmits sent a segment that was never lost.
+fn lossy_transfer(h: &mut Harness, segments: u32, lost: &[u32], late: bool) -> u32 {
+    use std::collections::{BTreeSet, VecDeque};
+    let base = ISS + 1;
+    let end = base + segments * 1400;
+    let mut path: VecDeque<Segment> = h.send(segments * 1400).into();
+    if late {
+        path.extend(h.fire());
+    }
+    let (mut have, mut dropped) = (BTreeSet::new(), BTreeSet::new());
+    let (mut next, mut spurious) = (base, 0);
+    while h.tcb.snd_una().0 != end {
+        let Some(s) = path.pop_front() else {
+            path.extend(h.fire());
+            continue;
+        };
+        let index = (s.seq.0 - base) / 1400;
+        if s.data_len() == 0 || (lost.contains(&index) && dropped.insert(index)) {
+            continue;
+        }
+        have.insert(s.seq.0);
+        while have.contains(&next) {
+            next += 1400;
+        }
+        let fast = h.ctr.tcp_fast_retransmits;
+        let out = h.exchange(wide_ack(next));
+        let resent = (h.tcb.snd_una().0 - base) / 1400;
+        if h.ctr.tcp_fast_retransmits > fast && !dropped.contains(&resent) {
+            spurious += 1;
+        }
+        path.extend(out);
+    }
+    spurious
+}
+
+/// Every pattern of first copies lost among the first ten segments of twenty: each fast
+/// retransmit resends a segment that was lost, never one behind the copies the peer
+/// acknowledges twice after a go-back (RFC 6582 section 4.2), and the transfer ends.
+#[test]
+fn fast_retransmits_resend_only_what_was_lost() {
+    for pattern in 0u32..1 << 10 {
+        let lost: Vec<u32> = (0..10).filter(|i| pattern & 1 << i != 0).collect();
+        let mut h = Harness::established();
+        h.exchange(wide_ack(ISS + 1));
+        assert_eq!(lossy_transfer(&mut h, 20, &lost, false), 0, "lost {lost:?}");
+    }
+    // Nothing lost, but the ACKs come after the timeout: what goes again is all copies.
+    let mut h = Harness::established();
+    h.exchange(wide_ack(ISS + 1));
+    assert_eq!(lossy_transfer(&mut h, 20, &[], true), 0);
+}
+
 /// RFC 5681 section 4.1: a keep-alive connection idle for longer than the timeout sends
 /// its next response from the first window again; a shorter pause keeps what it grew to.
 #[test]

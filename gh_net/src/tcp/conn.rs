@@ -710,6 +710,18 @@ impl Tcb {
         input
     }
 
+    /// RFC 5681 section 4.1, with the idle timer of `linger` ms running: it was set when
+    /// the peer last spoke, after our last send (nothing is in flight), so its start
+    /// bounds how long nothing was sent. Checked when the peer speaks again and when new
+    /// data goes, as either may come long after the other.
+    #[inline(always)]
+    fn after_idle(&mut self, now: u32, linger: u32, cfg: &Config) {
+        let idle = now.wrapping_sub(self.deadline.wrapping_sub(linger));
+        if idle >= cfg.rto.min_ms {
+            self.restart_after_idle(idle, cfg);
+        }
+    }
+
     /// RFC 5681 section 4.1: after nothing was sent for `idle` ms, longer than the
     /// retransmission timeout, the congestion window starts over from the first window,
     /// so that a keep-alive connection's next response is not a burst at the rate it grew
@@ -785,13 +797,8 @@ impl Tcb {
                 let timer = self.timer();
                 if timer != Timer::Linger || activity {
                     if timer == Timer::Linger {
-                        // The peer speaks after an idle spell. The timer (running: nothing
-                        // is in flight) was set when it last spoke, after our last send,
-                        // so its start bounds how long nothing was sent.
-                        let idle = now.wrapping_sub(self.deadline.wrapping_sub(linger));
-                        if idle >= cfg.rto.min_ms {
-                            self.restart_after_idle(idle, cfg);
-                        }
+                        // The peer speaks after an idle spell.
+                        self.after_idle(now, linger, cfg);
                     }
                     self.set_timer(Timer::Linger, now.wrapping_add(linger));
                 }
@@ -964,6 +971,13 @@ impl Tcb {
         let mut start = end;
         if self.snd_nxt.lt(end) && self.has(flag::HAS_RESP) {
             start = end.wrapping_add(src.len(self.handle).wrapping_neg());
+            // New data, perhaps long after the peer last spoke.
+            if self.snd_una == self.snd_max
+                && self.timer() == Timer::Linger
+                && matches!(self.state, State::Established | State::CloseWait)
+            {
+                self.after_idle(now, cfg.idle_ms, cfg);
+            }
         }
         // What the peer takes and the network is trusted with (RFC 5681), the latter in
         // whole segments: a window grown by part of one sends no small segment.

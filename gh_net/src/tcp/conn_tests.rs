@@ -539,10 +539,11 @@ fn fast_retransmits_resend_only_what_was_lost() {
 }
 
 /// RFC 5681 section 4.1: a keep-alive connection idle for longer than the timeout sends
-/// its next response from the first window again; a shorter pause keeps what it grew to.
+/// its next response from the first window again, whether the pause came before the
+/// request or before the response; a shorter pause keeps what it grew to.
 #[test]
 fn the_congestion_window_restarts_after_idle() {
-    for (pause, first_flight) in [(50, 14), (1_500, 10)] {
+    for (pause, thinking, first_flight) in [(50, 0, 14), (1_500, 0, 10), (10, 1_500, 10)] {
         let mut h = Harness::established();
         h.exchange(wide_ack(ISS + 1));
         // Four segments acknowledged in slow start: the window holds 14.
@@ -558,7 +559,12 @@ fn the_congestion_window_restarts_after_idle() {
         let mut request = seg(IRS + 1, Some(ISS + 1 + acked), Flags::PSH, b"GET");
         request.window = 65535;
         h.exchange(request);
-        assert_eq!(h.send(100_000).len(), first_flight, "after {pause} ms");
+        h.now += thinking;
+        assert_eq!(
+            h.send(100_000).len(),
+            first_flight,
+            "after {pause} ms, then {thinking} ms"
+        );
     }
 }
 

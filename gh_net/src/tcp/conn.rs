@@ -814,14 +814,7 @@ impl Tcb {
     /// number not in flight is ignored, so a forged one must guess it (RFC 5927 section
     /// 7.2), and the segment size never goes below [`MIN_MSS`] nor up.
     pub fn path_mtu(&mut self, seq: SeqNumber, mtu: u16) -> bool {
-        let sending = matches!(
-            self.state,
-            State::Established
-                | State::CloseWait
-                | State::FinWait1
-                | State::Closing
-                | State::LastAck
-        );
+        let sending = self.may_send();
         let in_flight = self.snd_una.le(seq) && seq.lt(self.snd_max);
         let mss = mtu.saturating_sub(IP_TCP_HEADERS).max(MIN_MSS);
         if !sending || !in_flight || mss >= self.mss {
@@ -1108,6 +1101,18 @@ impl Tcb {
         self.recover_ahead = recover.min(u32::from(u16::MAX)) as u16;
     }
 
+    /// True in the states that may have data or a FIN in flight after the handshake.
+    fn may_send(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        )
+    }
+
     /// True if an ACK of `ack` without data, advertising `window`, is a duplicate
     /// acknowledgment (RFC 5681 section 2): data is in flight and it acknowledges nothing
     /// new, nor changes the window. Not after a loss until all that was in flight then
@@ -1119,14 +1124,7 @@ impl Tcb {
             && window != 0
             && self.snd_una != self.snd_max
             && self.recover_ahead == 0
-            && matches!(
-                self.state,
-                State::Established
-                    | State::CloseWait
-                    | State::FinWait1
-                    | State::Closing
-                    | State::LastAck
-            )
+            && self.may_send()
     }
 
     /// One more duplicate ACK; the third means the segment at `snd_una` was lost, and

@@ -297,7 +297,7 @@ fn malformed_requests_get_their_status_then_close() {
     let mut mem = Memory::new(16, 2);
     let mut server = mem.server();
     let mut nic = Nic::default();
-    let cases: [(&[u8], &str, &str); 9] = [
+    let cases: [(&[u8], &str, &str); 12] = [
         (
             b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             "400 Bad Request",
@@ -323,6 +323,22 @@ fn malformed_requests_get_their_status_then_close() {
             b"PUT /nope HTTP/1.1\r\nHost: a\r\n\r\n",
             "404 Not Found",
             "",
+        ),
+        // The absolute form names the same paths.
+        (
+            b"PUT http://a/nope HTTP/1.1\r\nHost: a\r\n\r\n",
+            "404 Not Found",
+            "",
+        ),
+        (
+            b"PUT http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            "405 Method Not Allowed",
+            "Allow: GET, HEAD\r\n",
+        ),
+        (
+            b"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+            "405 Method Not Allowed",
+            "Allow: GET, HEAD, POST\r\n",
         ),
         (
             b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -366,7 +382,7 @@ fn malformed_requests_get_their_status_then_close() {
     want.truncate(want.len() - "400 Bad Request\n".len());
     assert_eq!(show(&r), show(&want));
     assert!(c.fin);
-    assert_eq!(server.counters.http_rejected, 10);
+    assert_eq!(server.counters.http_rejected, 13);
 }
 
 #[test]

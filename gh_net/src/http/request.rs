@@ -201,8 +201,8 @@ mod flag {
     pub const OTHER_CODING: u16 = 1024;
     /// An `If-Match` line was seen: the next one continues its list.
     pub const IF_MATCH: u16 = 2048;
-    /// The target began with `/`: a path of the site.
-    pub const ORIGIN_FORM: u16 = 4096;
+    /// The target names a path of the site: it began with `/`, or is absolute-form.
+    pub const PATH: u16 = 4096;
 }
 
 /// Methods recognised but not served: 405 rather than 501.
@@ -213,11 +213,12 @@ const KNOWN_UNSERVED: [&[u8]; 6] = [
 /// The state of a request being parsed: all that survives between segments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parser {
-    /// Method bytes, then Content-Length, then body bytes left, then the failure status.
+    /// Method bytes, then Content-Length, then body bytes left (a chunked body: its length
+    /// so far and its chunk's, see `chunked.rs`), then the failure status.
     acc: u64,
-    /// Bytes of the head so far.
+    /// Bytes of the head so far (then of a chunked body's padding and trailer fields).
     head_len: u16,
-    /// Bytes of the target, or of the current header line, so far.
+    /// Bytes of the target so far (then of a chunk-size line).
     line_len: u16,
     state: State,
     field: Field,
@@ -640,7 +641,7 @@ impl Parser {
                 })?;
                 let host = rest.iter().position(|&c| c == b'/' || c == b'?');
                 let (authority, path) = rest.split_at_checked(host.unwrap_or(rest.len()))?;
-                if authority.is_empty() || !is_host_value(authority) {
+                if authority.first().is_none_or(|&c| c == b':') || !is_host_value(authority) {
                     return None;
                 }
                 (!path.starts_with(b"/"), path)
@@ -801,14 +802,24 @@ impl Parser {
     }
 
     /// One byte of an absolute-form target's scheme, matched against [`SCHEMES`] without
-    /// regard to case; 400 once none matches.
+    /// regard to case; 400 once none matches, but for an unserved method, whose target
+    /// may be in authority form (`CONNECT h:443`) or of another scheme: it names no path
+    /// of the site, and the rest is only read.
     fn scheme_byte(&mut self, c: u8) -> Result<(), Status> {
         self.narrow(&SCHEMES, c);
         if self.matched(&SCHEMES).is_some() {
             self.state = State::Authority;
             self.pos = 0;
         } else if self.mask == 0 {
-            return Err(Status::BAD_REQUEST);
+            match c {
+                _ if self.method != UNSERVED => return Err(Status::BAD_REQUEST),
+                b' ' => {
+                    self.state = State::Version;
+                    self.pos = 0;
+                }
+                0x21..=0x7e => self.state = State::Target,
+                _ => return Err(Status::BAD_REQUEST),
+            }
         }
         Ok(())
     }
@@ -827,10 +838,11 @@ impl Parser {
         header
     }
 
-    /// True if the request's target, as far as it was read, is a path (origin-form): one
-    /// an unserved method names may be a page, or nothing of the site.
+    /// True if the request's target, as far as it was read, names a path of the site
+    /// (origin-form, or absolute-form's path): one an unserved method names may be a page,
+    /// or nothing of the site, unlike `*` or an authority.
     pub fn target_is_path(&self) -> bool {
-        self.flags & flag::ORIGIN_FORM != 0
+        self.flags & flag::PATH != 0
     }
 
     /// True if the request's method is HEAD: even an error answer to it has no body.
@@ -900,12 +912,15 @@ impl Parser {
                     self.pos = 0;
                 }
                 // An unserved method's target may take any form (`OPTIONS *`,
-                // `CONNECT host:443`): it is only routed, for the 405's `Allow`.
+                // `CONNECT host:443`): it is only routed, for the 405's `Allow`. One that
+                // may be absolute-form is tried as that first (`scheme_byte`).
                 0x21..=0x7e
-                    if self.state == State::Target || c == b'/' || self.method == UNSERVED =>
+                    if self.state == State::Target
+                        || c == b'/'
+                        || (self.method == UNSERVED && !c.is_ascii_alphabetic()) =>
                 {
                     if self.state == State::TargetStart && c == b'/' {
-                        self.flags |= flag::ORIGIN_FORM;
+                        self.flags |= flag::PATH;
                     }
                     self.state = State::Target;
                     self.count_target(limits)?;
@@ -934,6 +949,7 @@ impl Parser {
                     if self.pos == host::START || !host_complete(self.pos) {
                         return Err(Status::BAD_REQUEST);
                     }
+                    self.flags |= flag::PATH;
                     if c != b'/' {
                         // An empty path is `/` (RFC 9112 section 3.2.1).
                         on(Event::Target(b"/"));
@@ -947,7 +963,9 @@ impl Parser {
                         return Ok(Step::Content(Span::Target));
                     }
                 }
-                // Userinfo (`@`), or a byte no host has there, is refused.
+                // Userinfo (`@`), a byte no host has there, or a port after no host
+                // (RFC 9110 section 4.2.1: an `http` URI's host is not empty), is refused.
+                b':' if self.pos == host::START => return Err(Status::BAD_REQUEST),
                 c => {
                     self.count_target(limits)?;
                     self.pos = host_step(self.pos, c).ok_or(Status::BAD_REQUEST)?;
@@ -1116,7 +1134,7 @@ impl Parser {
         self.state = State::ValueStart;
         self.ws = 0;
         self.pos = 0;
-        // `line_len` counts only the target; header lines are bounded by `max_head`.
+        // Header lines are bounded by `max_head` alone, not by `line_len`.
         Ok(())
     }
 
@@ -1832,6 +1850,9 @@ mod tests {
             "http://h:1:2/",
             "http://[::1/",
             "http://a]/",
+            "http://:80/x",
+            "http://:/x",
+            "http://:",
         ] {
             assert_eq!(target(bad), Err(Status::BAD_REQUEST), "{bad:?}");
         }
@@ -2204,17 +2225,25 @@ mod tests {
 
     #[test]
     fn an_unserved_method_reports_its_target_then_fails() {
-        for (req, target) in [
-            (&b"PUT /about HTTP/1.1\r\n"[..], &b"/about"[..]),
-            (b"OPTIONS * HTTP/1.1\r\n", b"*"),
-            (b"CONNECT example.com:443 HTTP/1.1\r\n", b"example.com:443"),
+        // (No path of the site: whatever of it is reported routes nowhere.)
+        for (req, target, path) in [
+            (&b"PUT /about HTTP/1.1\r\n"[..], Some(&b"/about"[..]), true),
+            (b"PUT http://h/about HTTP/1.1\r\n", Some(b"/about"), true),
+            (b"DELETE HTTP://h HTTP/1.1\r\n", Some(b"/"), true),
+            (b"OPTIONS * HTTP/1.1\r\n", Some(b"*"), false),
+            (b"CONNECT example.com:443 HTTP/1.1\r\n", None, false),
+            (b"CONNECT h HTTP/1.1\r\n", None, false),
+            (b"PUT ftp://h/about HTTP/1.1\r\n", None, false),
         ] {
             let mut seen = Seen::default();
             let mut p = Parser::new();
             let r = p.feed(req, &Limits::default(), &mut |e| record(&mut seen, e));
             assert_eq!(r, Err(Status::METHOD_NOT_ALLOWED));
-            assert_eq!((seen.method, &seen.target[..]), (None, target));
-            assert_eq!(p.target_is_path(), target.starts_with(b"/"));
+            assert_eq!(seen.method, None);
+            if let Some(target) = target {
+                assert_eq!(seen.target, target);
+            }
+            assert_eq!(p.target_is_path(), path, "{req:?}");
         }
         assert_eq!(status(b"PUT / HTTP/2.0\r\n\r\n"), 505, "the version first");
     }

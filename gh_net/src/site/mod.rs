@@ -1,14 +1,16 @@
 //! The built-in application: a site of fixed pages and one task, enough for a core to be
 //! a real web server before the data-block store is joined to it.
 //!
-//! - `GET`/`HEAD` of a page: 200 with an ETag, or 304 when `If-None-Match` matches it.
-//! - `POST /echo` with a Content-Length body: 200 with the body's length and FNV-1a hash;
-//!   the body streams through a task from a bounded pool (503 when none is free).
+//! - `GET`/`HEAD` of a page: 200 with an ETag, 304 when `If-None-Match` matches it, 412
+//!   when an `If-Match` does not.
+//! - `POST /echo` with a body (Content-Length or chunked): 200 with the body's length and
+//!   FNV-1a hash; the body streams through a task from a bounded pool (503 when none is
+//!   free); 412 with any `If-Match`.
 //! - Any other path: 404; a method the resource does not take: 405 with `Allow`.
 //! - A malformed request: its 4xx/5xx, then the connection closes.
 //!
-//! Per connection the site keeps an [`Exchange`]: the parser's state, a path matcher, an
-//! ETag matcher and the response being sent; no request or response bytes. Responses of
+//! Per connection the site keeps an [`Exchange`]: the parser's state, a path matcher, two
+//! ETag matchers and the response being sent; no request or response bytes. Responses of
 //! pipelined requests wait behind it in a shared [`pipeline`] pool.
 
 pub mod assembled;

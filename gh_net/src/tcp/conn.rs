@@ -713,11 +713,12 @@ impl Tcb {
     /// RFC 5681 section 4.1, with the idle timer of `linger` ms running: it was set when
     /// the peer last spoke, after our last send (nothing is in flight), so its start
     /// bounds how long nothing was sent. Checked when the peer speaks again and when new
-    /// data goes, as either may come long after the other.
+    /// data goes, as either may come long after the other. A spell longer than the timer
+    /// can only come of `idle_ms` lowered since it was set, and is not trusted.
     #[inline(always)]
     fn after_idle(&mut self, now: u32, linger: u32, cfg: &Config) {
         let idle = now.wrapping_sub(self.deadline.wrapping_sub(linger));
-        if idle >= cfg.rto.min_ms {
+        if idle >= cfg.rto.min_ms && idle <= linger {
             self.restart_after_idle(idle, cfg);
         }
     }

@@ -53,9 +53,11 @@ pub struct Config {
     pub window: u16,
     /// Retransmission timeout bounds.
     pub rto: rto::RtoBounds,
-    /// Retransmissions of data or FIN before the connection is reset.
+    /// Retransmissions of data or FIN before the connection is reset (at most 63 are
+    /// counted: a larger value means 63).
     pub max_retries: u8,
-    /// Retransmissions of the SYN-ACK before the half-open connection is dropped.
+    /// Retransmissions of the SYN-ACK before the half-open connection is dropped (at most
+    /// 63, as `max_retries`).
     pub syn_retries: u8,
     /// TIME-WAIT length: short and bounded, the server side rarely needs it.
     pub time_wait_ms: u32,

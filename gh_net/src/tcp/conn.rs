@@ -623,6 +623,9 @@ impl Tcb {
             return keep;
         }
         let mut new_ack = false;
+        // The retransmission timer starts over: new data was acknowledged, or a lost
+        // segment goes again.
+        let mut restart = false;
         if self.snd_una.le(ack) {
             if self.snd_una.lt(ack) {
                 // `rtt_ahead` and `recover_ahead` are measured from `snd_una`: what is
@@ -659,6 +662,7 @@ impl Tcb {
                     self.flags &= !flag::HAS_RESP;
                 }
                 new_ack = true;
+                restart = true;
             }
             // Judged before the window is taken: a duplicate leaves it as it was.
             let duplicate = !new_ack && seg_len == 0 && self.is_duplicate(ack, seg.window());
@@ -672,7 +676,7 @@ impl Tcb {
                 self.snd_wnd = seg.window();
             }
             if duplicate {
-                self.duplicate_ack(ctr);
+                restart = self.duplicate_ack(ctr);
             }
             if self.has(flag::FIN_QUEUED) && self.snd_una == self.resp_end.wrapping_add(1) {
                 match self.state {
@@ -706,7 +710,7 @@ impl Tcb {
             }
         }
         let blocked = self.blocked();
-        self.rearm(now, cfg, new_ack, true, blocked);
+        self.rearm(now, cfg, restart, true, blocked);
         input
     }
 
@@ -1130,15 +1134,17 @@ impl Tcb {
 
     /// One more duplicate ACK; the third means the segment at `snd_una` was lost, and
     /// it goes again at once rather than at the timeout (fast retransmit, RFC 5681
-    /// section 3.2, followed by slow start rather than fast recovery).
+    /// section 3.2, followed by slow start rather than fast recovery). True then.
     #[cold]
-    fn duplicate_ack(&mut self, ctr: &mut Counters) {
+    fn duplicate_ack(&mut self, ctr: &mut Counters) -> bool {
         let n = self.retries.dupacks() + 1;
         self.retries.set_dupacks(n);
-        if n == DUPACK_THRESHOLD {
-            self.go_back(true);
-            bump(&mut ctr.tcp_fast_retransmits);
+        if n != DUPACK_THRESHOLD {
+            return false;
         }
+        self.go_back(true);
+        bump(&mut ctr.tcp_fast_retransmits);
+        true
     }
 
     /// Opens the congestion window for `acked` newly acknowledged bytes (RFC 5681 section

@@ -466,10 +466,13 @@ fn three_duplicate_acks_send_the_lost_segment_again() {
     };
     assert!(h.exchange(dup()).iter().all(|s| s.data_len() == 0));
     assert!(h.exchange(dup()).iter().all(|s| s.data_len() == 0));
+    h.now += 150;
     let out = h.exchange(dup());
     assert_eq!(out.len(), 1);
     assert_eq!((out[0].seq, out[0].data_len()), (SeqNumber(una), 1400));
     assert_eq!((h.ctr.tcp_fast_retransmits, h.ctr.tcp_retransmits), (1, 0));
+    // The timer starts over with it: a whole timeout (200 ms) for its ACK.
+    assert_eq!(h.tcb.deadline().unwrap() - h.now, 200);
     // More duplicates while that is resolved change nothing.
     assert!(h.exchange(dup()).is_empty());
     assert_eq!(h.ctr.tcp_fast_retransmits, 1);

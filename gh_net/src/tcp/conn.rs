@@ -647,12 +647,17 @@ impl Tcb {
                             .hold(self.rtt.rto_ms(&cfg.rto, self.retries.backoff()));
                     }
                 }
+                let recovering = self.in_fast_recovery();
                 if self.recover_ahead != 0 {
                     self.recover_ahead = u32::from(self.recover_ahead).saturating_sub(acked) as u16;
                 }
-                self.grow_cwnd(acked);
                 self.snd_una = ack;
                 self.retries = Retries(0);
+                if recovering {
+                    self.recovery_ack(acked, ctr);
+                } else {
+                    self.grow_cwnd(acked);
+                }
                 if self.snd_nxt.lt(self.snd_una) {
                     self.snd_nxt = self.snd_una;
                 }
@@ -862,7 +867,6 @@ impl Tcb {
                 let first = self.retries.backoff() == 0 && self.state != State::SynReceived;
                 self.go_back(first);
                 self.retries.back_off();
-                self.retries.set_dupacks(0);
                 bump(&mut ctr.tcp_retransmits);
                 if self.snd_wnd == 0 {
                     // The window shrank to nothing under data in flight: nothing can be
@@ -1014,6 +1018,10 @@ impl Tcb {
                 self.start_timing(new_end, now);
             }
             self.advance_nxt(new_end.wrapping_add(u32::from(with_fin)));
+            if self.in_fast_recovery() {
+                // The segment the peer lacks went again; the rest of the flight it has.
+                self.snd_nxt = self.snd_max;
+            }
         }
         let fin_pending = self.has(flag::FIN_QUEUED) && self.snd_nxt == end;
         if fin_pending {
@@ -1083,17 +1091,26 @@ impl Tcb {
         self.snd_wnd == 0 && self.snd_nxt.lt(self.resp_end)
     }
 
-    /// A segment was lost: from the oldest unacknowledged byte, what is in flight goes
-    /// again from a window of one segment (Karn: none of it is timed), with the slow-start
-    /// threshold at half the flight if `halve` (RFC 5681 sections 3.1 and 3.2).
+    /// A retransmission timeout: from the oldest unacknowledged byte, what is in flight
+    /// goes again from a window of one segment (Karn: none of it is timed), with the
+    /// slow-start threshold at half the flight if `halve` (RFC 5681 section 3.1).
     fn go_back(&mut self, halve: bool) {
         if halve {
-            let flight = self.snd_max.since(self.snd_una);
-            let half = (flight / 2).max(2 * u32::from(self.mss));
-            self.ssthresh = half.min(u32::from(u16::MAX)) as u16;
+            self.halve_threshold();
         }
         self.cwnd = self.mss;
         self.resend_all();
+    }
+
+    /// A loss: the slow-start threshold becomes half the flight, at least two segments
+    /// (RFC 5681 equation 4), and is returned.
+    fn halve_threshold(&mut self) -> u32 {
+        let flight = self.snd_max.since(self.snd_una);
+        let half = (flight / 2)
+            .max(2 * u32::from(self.mss))
+            .min(u32::from(u16::MAX));
+        self.ssthresh = half as u16;
+        half
     }
 
     /// What is in flight goes again from its oldest byte: none of it is timed (Karn), and
@@ -1102,6 +1119,7 @@ impl Tcb {
     fn resend_all(&mut self) {
         self.snd_nxt = self.snd_una;
         self.flags &= !flag::TIMING;
+        self.retries.set_dupacks(0);
         let recover = self.snd_max.since(self.snd_una).saturating_add(1);
         self.recover_ahead = recover.min(u32::from(u16::MAX)) as u16;
     }
@@ -1120,31 +1138,73 @@ impl Tcb {
 
     /// True if an ACK of `ack` without data, advertising `window`, is a duplicate
     /// acknowledgment (RFC 5681 section 2): data is in flight and it acknowledges nothing
-    /// new, nor changes the window. Not after a loss until all that was in flight then
+    /// new, nor changes the window. Not after a timeout until all that was in flight then
     /// is acknowledged (copies sent again bring ACKs the peer already gave), nor for a
-    /// closed window (the peer is full, not missing a segment).
+    /// closed window (the peer is full, not missing a segment). In fast recovery, where
+    /// only the missing segment goes again, each one is a segment that left the network.
     fn is_duplicate(&self, ack: SeqNumber, window: u16) -> bool {
         ack == self.snd_una
             && window == self.snd_wnd
             && window != 0
             && self.snd_una != self.snd_max
-            && self.recover_ahead == 0
+            && (self.recover_ahead == 0 || self.in_fast_recovery())
             && self.may_send()
     }
 
-    /// One more duplicate ACK; the third means the segment at `snd_una` was lost, and
-    /// it goes again at once rather than at the timeout (fast retransmit, RFC 5681
-    /// section 3.2, followed by slow start rather than fast recovery). True then.
+    /// True between the third duplicate ACK and the ACK of all that was in flight then
+    /// (RFC 6582's NewReno fast recovery): the duplicate count stays at the threshold.
+    #[inline(always)]
+    fn in_fast_recovery(&self) -> bool {
+        self.retries.dupacks() == DUPACK_THRESHOLD
+    }
+
+    /// One more duplicate ACK. The third means the segment at `snd_una` was lost: it goes
+    /// again at once rather than at the timeout (fast retransmit, RFC 5681 section 3.2),
+    /// and fast recovery begins (RFC 6582 section 3.2): the threshold at half the flight,
+    /// the window at the threshold plus the three segments the duplicates say have left,
+    /// and one segment more for each duplicate after, so new data keeps going while the
+    /// loss is repaired. True when the retransmission timer starts over.
     #[cold]
     fn duplicate_ack(&mut self, ctr: &mut Counters) -> bool {
-        let n = self.retries.dupacks() + 1;
-        self.retries.set_dupacks(n);
-        if n != DUPACK_THRESHOLD {
+        let mss = u32::from(self.mss);
+        if self.in_fast_recovery() {
+            self.cwnd = (u32::from(self.cwnd) + mss).min(u32::from(u16::MAX)) as u16;
             return false;
         }
-        self.go_back(true);
+        let n = self.retries.dupacks() + 1;
+        if n != DUPACK_THRESHOLD {
+            self.retries.set_dupacks(n);
+            return false;
+        }
+        let half = self.halve_threshold();
+        self.cwnd = (half + 3 * mss).min(u32::from(u16::MAX)) as u16;
+        // Sends from the lost segment, and marks the flight (`recover`) as a timeout does.
+        self.resend_all();
+        self.retries.set_dupacks(n);
         bump(&mut ctr.tcp_fast_retransmits);
         true
+    }
+
+    /// New data acknowledged in fast recovery (RFC 6582 section 3.2). Short of all that
+    /// was in flight at the loss (a partial ACK), the next segment the peer lacks goes
+    /// again at once, and the window gives back what was acknowledged but keeps a segment
+    /// for it; the ACK of all of it ends recovery with the window at the threshold, or
+    /// at the flight plus one segment if that is less.
+    #[cold]
+    fn recovery_ack(&mut self, acked: u32, ctr: &mut Counters) {
+        let (cwnd, mss) = (u32::from(self.cwnd), u32::from(self.mss));
+        // `recover_ahead` is one more than what was in flight: 1 is all of it acknowledged.
+        if self.recover_ahead > 1 {
+            let back = if acked >= mss { mss } else { 0 };
+            self.cwnd = (cwnd.saturating_sub(acked) + back).max(mss) as u16;
+            self.snd_nxt = self.snd_una;
+            self.retries.set_dupacks(DUPACK_THRESHOLD);
+            bump(&mut ctr.tcp_fast_retransmits);
+        } else {
+            let flight = self.snd_max.since(self.snd_una);
+            let deflated = (flight.max(mss) + mss).min(u32::from(self.ssthresh));
+            self.cwnd = deflated.min(u32::from(u16::MAX)) as u16;
+        }
     }
 
     /// Opens the congestion window for `acked` newly acknowledged bytes (RFC 5681 section

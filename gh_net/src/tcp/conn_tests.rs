@@ -438,8 +438,8 @@ fn congestion_window_slow_start_avoidance_and_timeout() {
 }
 
 /// RFC 5681 section 3.2: the third duplicate ACK sends the segment it asks for again at
-/// once, with the threshold at half the flight and slow start from one segment; the
-/// cumulative ACK that follows resumes new data where it stopped.
+/// once, with the threshold at half the flight; the cumulative ACK that follows resumes
+/// new data where it stopped, from a window of the flight plus one segment (RFC 6582).
 #[test]
 fn three_duplicate_acks_send_the_lost_segment_again() {
     let mut h = Harness::established();
@@ -473,17 +473,64 @@ fn three_duplicate_acks_send_the_lost_segment_again() {
     assert_eq!((h.ctr.tcp_fast_retransmits, h.ctr.tcp_retransmits), (1, 0));
     // The timer starts over with it: a whole timeout (200 ms) for its ACK.
     assert_eq!(h.tcb.deadline().unwrap() - h.now, 200);
-    // More duplicates while that is resolved change nothing.
+    // Another duplicate opens the window by a segment, not yet past the flight.
     assert!(h.exchange(dup()).is_empty());
     assert_eq!(h.ctr.tcp_fast_retransmits, 1);
-    // The peer had the rest: its cumulative ACK resumes new data from where it stopped,
-    // two segments (slow start from one, threshold 11 * 1400 / 2).
+    // The peer had the rest: its cumulative ACK ends fast recovery and resumes new data
+    // from where it stopped, two segments (nothing in flight, threshold 11 * 1400 / 2).
     let mut all = seg(IRS + 2, Some(max.0), Flags(0), b"");
     all.window = 60000;
     let out = h.exchange(all);
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].seq, max);
     assert_eq!(h.tcb.ssthresh(), 11 * 1400 / 2);
+}
+
+/// RFC 6582's fast recovery with two segments of ten lost (the first and the fourth):
+/// duplicates beyond the third let new data go once the window passes the flight; the
+/// partial ACK that the first one's copy brings sends the fourth again at once; the ACK
+/// of everything ends recovery with a window of the flight plus one segment.
+#[test]
+fn fast_recovery_keeps_data_going_and_repairs_each_loss() {
+    let mut h = Harness::established();
+    h.exchange(wide_ack(ISS + 1));
+    let base = ISS + 1;
+    let at = |n: u32| SeqNumber(base + n * 1400);
+    let starts = |out: &[Segment]| -> Vec<u32> {
+        out.iter()
+            .filter(|s| s.data_len() > 0)
+            .map(|s| (s.seq.0 - base) / 1400)
+            .collect()
+    };
+    assert_eq!(h.send(100_000).len(), 10);
+    // Segments 1, 2 and 4 arrive: three duplicates, the third sends 0 again alone
+    // (threshold 7,000, window 7,000 + 3 * 1,400 under the flight of 14,000).
+    assert!(h.exchange(wide_ack(base)).is_empty());
+    assert!(h.exchange(wide_ack(base)).is_empty());
+    assert_eq!(starts(&h.exchange(wide_ack(base))), [0]);
+    assert_eq!(h.tcb.ssthresh(), 7000);
+    // Segments 5 to 9 arrive: each duplicate opens the window by a segment; once it is
+    // past the flight, each lets a new segment go.
+    let mut new = Vec::new();
+    for _ in 5..10 {
+        new.extend(starts(&h.exchange(wide_ack(base))));
+    }
+    assert_eq!(new, [10, 11, 12]);
+    // The copy of 0 arrives: the peer has up to 3, which goes again at once, and the
+    // window (18,200 less the 4,200 acknowledged, plus a segment) lets 13 go too.
+    assert_eq!(starts(&h.exchange(wide_ack(at(3).0))), [3, 13]);
+    assert_eq!(h.ctr.tcp_fast_retransmits, 2);
+    // The copy of 3 arrives, then 10 to 12: all that was in flight at the loss is
+    // acknowledged. Recovery ends with the window at the flight (13) plus one segment.
+    assert_eq!(starts(&h.exchange(wide_ack(at(13).0))), [14]);
+    assert_eq!(h.tcb.snd_nxt(), at(15));
+    // No timeout was needed, and duplicates count from scratch again.
+    assert_eq!(h.ctr.tcp_retransmits, 0);
+    for _ in 0..2 {
+        assert!(h.exchange(wide_ack(at(13).0)).is_empty());
+    }
+    assert_eq!(starts(&h.exchange(wide_ack(at(13).0))).first(), Some(&13));
+    assert_eq!(h.ctr.tcp_fast_retransmits, 3);
 }
 
 /// Sends `segments` full segments through a FIFO path to a peer that acknowledges every

@@ -95,7 +95,8 @@ counters! {
     /// IPv4 packets for another address.
     drop_ipv4_not_ours,
     /// IPv4 packets from an address no host sends from (0/8, 127/8, multicast, the
-    /// limited broadcast, our network's directed broadcast) or from ours.
+    /// limited broadcast, our network's own address and directed broadcast) or from
+    /// ours.
     drop_ipv4_bad_source,
     /// IPv4 packets of a protocol other than ICMP and TCP.
     drop_ipv4_unknown_protocol,

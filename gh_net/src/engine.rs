@@ -96,9 +96,10 @@ pub struct Network {
     cfg: NetConfig,
     /// The prefix as a mask of the address's bits.
     mask: u32,
-    /// The data network's directed broadcast (the limited broadcast on a /31 or /32,
-    /// which have none): no host sends from it.
-    directed: Ip,
+    /// The data network's own address and its directed broadcast, `{<Network>, 0}` and
+    /// `{<Network>, -1}` (RFC 1122 section 3.2.1.3; the limited broadcast on a /31 or
+    /// /32, which have neither): no host sends from them.
+    subnet_ends: [Ip; 2],
     gateway_mac: Option<Mac>,
     last_arp_ms: Option<u64>,
     ident: u16,
@@ -118,15 +119,19 @@ impl Network {
             .checked_shl(32 - u32::from(cfg.prefix_len.min(32)))
             .unwrap_or(0);
         // RFC 3021: the two addresses of a /31 are both hosts.
-        let directed = if cfg.prefix_len <= 30 {
-            Ip((cfg.ip.to_u32() | !mask).to_be_bytes())
+        let subnet_ends = if cfg.prefix_len <= 30 {
+            let ip = cfg.ip.to_u32();
+            [
+                Ip((ip & mask).to_be_bytes()),
+                Ip((ip | !mask).to_be_bytes()),
+            ]
         } else {
-            Ip::BROADCAST
+            [Ip::BROADCAST; 2]
         };
         Network {
             cfg,
             mask,
-            directed,
+            subnet_ends,
             gateway_mac: None,
             last_arp_ms: None,
             ident: 0,
@@ -175,10 +180,10 @@ impl Network {
     }
 
     /// True if no host sends from `ip` (RFC 1122 section 3.2.1.3): see
-    /// [`Ip::is_invalid_source`]; also our own address and our network's directed
-    /// broadcast.
+    /// [`Ip::is_invalid_source`]; also our own address and our network's own address
+    /// and directed broadcast.
     fn is_bad_source(&self, ip: Ip) -> bool {
-        ip.is_invalid_source() || ip == self.cfg.ip || ip == self.directed
+        ip.is_invalid_source() || ip == self.cfg.ip || self.subnet_ends.contains(&ip)
     }
 
     /// Replies go back the way a segment from `ip` came: its sender is remembered as a
@@ -399,7 +404,7 @@ impl Network {
         bump(&mut ctr.rx_frames);
         // Nearly every frame is a TCP segment in a plain IPv4 packet: taken in one pass.
         // Anything else goes the layered way below, which also counts the drops.
-        if let Some(t) = frame::parse_tcp(frame, self.cfg.mac, self.cfg.ip, self.directed) {
+        if let Some(t) = frame::parse_tcp(frame, self.cfg.mac, self.cfg.ip, self.subnet_ends) {
             self.learn_from(t.src, t.src_mac);
             return Received::Tcp {
                 src: t.src,
@@ -1004,14 +1009,15 @@ mod tests {
         f[14 + 8..14 + 14].copy_from_slice(&[0xff; 6]);
         n.receive(&f, &mut p, &mut c);
         assert_eq!(c.drop_arp_malformed, 1);
-        // Addresses no host sends from, ours and our network's directed broadcast: not
-        // pinged back, no SYN-ACK.
+        // Addresses no host sends from, ours and our network's own address and directed
+        // broadcast: not pinged back, no SYN-ACK.
         let bad = [
             Ip([127, 0, 0, 1]),
             Ip([0, 0, 0, 0]),
             Ip([224, 0, 0, 9]),
             OUR_IP,
             Ip([10, 1, 0, 255]),
+            Ip([10, 1, 0, 0]),
         ];
         for src in bad {
             let f = syn_frame_from(src);
@@ -1027,9 +1033,9 @@ mod tests {
             let f = ip_frame_from(src, Protocol::Icmp, OUR_IP, &icmp);
             assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done, "{src:?}");
         }
-        assert_eq!(c.drop_ipv4_bad_source, 10);
+        assert_eq!(c.drop_ipv4_bad_source, 12);
         assert!(p.sent.is_empty());
-        assert_eq!(c.rx_frames, 14);
+        assert_eq!(c.rx_frames, 16);
         // On a /31 both addresses are hosts (RFC 3021).
         let mut n = Network::new(NetConfig {
             prefix_len: 31,
@@ -1040,7 +1046,7 @@ mod tests {
             n.receive(&syn_frame_from(peer), &mut p, &mut c),
             Received::Tcp { .. }
         ));
-        assert_eq!(c.drop_ipv4_bad_source, 10);
+        assert_eq!(c.drop_ipv4_bad_source, 12);
     }
 
     #[test]
@@ -1244,7 +1250,7 @@ mod tests {
         let total = (f.len() - 14) as u16;
         f[16..18].copy_from_slice(&total.to_be_bytes());
         ipv4::Packet::new_unchecked(&mut f[14..38]).fill_checksum();
-        assert!(frame::parse_tcp(&f, OUR_MAC, OUR_IP, Ip::BROADCAST).is_none());
+        assert!(frame::parse_tcp(&f, OUR_MAC, OUR_IP, [Ip::BROADCAST; 2]).is_none());
         assert_handed_up(n.receive(&f, &mut p, &mut c), seg);
     }
 

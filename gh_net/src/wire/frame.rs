@@ -199,10 +199,11 @@ fn be16<const AT: usize>(h: &[u8; HEADERS_LEN]) -> u16 {
 /// Takes a frame to `mac` and `ip` that is a valid TCP segment in an option-less,
 /// unfragmented IPv4 packet: the result the layered path (`ethernet::Frame`,
 /// `ipv4::Packet` and `Repr`, `tcp::Packet` and `Repr`) gives such a frame. `None` for
-/// anything else, valid or not, and for a segment from `directed` (the network's
-/// directed broadcast): the layered path then decides, and counts its drops.
+/// anything else, valid or not, and for a segment from either of `subnet_ends` (the
+/// network's own address and directed broadcast): the layered path then decides, and
+/// counts its drops.
 #[inline]
-pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip, directed: Ip) -> Option<TcpIn<'_>> {
+pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip, subnet_ends: [Ip; 2]) -> Option<TcpIn<'_>> {
     let h = frame.first_chunk::<HEADERS_LEN>()?;
     if bytes::<0, 6>(h) != mac.0
         || be16::<{ at::ETHERTYPE }>(h) != 0x0800
@@ -216,7 +217,13 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip, directed: Ip) -> Option<TcpIn<'
     let (src, src_mac) = (Ip(bytes::<{ at::IP_SRC }, 4>(h)), Mac(bytes::<6, 6>(h)));
     // No peer sends from a group or zero hardware address, from an address no host may
     // use, or from ours: the layered path drops and counts such a frame.
-    if !src_mac.is_unicast() || src.is_invalid_source() || src == ip || src == directed {
+    let [network, directed] = subnet_ends;
+    if !src_mac.is_unicast()
+        || src.is_invalid_source()
+        || src == ip
+        || src == network
+        || src == directed
+    {
         return None;
     }
     // The IPv4 header checksum, five words at a time, in the machine's byte order: a
@@ -357,7 +364,7 @@ mod tests {
     /// The one-pass parse, decoded the same way (and its MSS, read without decoding the
     /// options, the same as theirs).
     fn fast_parse(frame: &[u8], mac: Mac, ip: Ip) -> Option<(Ip, Mac, Repr<'_>)> {
-        parse_tcp(frame, mac, ip, Ip::BROADCAST).map(|t| {
+        parse_tcp(frame, mac, ip, [Ip::BROADCAST; 2]).map(|t| {
             let repr = t.segment.repr();
             assert_eq!(t.segment.mss(), repr.options.mss);
             (t.src, t.src_mac, repr)
@@ -505,21 +512,24 @@ mod tests {
     fn declines_what_the_layered_path_must_see() {
         let mut r = Rng(77);
         let f = to_us(&mut r, &[], 10, 0);
-        assert!(parse_tcp(&f, MAC, IP, Ip::BROADCAST).is_some());
+        assert!(parse_tcp(&f, MAC, IP, [Ip::BROADCAST; 2]).is_some());
         // Broadcast, another MAC, another address, IPv4 options, a fragment: not taken
         // here, whatever the layered path then makes of them.
         let mut g = f.clone();
         g[..6].copy_from_slice(&[0xff; 6]);
-        assert_eq!(parse_tcp(&g, MAC, IP, Ip::BROADCAST), None);
+        assert_eq!(parse_tcp(&g, MAC, IP, [Ip::BROADCAST; 2]), None);
         assert_eq!(
-            parse_tcp(&f, Mac([2, 0, 0, 0, 0, 2]), IP, Ip::BROADCAST),
+            parse_tcp(&f, Mac([2, 0, 0, 0, 0, 2]), IP, [Ip::BROADCAST; 2]),
             None
         );
-        assert_eq!(parse_tcp(&f, MAC, Ip([10, 1, 0, 2]), Ip::BROADCAST), None);
+        assert_eq!(
+            parse_tcp(&f, MAC, Ip([10, 1, 0, 2]), [Ip::BROADCAST; 2]),
+            None
+        );
         let mut g = f.clone();
         g[20] = 0x20;
         IpPacket::new_unchecked(&mut g[14..34]).fill_checksum();
-        assert_eq!(parse_tcp(&g, MAC, IP, Ip::BROADCAST), None);
+        assert_eq!(parse_tcp(&g, MAC, IP, [Ip::BROADCAST; 2]), None);
         assert_eq!(layered_parse(&g), None, "a fragment");
         // Sources no peer sends from: multicast, loopback, "this network", our own
         // address, and a group or zero hardware address.
@@ -527,15 +537,16 @@ mod tests {
             let mut g = f.clone();
             g[26..30].copy_from_slice(&src);
             IpPacket::new_unchecked(&mut g[14..34]).fill_checksum();
-            assert_eq!(parse_tcp(&g, MAC, IP, Ip::BROADCAST), None, "{src:?}");
+            assert_eq!(parse_tcp(&g, MAC, IP, [Ip::BROADCAST; 2]), None, "{src:?}");
         }
-        // The network's directed broadcast, which only the caller knows.
+        // The network's own address and directed broadcast, which only the caller knows.
         let src = Ip(f[26..30].try_into().unwrap());
-        assert_eq!(parse_tcp(&f, MAC, IP, src), None);
+        assert_eq!(parse_tcp(&f, MAC, IP, [src, Ip::BROADCAST]), None);
+        assert_eq!(parse_tcp(&f, MAC, IP, [Ip::BROADCAST, src]), None);
         for mac in [[0xff; 6], [1, 0, 0x5e, 0, 0, 1], [0; 6]] {
             let mut g = f.clone();
             g[6..12].copy_from_slice(&mac);
-            assert_eq!(parse_tcp(&g, MAC, IP, Ip::BROADCAST), None, "{mac:?}");
+            assert_eq!(parse_tcp(&g, MAC, IP, [Ip::BROADCAST; 2]), None, "{mac:?}");
         }
     }
 }

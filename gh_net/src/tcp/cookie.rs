@@ -12,8 +12,10 @@ use super::super::wire::tcp::SeqNumber;
 use super::siphash::{self, Key};
 use super::Flow;
 
-/// MSS values a cookie can carry; a peer's MSS is rounded down to one of them.
-const MSS_TABLE: [u16; 8] = [536, 1024, 1220, 1300, 1400, 1440, 1460, 8960];
+/// MSS values a cookie can carry; a peer's MSS is rounded down to one of them, so no
+/// segment exceeds what the peer announced (RFC 9293 section 3.7.1). The first is the
+/// floor a connection's segment size has anyway (`Tcb::syn_received`).
+const MSS_TABLE: [u16; 8] = [64, 256, 536, 1220, 1300, 1400, 1440, 1460];
 
 /// How long one time step of a cookie lasts.
 const PERIOD_MS: u64 = 64_000;
@@ -110,8 +112,14 @@ mod tests {
             jar.check(&flow(), SeqNumber(1000), c, 5_000 + PERIOD_MS),
             Some(1440)
         );
-        let c = jar.make(&flow(), SeqNumber(1000), 100, 5_000);
-        assert_eq!(jar.check(&flow(), SeqNumber(1000), c, 5_000), Some(536));
+        for (announced, carried) in [(100, 64), (535, 256), (536, 536), (9000, 1460)] {
+            let c = jar.make(&flow(), SeqNumber(1000), announced, 5_000);
+            assert_eq!(
+                jar.check(&flow(), SeqNumber(1000), c, 5_000),
+                Some(carried),
+                "MSS {announced}"
+            );
+        }
     }
 
     #[test]

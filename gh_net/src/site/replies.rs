@@ -6,6 +6,7 @@
 use super::super::http::date;
 use super::super::http::response::{self, ResponseHead};
 use super::super::http::Status;
+use super::super::tcp::conn::MAX_RESPONSE_LEN;
 use super::echo::{self, Task, MAX_ANSWER};
 use super::Page;
 
@@ -398,11 +399,16 @@ impl<'a> Replies<'a> {
             let (head, body) = measure(r, arena, pages);
             r.head_len = u32::try_from(head).ok()?;
             r.body_len = u32::try_from(body).ok()?;
-            // `len` adds any `Connection` ending without overflow.
+            // `len` adds any `Connection` ending without overflow, and TCP takes every
+            // response a connection may be sent.
             for conn in [Conn::Keep, Conn::KeepAnnounced, Conn::Close] {
-                r.head_len
+                let len = r
+                    .head_len
                     .checked_add(r.body_len)?
                     .checked_add(u32::try_from(conn.ending().len()).ok()?)?;
+                if len > MAX_RESPONSE_LEN {
+                    return None;
+                }
             }
         }
         Some(Replies {

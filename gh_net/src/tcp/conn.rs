@@ -226,6 +226,10 @@ impl Retries {
 /// Duplicate ACKs that mean a segment was lost (RFC 5681 section 3.2).
 const DUPACK_THRESHOLD: u8 = 3;
 
+/// The longest response [`Tcb::send`] takes: sequence numbers compare within half their
+/// space, which must hold the response and the FIN after it.
+pub const MAX_RESPONSE_LEN: u32 = (1 << 31) - 2;
+
 /// The first congestion window for segments of `mss` bytes (RFC 6928): ten segments, at
 /// most 14,600 bytes unless that is less than two.
 fn initial_window(mss: u16) -> u16 {
@@ -468,12 +472,14 @@ impl Tcb {
     }
 
     /// Starts sending the response `handle` (its bytes come from the application at output).
-    /// Refused until the previous response is fully acknowledged.
+    /// Refused until the previous response is fully acknowledged, and for a response longer
+    /// than [`MAX_RESPONSE_LEN`].
     pub fn send(&mut self, handle: u32, src: &impl Source) -> bool {
-        if !self.idle() {
+        let len = src.len(handle);
+        if !self.idle() || len > MAX_RESPONSE_LEN {
             return false;
         }
-        self.resp_end = self.resp_end.wrapping_add(src.len(handle));
+        self.resp_end = self.resp_end.wrapping_add(len);
         self.handle = handle;
         self.flags |= flag::HAS_RESP;
         true

@@ -10,7 +10,7 @@ use std::vec::Vec;
 use super::super::counters::Counters;
 use super::super::wire::ipv4::Address;
 use super::super::wire::tcp::{Flags, Options, Repr, SeqNumber};
-use super::conn::{Input, Segment, State, Tcb, Tx, TxFull, Verdict};
+use super::conn::{Input, Segment, State, Tcb, Tx, TxFull, Verdict, MAX_RESPONSE_LEN};
 use super::{Config, Flow, Source};
 
 const LOCAL: Address = Address([192, 0, 2, 1]);
@@ -531,6 +531,20 @@ fn fast_recovery_keeps_data_going_and_repairs_each_loss() {
     }
     assert_eq!(starts(&h.exchange(wide_ack(at(13).0))).first(), Some(&13));
     assert_eq!(h.ctr.tcp_fast_retransmits, 3);
+}
+
+/// A response and the FIN after it must fit half the sequence space, where sequence
+/// numbers compare: a longer one is refused rather than never sent.
+#[test]
+fn responses_longer_than_half_the_sequence_space_are_refused() {
+    let mut h = Harness::established();
+    assert!(!h.tcb.send(MAX_RESPONSE_LEN + 1, &Lens));
+    assert!(!h.tcb.send(u32::MAX, &Lens));
+    assert!(h.tcb.send(MAX_RESPONSE_LEN, &Lens));
+    h.tcb.close();
+    let out = h.exchange(wide_ack(ISS + 1));
+    assert_eq!(out.len(), 10);
+    assert!(out.iter().all(|s| s.data_len() == 1400));
 }
 
 /// Sends `segments` full segments through a FIFO path to a peer that acknowledges every

@@ -86,7 +86,8 @@ impl Default for Config {
 /// The data behind response handles, owned by the application: the transmit path copies
 /// it straight into the frame, and a retransmission reads it again from there.
 pub trait Source {
-    /// Length in bytes of the response named by `handle`.
+    /// Length in bytes of the response named by `handle`: at most
+    /// [`conn::MAX_RESPONSE_LEN`], or the connection refuses to send it.
     fn len(&self, handle: u32) -> u32;
     /// Writes bytes `off..off + out.len()` of response `handle` into `out`. Called only for
     /// ranges inside `len(handle)`, and must write the same bytes every time. Returns the

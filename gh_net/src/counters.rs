@@ -127,8 +127,10 @@ counters! {
     tcp_resets_received,
     /// RST segments sent.
     tcp_resets_sent,
-    /// Challenge ACKs sent (RFC 5961).
+    /// Challenge ACKs called for (RFC 5961), with those the limit held back.
     tcp_challenge_acks,
+    /// Challenge ACKs held back: over this second's per-core budget (about 1,000).
+    tcp_challenge_acks_limited,
     /// Segments retransmitted after a timeout.
     tcp_retransmits,
     /// Losses inferred from three duplicate ACKs, each sent again at once (RFC 5681

@@ -122,6 +122,9 @@ pub struct Input<'a> {
     pub data: &'a [u8],
     /// The peer's FIN follows `data`.
     pub fin: bool,
+    /// The ACK asked for is a challenge (RFC 5961), which the listener may hold back
+    /// ([`Tcb::hold_ack`]) past its limit.
+    pub challenge: bool,
 }
 
 impl Input<'_> {
@@ -131,6 +134,14 @@ impl Input<'_> {
             reply: None,
             data: &[],
             fin: false,
+            challenge: false,
+        }
+    }
+
+    fn challenge() -> Self {
+        Input {
+            challenge: true,
+            ..Input::keep()
         }
     }
 }
@@ -499,6 +510,11 @@ impl Tcb {
         self.flags |= flag::FIN_QUEUED;
     }
 
+    /// The challenge ACK the last segment asked for ([`Input::challenge`]) is not sent.
+    pub fn hold_ack(&mut self) {
+        self.flags &= !flag::ACK_NOW;
+    }
+
     /// Resets the connection at the next output.
     pub fn abort(&mut self) {
         self.flags |= flag::RST_NOW;
@@ -571,7 +587,7 @@ impl Tcb {
             }
             bump(&mut ctr.tcp_challenge_acks);
             self.flags |= flag::ACK_NOW;
-            return keep;
+            return Input::challenge();
         }
 
         if flags.contains(Flags::SYN) {
@@ -587,7 +603,7 @@ impl Tcb {
             // RFC 5961 section 4: a SYN in a synchronized state gets a challenge ACK.
             bump(&mut ctr.tcp_challenge_acks);
             self.flags |= flag::ACK_NOW;
-            return keep;
+            return Input::challenge();
         }
 
         let Some(ack) = seg.ack() else {
@@ -626,7 +642,7 @@ impl Tcb {
         if self.snd_max.lt(ack) || ack.lt(SeqNumber(self.snd_una.0.wrapping_sub(MAX_WINDOW))) {
             bump(&mut ctr.tcp_challenge_acks);
             self.flags |= flag::ACK_NOW;
-            return keep;
+            return Input::challenge();
         }
         let mut new_ack = false;
         // The retransmission timer starts over: new data was acknowledged, or a lost

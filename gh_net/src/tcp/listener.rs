@@ -6,6 +6,7 @@ use super::super::counters::{bump, Counters};
 use super::super::qos::WaitList;
 use super::super::wire::ipv4::Address;
 use super::super::wire::tcp::{Flags, Incoming, SeqNumber};
+use super::challenge::ChallengeLimit;
 use super::conn::{Segment, State, Tcb, Tx, Verdict};
 use super::cookie::CookieJar;
 use super::pool::Pool;
@@ -36,6 +37,8 @@ pub struct Listener<'a> {
     ports: &'a [u16],
     cookies: CookieJar,
     isn_key: Key,
+    /// Challenge ACKs left this second (RFC 5961 section 7).
+    challenges: ChallengeLimit,
     half_open: usize,
     max_half_open: usize,
     tx_wait: WaitList<'a>,
@@ -103,6 +106,7 @@ impl<'a> Listener<'a> {
             ports,
             cookies: CookieJar::new(cookie_key),
             isn_key,
+            challenges: ChallengeLimit::new(),
             half_open: 0,
             max_half_open,
             tx_wait,
@@ -314,6 +318,10 @@ impl<'a> Listener<'a> {
         };
         let was_half_open = tcb.state() == State::SynReceived;
         let input = tcb.on_segment(seg, now, &cfg, ctr);
+        if input.challenge && !self.challenges.allow(now, &self.isn_key) {
+            tcb.hold_ack();
+            bump(&mut ctr.tcp_challenge_acks_limited);
+        }
         if let Some(reply) = input.reply {
             send_once(tx, &tcb.flow(local_ip), &reply, &*app, ctr, |c| {
                 &mut c.tcp_resets_sent
@@ -511,6 +519,7 @@ impl<'a> Listener<'a> {
 mod tests {
     extern crate std;
     use super::super::super::wire::tcp::{Options, Repr};
+    use super::super::challenge;
     use super::super::wheel::Link;
     use super::*;
     use std::vec::Vec;
@@ -740,6 +749,59 @@ mod tests {
                 "retried: {retried}"
             );
         }
+    }
+
+    /// RFC 5961 section 7: forged in-window RSTs and SYNs get challenge ACKs up to the
+    /// core's budget for the second, then none, and again in the next second.
+    #[test]
+    fn challenge_acks_are_limited_per_second() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        l.on_segment(
+            PEER,
+            &seg(100, None, Flags::SYN, 80, b""),
+            0,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let iss = wire.0[0].seq.0;
+        l.on_segment(
+            PEER,
+            &seg(101, Some(iss + 1), Flags(0), 80, b""),
+            10,
+            &mut app,
+            &mut wire,
+            &mut ctr,
+        );
+        let per_second = challenge::PER_SECOND;
+        for second in [1u32, 2] {
+            wire.0.clear();
+            for k in 0..2 * per_second {
+                let forged = if k % 2 == 0 {
+                    seg(102, None, Flags::RST, 80, b"")
+                } else {
+                    seg(103, None, Flags::SYN, 80, b"")
+                };
+                let now = second * 1000 + k % 1000;
+                l.on_segment(PEER, &forged, u64::from(now), &mut app, &mut wire, &mut ctr);
+            }
+            let sent = wire.0.len() as u32;
+            assert!(
+                (per_second / 2..per_second * 3 / 2).contains(&sent),
+                "{sent}"
+            );
+            assert!(wire
+                .0
+                .iter()
+                .all(|s| s.flags == Flags(0) && s.ack == Some(SeqNumber(101))));
+            assert_eq!(l.pool.get(0).unwrap().state(), State::Established);
+        }
+        assert_eq!(ctr.tcp_challenge_acks, u64::from(4 * per_second));
+        let sent = ctr.tcp_challenge_acks - ctr.tcp_challenge_acks_limited;
+        assert!(sent >= u64::from(per_second) && sent < u64::from(3 * per_second));
     }
 
     #[test]

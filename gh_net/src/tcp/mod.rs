@@ -4,6 +4,7 @@
 //! and acknowledged only as far as it consumed them; sent bytes are a reference (handle,
 //! offset) into application-owned data, re-read on retransmission.
 
+pub mod challenge;
 pub mod conn;
 pub mod cookie;
 pub mod listener;

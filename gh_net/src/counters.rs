@@ -133,8 +133,8 @@ counters! {
     tcp_challenge_acks_limited,
     /// Segments retransmitted after a timeout.
     tcp_retransmits,
-    /// Losses inferred from three duplicate ACKs, each sent again at once (RFC 5681
-    /// fast retransmit).
+    /// Lost segments sent again at once, not at a timeout: on the third duplicate ACK
+    /// (RFC 5681 fast retransmit) or a partial ACK in fast recovery (RFC 6582).
     tcp_fast_retransmits,
     /// Connections dropped after too many retransmissions.
     tcp_timeouts,

@@ -1006,7 +1006,7 @@ impl Tcb {
         // What the peer takes and the network is trusted with (RFC 5681), the latter in
         // whole segments: a window grown by part of one sends no small segment.
         let mss = u32::from(self.mss).max(1);
-        let cwnd = (u32::from(self.cwnd) / mss * mss).max(mss);
+        let cwnd = (u32::from(self.cwnd) / mss * mss).max(mss) + self.limited_transmit(mss);
         let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd).min(cwnd));
         while self.snd_nxt.lt(end) && self.snd_nxt.lt(wnd_end) {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
@@ -1118,16 +1118,15 @@ impl Tcb {
     /// slow-start threshold at half the flight if `halve` (RFC 5681 section 3.1).
     fn go_back(&mut self, halve: bool) {
         if halve {
-            self.halve_threshold();
+            self.halve_threshold(self.snd_max.since(self.snd_una));
         }
         self.cwnd = self.mss;
         self.resend_all();
     }
 
-    /// A loss: the slow-start threshold becomes half the flight, at least two segments
+    /// A loss: the slow-start threshold becomes half of `flight`, at least two segments
     /// (RFC 5681 equation 4), and is returned.
-    fn halve_threshold(&mut self) -> u32 {
-        let flight = self.snd_max.since(self.snd_una);
+    fn halve_threshold(&mut self, flight: u32) -> u32 {
         let half = (flight / 2)
             .max(2 * u32::from(self.mss))
             .min(u32::from(u16::MAX));
@@ -1173,6 +1172,17 @@ impl Tcb {
             && self.may_send()
     }
 
+    /// Limited transmit (RFC 3042, RFC 5681 section 3.2): the first and the second
+    /// duplicate ACK each let one new segment go beyond the congestion window, so that a
+    /// small window still brings the three duplicates a loss needs.
+    #[inline(always)]
+    fn limited_transmit(&self, mss: u32) -> u32 {
+        match self.retries.dupacks() {
+            n if n < DUPACK_THRESHOLD => u32::from(n) * mss,
+            _ => 0,
+        }
+    }
+
     /// True between the third duplicate ACK and the ACK of all that was in flight then
     /// (RFC 6582's NewReno fast recovery): the duplicate count stays at the threshold.
     #[inline(always)]
@@ -1198,7 +1208,10 @@ impl Tcb {
             self.retries.set_dupacks(n);
             return false;
         }
-        let half = self.halve_threshold();
+        // The flight without what limited transmit added, which the congestion window
+        // (in whole segments) bounds (RFC 5681 section 3.2, step 2).
+        let flight = self.snd_max.since(self.snd_una);
+        let half = self.halve_threshold(flight.min(u32::from(self.cwnd) / mss * mss));
         self.cwnd = (half + 3 * mss).min(u32::from(u16::MAX)) as u16;
         // Sends from the lost segment, and marks the flight (`recover`) as a timeout does.
         self.resend_all();

@@ -437,9 +437,11 @@ fn congestion_window_slow_start_avoidance_and_timeout() {
     assert_eq!(segments(&h.exchange(wide_ack(ISS + 1 + acked))), 7);
 }
 
-/// RFC 5681 section 3.2: the third duplicate ACK sends the segment it asks for again at
-/// once, with the threshold at half the flight; the cumulative ACK that follows resumes
-/// new data where it stopped, from a window of the flight plus one segment (RFC 6582).
+/// RFC 5681 section 3.2: the first two duplicate ACKs each let a new segment go (limited
+/// transmit, RFC 3042); the third sends the segment it asks for again at once, with the
+/// threshold at half the flight without those two; the cumulative ACK that follows
+/// resumes new data where it stopped, from a window of the flight plus one segment (RFC
+/// 6582).
 #[test]
 fn three_duplicate_acks_send_the_lost_segment_again() {
     let mut h = Harness::established();
@@ -464,8 +466,15 @@ fn three_duplicate_acks_send_the_lost_segment_again() {
         d.window = 60000;
         d
     };
-    assert!(h.exchange(dup()).iter().all(|s| s.data_len() == 0));
-    assert!(h.exchange(dup()).iter().all(|s| s.data_len() == 0));
+    for k in 0..2 {
+        let out = h.exchange(dup());
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].seq, out[0].data_len()),
+            (max.wrapping_add(k * 1400), 1400)
+        );
+    }
+    let max = h.tcb.snd_nxt();
     h.now += 150;
     let out = h.exchange(dup());
     assert_eq!(out.len(), 1);
@@ -487,9 +496,10 @@ fn three_duplicate_acks_send_the_lost_segment_again() {
 }
 
 /// RFC 6582's fast recovery with two segments of ten lost (the first and the fourth):
-/// duplicates beyond the third let new data go once the window passes the flight; the
-/// partial ACK that the first one's copy brings sends the fourth again at once; the ACK
-/// of everything ends recovery with a window of the flight plus one segment.
+/// the first two duplicates each let a new segment go (limited transmit); duplicates
+/// beyond the third let new data go once the window passes the flight; the partial ACK
+/// that the first one's copy brings sends the fourth again at once; the ACK of
+/// everything ends recovery with a window of the flight plus one segment.
 #[test]
 fn fast_recovery_keeps_data_going_and_repairs_each_loss() {
     let mut h = Harness::established();
@@ -502,34 +512,32 @@ fn fast_recovery_keeps_data_going_and_repairs_each_loss() {
             .map(|s| (s.seq.0 - base) / 1400)
             .collect()
     };
+    let dup = |h: &mut Harness, ack: u32| starts(&h.exchange(wide_ack(at(ack).0)));
     assert_eq!(h.send(100_000).len(), 10);
-    // Segments 1, 2 and 4 arrive: three duplicates, the third sends 0 again alone
-    // (threshold 7,000, window 7,000 + 3 * 1,400 under the flight of 14,000).
-    assert!(h.exchange(wide_ack(base)).is_empty());
-    assert!(h.exchange(wide_ack(base)).is_empty());
-    assert_eq!(starts(&h.exchange(wide_ack(base))), [0]);
+    // Segments 1 and 2 arrive: limited transmit sends 10 and 11. Segment 4 arrives: the
+    // third duplicate sends 0 again alone (threshold 7,000, half the window without 10
+    // and 11; window 7,000 + 3 * 1,400, under the flight of 16,800).
+    assert_eq!(dup(&mut h, 0), [10]);
+    assert_eq!(dup(&mut h, 0), [11]);
+    assert_eq!(dup(&mut h, 0), [0]);
     assert_eq!(h.tcb.ssthresh(), 7000);
-    // Segments 5 to 9 arrive: each duplicate opens the window by a segment; once it is
+    // Segments 5 to 11 arrive: each duplicate opens the window by a segment; once it is
     // past the flight, each lets a new segment go.
-    let mut new = Vec::new();
-    for _ in 5..10 {
-        new.extend(starts(&h.exchange(wide_ack(base))));
-    }
-    assert_eq!(new, [10, 11, 12]);
+    let new: Vec<u32> = (5..12).flat_map(|_| dup(&mut h, 0)).collect();
+    assert_eq!(new, [12, 13, 14]);
     // The copy of 0 arrives: the peer has up to 3, which goes again at once, and the
-    // window (18,200 less the 4,200 acknowledged, plus a segment) lets 13 go too.
-    assert_eq!(starts(&h.exchange(wide_ack(at(3).0))), [3, 13]);
+    // window (21,000 less the 4,200 acknowledged, plus a segment) lets 15 go too.
+    assert_eq!(dup(&mut h, 3), [3, 15]);
     assert_eq!(h.ctr.tcp_fast_retransmits, 2);
-    // The copy of 3 arrives, then 10 to 12: all that was in flight at the loss is
-    // acknowledged. Recovery ends with the window at the flight (13) plus one segment.
-    assert_eq!(starts(&h.exchange(wide_ack(at(13).0))), [14]);
-    assert_eq!(h.tcb.snd_nxt(), at(15));
+    // The copy of 3 arrives, then 12 to 14: all that was in flight at the loss is
+    // acknowledged. Recovery ends with the window at the flight (15) plus one segment.
+    assert_eq!(dup(&mut h, 15), [16]);
+    assert_eq!(h.tcb.snd_nxt(), at(17));
     // No timeout was needed, and duplicates count from scratch again.
     assert_eq!(h.ctr.tcp_retransmits, 0);
-    for _ in 0..2 {
-        assert!(h.exchange(wide_ack(at(13).0)).is_empty());
-    }
-    assert_eq!(starts(&h.exchange(wide_ack(at(13).0))).first(), Some(&13));
+    assert_eq!(dup(&mut h, 15), [17]);
+    assert_eq!(dup(&mut h, 15), [18]);
+    assert_eq!(dup(&mut h, 15).first(), Some(&15));
     assert_eq!(h.ctr.tcp_fast_retransmits, 3);
 }
 

@@ -1231,7 +1231,8 @@ impl Tcb {
         // `recover_ahead` is one more than what was in flight: 1 is all of it acknowledged.
         if self.recover_ahead > 1 {
             let back = if acked >= mss { mss } else { 0 };
-            self.cwnd = (cwnd.saturating_sub(acked) + back).max(mss) as u16;
+            let deflated = (cwnd.saturating_sub(acked) + back).max(mss);
+            self.cwnd = deflated.min(u32::from(u16::MAX)) as u16;
             self.snd_nxt = self.snd_una;
             self.retries.set_dupacks(DUPACK_THRESHOLD);
             bump(&mut ctr.tcp_fast_retransmits);

@@ -1198,7 +1198,7 @@ impl Tcb {
     /// loss is repaired. True when the retransmission timer starts over.
     #[cold]
     fn duplicate_ack(&mut self, ctr: &mut Counters) -> bool {
-        let mss = u32::from(self.mss);
+        let mss = u32::from(self.mss).max(1);
         if self.in_fast_recovery() {
             self.cwnd = (u32::from(self.cwnd) + mss).min(u32::from(u16::MAX)) as u16;
             return false;

@@ -853,6 +853,10 @@ impl Tcb {
             return false;
         }
         self.mss = mss;
+        if self.in_fast_recovery() {
+            // Recovery ends here: its window, inflated by duplicates, is deflated first.
+            self.cwnd = self.cwnd.min(self.ssthresh);
+        }
         // Go back N, as on a timeout.
         self.resend_all();
         true

@@ -541,6 +541,32 @@ fn fast_recovery_keeps_data_going_and_repairs_each_loss() {
     assert_eq!(h.ctr.tcp_fast_retransmits, 3);
 }
 
+/// A router's report of a smaller MTU in the middle of fast recovery ends it: what is
+/// in flight goes again in smaller segments, from a window no larger than the threshold,
+/// not the one the duplicates inflated.
+#[test]
+fn a_path_mtu_report_ends_fast_recovery() {
+    let mut h = Harness::established();
+    h.exchange(wide_ack(ISS + 1));
+    let base = ISS + 1;
+    assert_eq!(h.send(100_000).len(), 10);
+    // Limited transmit, fast retransmit, then duplicates enough to inflate the window
+    // past the threshold (7,000) and the flight.
+    for _ in 0..12 {
+        h.exchange(wide_ack(base));
+    }
+    assert_eq!(h.ctr.tcp_fast_retransmits, 1);
+    assert!(h.tcb.snd_nxt().since(SeqNumber(base)) > 12 * 1400);
+    assert!(h.tcb.path_mtu(SeqNumber(base + 1400), 1040));
+    h.wire.sent.clear();
+    h.output().unwrap();
+    let out = core::mem::take(&mut h.wire.sent);
+    assert_eq!(out[0].seq, SeqNumber(base));
+    assert!(out.iter().all(|s| s.data_len() == 1000));
+    assert!(out.len() * 1000 <= 7000, "{} segments", out.len());
+    assert_eq!(h.tcb.ssthresh(), 7000);
+}
+
 /// A response and the FIN after it must fit half the sequence space, where sequence
 /// numbers compare: a longer one is refused rather than never sent.
 #[test]

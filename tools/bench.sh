@@ -53,6 +53,18 @@ for s in gh smoltcp; do
     [ -n "${ir[$s]}" ] || { echo "bench: no totals in $out/callgrind.$s.out" >&2; exit 1; }
 done
 
+# The HTTP parser alone, the same request, counted apart.
+gh_log "bench: callgrind, the HTTP parser alone, $n requests"
+valgrind --tool=callgrind --collect-atstart=no --toggle-collect='netbench::parser_side*' \
+    --callgrind-out-file="$out/callgrind.parse.out" "$bin" parse "$n" \
+    >"$out/run.parse.log" 2>"$out/valgrind.parse.log" || {
+    cat "$out/run.parse.log" "$out/valgrind.parse.log" >&2
+    echo "bench: callgrind run of the parser failed" >&2
+    exit 1
+}
+ir_parse=$(awk '/^totals:/ { print $2; exit }' "$out/callgrind.parse.out")
+[ -n "$ir_parse" ] || { echo "bench: no totals in $out/callgrind.parse.out" >&2; exit 1; }
+
 bytes_gh=$(awk '$1 == "bytes" && $2 == "gh" { print $3 }' "$out/sizes.log")
 bytes_smol=$(awk '$1 == "bytes" && $2 == "smoltcp" { print $3 }' "$out/sizes.log")
 smol_version=$(awk '/^name = "smoltcp"/ { getline; gsub(/[^0-9.]/, ""); print }' tools/netbench/Cargo.lock)
@@ -71,6 +83,9 @@ awk -v n="$n" -v ig="${ir[gh]}" -v is="${ir[smoltcp]}" -v bg="$bytes_gh" -v bs="
         (ig / n <= 1500 ? "met" : "not met"), (is / ig >= 3 ? "met" : "not met")
 }'
 grep -E '^  smoltcp with buffers cut' "$out/sizes.log" | sed 's/^  /bytes: /'
+awk -v n="$n" -v ip="$ir_parse" 'BEGIN {
+    printf "GigaHttpd'"'"'s HTTP parser alone, measured apart (Parser::feed_routing, this request): %.0f\n", ip / n
+}'
 
 # Where GigaHttpd's instructions go. callgrind_annotate lists a function once per source
 # file its inlined code came from: self costs are summed over those entries, and a

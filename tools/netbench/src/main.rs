@@ -8,6 +8,7 @@
 //!   netbench check [N]            both servers natively, every connection verified
 //!   netbench run gh|smoltcp [N]   warm-up, then N measured connections (under callgrind)
 //!   netbench sizes                bytes per established connection
+//!   netbench parse [N]            the request through gh_net's HTTP parser alone, N times
 
 mod client;
 mod gh;
@@ -15,6 +16,7 @@ mod smol;
 mod wire;
 
 use client::{Client, Tally, Target, REQUEST};
+use gh_net::http::request::{Event, Limits, Parser};
 
 /// Connections before the measured ones. At four client frames of 1 ms each, 500
 /// connections span 2 s of the simulated clock, past GigaHttpd's 1 s TIME-WAIT, so the
@@ -35,6 +37,33 @@ const START_MS: u64 = 1000;
 #[inline(never)]
 fn server_side<R>(f: impl FnOnce() -> R) -> R {
     f()
+}
+
+/// Parses the benchmark's request once with a new parser, as the site does
+/// (`Parser::feed_routing`), with an event closure that only keeps what it is handed.
+/// Callgrind counts it apart (`--toggle-collect=netbench::parser_side`): the HTTP
+/// parser's share of a connection, without the site's routing and response choice.
+#[inline(never)]
+fn parser_side(request: &[u8], limits: &Limits, seen: &mut usize) -> usize {
+    let mut parser = Parser::new();
+    let progress = parser.feed_routing(request, limits, &mut |e| {
+        if let Event::Target(piece) = e {
+            *seen += piece.len();
+        }
+    });
+    progress.map_or(0, |p| p.consumed)
+}
+
+/// [`parser_side`] `n` times; every request must be taken whole.
+fn parse(n: u64) {
+    let limits = Limits::default();
+    let mut seen = 0;
+    for _ in 0..n {
+        let taken = parser_side(std::hint::black_box(REQUEST), &limits, &mut seen);
+        assert_eq!(taken, REQUEST.len(), "the request is taken whole");
+    }
+    assert_eq!(seen as u64, n, "the target `/` is seen once per request");
+    println!("parsed {n} requests of {} bytes", REQUEST.len());
 }
 
 /// Runs `f` as [`server_side`] work of kind `work`. It is called through one function per
@@ -220,7 +249,10 @@ fn sizes() {
 /// Explains the command line and exits.
 fn usage(why: &str) -> ! {
     eprintln!("netbench: {why}");
-    eprintln!("usage: netbench check [N] | netbench run gh|smoltcp [N] | netbench sizes");
+    eprintln!(
+        "usage: netbench check [N] | netbench run gh|smoltcp [N] | netbench sizes | \
+         netbench parse [N]"
+    );
     std::process::exit(2);
 }
 
@@ -263,6 +295,7 @@ fn main() {
             None => usage("run needs gh or smoltcp"),
         },
         Some("sizes") => sizes(),
+        Some("parse") => parse(count(args.get(1))),
         _ => usage("no command"),
     }
 }

@@ -1344,6 +1344,7 @@ fn first_marked(b: &[u8], mark: impl Fn(u64) -> u64, bad: impl Fn(u8) -> bool) -
 }
 
 /// Length of the run of request-target bytes (VCHAR, 0x21..=0x7e) at the start of `b`.
+#[inline(always)]
 fn first_outside_target(b: &[u8]) -> usize {
     first_marked(
         b,

@@ -137,13 +137,6 @@ impl Input<'_> {
             challenge: false,
         }
     }
-
-    fn challenge() -> Self {
-        Input {
-            challenge: true,
-            ..Input::keep()
-        }
-    }
 }
 
 /// The TX ring is full; output stopped without losing anything.
@@ -515,6 +508,19 @@ impl Tcb {
         self.flags &= !flag::ACK_NOW;
     }
 
+    /// Asks for a challenge ACK (RFC 5961). The listener may hold it back past its limit,
+    /// unless an ACK was owed already (for data or a FIN that waited for TX room).
+    #[cold]
+    fn challenge<'a>(&mut self, ctr: &mut Counters) -> Input<'a> {
+        bump(&mut ctr.tcp_challenge_acks);
+        let owed = self.has(flag::ACK_NOW);
+        self.flags |= flag::ACK_NOW;
+        Input {
+            challenge: !owed,
+            ..Input::keep()
+        }
+    }
+
     /// Resets the connection at the next output.
     pub fn abort(&mut self) {
         self.flags |= flag::RST_NOW;
@@ -585,9 +591,7 @@ impl Tcb {
                     ..keep
                 };
             }
-            bump(&mut ctr.tcp_challenge_acks);
-            self.flags |= flag::ACK_NOW;
-            return Input::challenge();
+            return self.challenge(ctr);
         }
 
         if flags.contains(Flags::SYN) {
@@ -601,9 +605,7 @@ impl Tcb {
                 };
             }
             // RFC 5961 section 4: a SYN in a synchronized state gets a challenge ACK.
-            bump(&mut ctr.tcp_challenge_acks);
-            self.flags |= flag::ACK_NOW;
-            return Input::challenge();
+            return self.challenge(ctr);
         }
 
         let Some(ack) = seg.ack() else {
@@ -640,9 +642,7 @@ impl Tcb {
         // the largest window (MAX.SND.WND, at most 65,535 without scaling) below
         // SND.UNA, is how a blind attacker's guess looks: the segment is dropped.
         if self.snd_max.lt(ack) || ack.lt(SeqNumber(self.snd_una.0.wrapping_sub(MAX_WINDOW))) {
-            bump(&mut ctr.tcp_challenge_acks);
-            self.flags |= flag::ACK_NOW;
-            return Input::challenge();
+            return self.challenge(ctr);
         }
         let mut new_ack = false;
         // The retransmission timer starts over: new data was acknowledged, or a lost

@@ -567,6 +567,40 @@ fn a_path_mtu_report_ends_fast_recovery() {
     assert_eq!(h.tcb.ssthresh(), 7000);
 }
 
+/// A challenge ACK the per-core limit holds back (`Tcb::hold_ack`) never takes with it
+/// an ACK the connection owed already: here for a request that met a full TX ring.
+#[test]
+fn a_held_challenge_keeps_an_owed_ack() {
+    let mut h = Harness::established();
+    h.wire.full = true;
+    h.input(seg(
+        IRS + 1,
+        Some(ISS + 1),
+        Flags::PSH,
+        b"GET / HTTP/1.1\r\n",
+    ));
+    assert_eq!(h.output(), Err(TxFull));
+    h.wire.full = false;
+    // A forged in-window RST while the connection waits for TX room.
+    let forged = seg(IRS + 50, None, Flags::RST, b"");
+    let input = h.tcb.on_segment(&forged, h.now, &h.cfg, &mut h.ctr);
+    assert!(!input.challenge, "the ACK was owed: nothing to hold back");
+    h.output().unwrap();
+    assert!(h
+        .wire
+        .sent
+        .iter()
+        .any(|s| s.ack == Some(SeqNumber(IRS + 17))));
+    // With nothing owed, the challenge may be held back.
+    let input = h.tcb.on_segment(&forged, h.now, &h.cfg, &mut h.ctr);
+    assert!(input.challenge);
+    h.tcb.hold_ack();
+    h.wire.sent.clear();
+    h.output().unwrap();
+    assert!(h.wire.sent.is_empty());
+    assert_eq!(h.ctr.tcp_challenge_acks, 2);
+}
+
 /// A response and the FIN after it must fit half the sequence space, where sequence
 /// numbers compare: a longer one is refused rather than never sent.
 #[test]

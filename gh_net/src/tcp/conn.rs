@@ -425,6 +425,18 @@ impl Tcb {
         self.ssthresh
     }
 
+    /// The congestion window, bytes.
+    #[cfg(test)]
+    pub(super) fn cwnd(&self) -> u16 {
+        self.cwnd
+    }
+
+    /// One past the highest sequence number sent.
+    #[cfg(test)]
+    pub(super) fn snd_max(&self) -> SeqNumber {
+        self.snd_max
+    }
+
     /// Smoothed RTT in ms (0 before a sample).
     pub fn srtt_ms(&self) -> u32 {
         self.rtt.srtt_ms()

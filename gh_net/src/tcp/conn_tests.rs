@@ -1323,3 +1323,7 @@ fn a_syn_ack_sent_again_for_a_retransmitted_syn_is_not_timed() {
     h.input(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
     assert_eq!(h.tcb.srtt_ms(), 0);
 }
+
+// Randomized transfers through a lossy, reordering path.
+#[path = "sim_tests.rs"]
+mod sim;

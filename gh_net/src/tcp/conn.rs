@@ -182,9 +182,10 @@ pub struct Tcb {
     /// Bytes from `snd_una` to the end of the segment being timed (with `TIMING`).
     rtt_ahead: u16,
     /// One more than the bytes from `snd_una` to the highest sequence number sent when a
-    /// loss was last found (RFC 6582's `recover`), 0 once the peer acknowledges beyond it:
-    /// until then, duplicate ACKs may be for copies sent again, which the peer already
-    /// had, and are not counted.
+    /// loss was last found (RFC 6582's `recover`), 0 once the peer acknowledges beyond it
+    /// or fast recovery ends: until then, after a timeout or a path-MTU report, duplicate
+    /// ACKs may be for copies sent again, which the peer already had, and are not
+    /// counted; in fast recovery they are, and its partial ACKs are told by it.
     recover_ahead: u16,
     rtt: RttEstimator,
     state: State,
@@ -234,11 +235,17 @@ const DUPACK_THRESHOLD: u8 = 3;
 /// space, which must hold the response and the FIN after it.
 pub const MAX_RESPONSE_LEN: u32 = (1 << 31) - 2;
 
+/// `v`, or the largest `u16` if it is larger.
+#[inline(always)]
+fn clamp16(v: u32) -> u16 {
+    v.min(u32::from(u16::MAX)) as u16
+}
+
 /// The first congestion window for segments of `mss` bytes (RFC 6928): ten segments, at
 /// most 14,600 bytes unless that is less than two.
 fn initial_window(mss: u16) -> u16 {
     let mss = u32::from(mss);
-    (10 * mss).min(14_600.max(2 * mss)).min(u32::from(u16::MAX)) as u16
+    clamp16((10 * mss).min(14_600.max(2 * mss)))
 }
 
 /// True if `a` is at or after `b` on the wrapping millisecond clock.
@@ -1143,22 +1150,21 @@ impl Tcb {
     /// A loss: the slow-start threshold becomes half of `flight`, at least two segments
     /// (RFC 5681 equation 4), and is returned.
     fn halve_threshold(&mut self, flight: u32) -> u32 {
-        let half = (flight / 2)
-            .max(2 * u32::from(self.mss))
-            .min(u32::from(u16::MAX));
-        self.ssthresh = half as u16;
-        half
+        self.ssthresh = clamp16((flight / 2).max(2 * u32::from(self.mss)));
+        u32::from(self.ssthresh)
     }
 
-    /// What is in flight goes again from its oldest byte: none of it is timed (Karn), and
-    /// duplicate ACKs are not counted until all of it is acknowledged (RFC 6582 section
-    /// 4.2, an ACK must cover more than `recover`), as the peer may have had copies.
+    /// Sending starts again from the oldest unacknowledged byte, and none of what is in
+    /// flight is timed (Karn). After a timeout or a path-MTU report all of it goes again,
+    /// so duplicate ACKs are not counted until the peer acknowledges beyond it (RFC 6582
+    /// section 4.2, an ACK must cover more than `recover`), as the peer may have had
+    /// copies; in fast recovery only the missing segment goes, and they are.
     fn resend_all(&mut self) {
         self.snd_nxt = self.snd_una;
         self.flags &= !flag::TIMING;
         self.retries.set_dupacks(0);
         let recover = self.snd_max.since(self.snd_una).saturating_add(1);
-        self.recover_ahead = recover.min(u32::from(u16::MAX)) as u16;
+        self.recover_ahead = clamp16(recover);
     }
 
     /// True in the states that may have data or a FIN in flight after the handshake.
@@ -1216,7 +1222,7 @@ impl Tcb {
     fn duplicate_ack(&mut self, ctr: &mut Counters) -> bool {
         let mss = u32::from(self.mss).max(1);
         if self.in_fast_recovery() {
-            self.cwnd = (u32::from(self.cwnd) + mss).min(u32::from(u16::MAX)) as u16;
+            self.cwnd = clamp16(u32::from(self.cwnd) + mss);
             return false;
         }
         let n = self.retries.dupacks() + 1;
@@ -1228,7 +1234,7 @@ impl Tcb {
         // (in whole segments) bounds (RFC 5681 section 3.2, step 2).
         let flight = self.snd_max.since(self.snd_una);
         let half = self.halve_threshold(flight.min(u32::from(self.cwnd) / mss * mss));
-        self.cwnd = (half + 3 * mss).min(u32::from(u16::MAX)) as u16;
+        self.cwnd = clamp16(half + 3 * mss);
         // Sends from the lost segment, and marks the flight (`recover`) as a timeout does.
         self.resend_all();
         self.retries.set_dupacks(n);
@@ -1248,14 +1254,16 @@ impl Tcb {
         if self.recover_ahead > 1 {
             let back = if acked >= mss { mss } else { 0 };
             let deflated = (cwnd.saturating_sub(acked) + back).max(mss);
-            self.cwnd = deflated.min(u32::from(u16::MAX)) as u16;
+            self.cwnd = clamp16(deflated);
             self.snd_nxt = self.snd_una;
             self.retries.set_dupacks(DUPACK_THRESHOLD);
             bump(&mut ctr.tcp_fast_retransmits);
         } else {
             let flight = self.snd_max.since(self.snd_una);
-            let deflated = (flight.max(mss) + mss).min(u32::from(self.ssthresh));
-            self.cwnd = deflated.min(u32::from(u16::MAX)) as u16;
+            self.cwnd = clamp16((flight.max(mss) + mss).min(u32::from(self.ssthresh)));
+            // Only the missing segments went again, and all are acknowledged: no copies
+            // are left to bring duplicates, which count again from the next ACK.
+            self.recover_ahead = 0;
         }
     }
 
@@ -1270,13 +1278,13 @@ impl Tcb {
         } else {
             (mss * mss / cwnd.max(1)).max(1)
         };
-        self.cwnd = (cwnd + more).min(u32::from(u16::MAX)) as u16;
+        self.cwnd = clamp16(cwnd + more);
     }
 
     /// Times the segment ending at `until`, at most a window past `snd_una`.
     fn start_timing(&mut self, until: SeqNumber, now: u32) {
         self.flags |= flag::TIMING;
-        self.rtt_ahead = until.since(self.snd_una).min(u32::from(u16::MAX)) as u16;
+        self.rtt_ahead = clamp16(until.since(self.snd_una));
         self.rtt_start = now as u16;
     }
 

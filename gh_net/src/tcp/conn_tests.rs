@@ -541,6 +541,31 @@ fn fast_recovery_keeps_data_going_and_repairs_each_loss() {
     assert_eq!(h.ctr.tcp_fast_retransmits, 3);
 }
 
+/// Fast recovery after one loss usually ends on an ACK of exactly what was in flight at
+/// the loss, while new data sent in recovery is still out: duplicates then count again
+/// at once, so a loss among that new data is sent again without waiting for the timeout.
+#[test]
+fn duplicates_count_again_after_recovery_ends_on_an_exact_ack() {
+    let mut h = Harness::established();
+    h.exchange(wide_ack(ISS + 1));
+    let at = |n: u32| wide_ack(ISS + 1 + n * 1400);
+    assert_eq!(h.send(100_000).len(), 10);
+    // Segment 0 is lost: limited transmit twice (10, 11), then the fast retransmit, and
+    // eight more duplicates that let 12 to 15 go.
+    for _ in 0..11 {
+        h.exchange(at(0));
+    }
+    assert_eq!(h.tcb.snd_nxt(), at(16).ack.unwrap());
+    // The copy of 0 brings the ACK of everything up to 12, which ends recovery.
+    h.exchange(at(12));
+    // 12 is lost: three duplicates send it again at once.
+    h.exchange(at(12));
+    h.exchange(at(12));
+    let out = h.exchange(at(12));
+    assert_eq!(out.first().map(|s| s.seq), at(12).ack);
+    assert_eq!((h.ctr.tcp_fast_retransmits, h.ctr.tcp_retransmits), (2, 0));
+}
+
 /// A router's report of a smaller MTU in the middle of fast recovery ends it: what is
 /// in flight goes again in smaller segments, from a window no larger than the threshold,
 /// not the one the duplicates inflated.

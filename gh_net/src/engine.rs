@@ -183,7 +183,7 @@ impl Network {
     /// [`Ip::is_invalid_source`]; also our own address and our network's own address
     /// and directed broadcast.
     fn is_bad_source(&self, ip: Ip) -> bool {
-        ip.is_invalid_source() || ip == self.cfg.ip || self.subnet_ends.contains(&ip)
+        ip.is_bad_source(self.cfg.ip, self.subnet_ends)
     }
 
     /// Replies go back the way a segment from `ip` came: its sender is remembered as a

@@ -217,13 +217,7 @@ pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip, subnet_ends: [Ip; 2]) -> Option
     let (src, src_mac) = (Ip(bytes::<{ at::IP_SRC }, 4>(h)), Mac(bytes::<6, 6>(h)));
     // No peer sends from a group or zero hardware address, from an address no host may
     // use, or from ours: the layered path drops and counts such a frame.
-    let [network, directed] = subnet_ends;
-    if !src_mac.is_unicast()
-        || src.is_invalid_source()
-        || src == ip
-        || src == network
-        || src == directed
-    {
+    if !src_mac.is_unicast() || src.is_bad_source(ip, subnet_ends) {
         return None;
     }
     // The IPv4 header checksum, five words at a time, in the machine's byte order: a

@@ -27,6 +27,15 @@ impl Address {
         // Evaluated whole, without a branch per test: every received segment asks.
         (first == 0) | (first == 127) | (first & 0xf0 == 0xe0) | (*self == Self::BROADCAST)
     }
+
+    /// True if no peer sends from this address to a host at `ours` whose network's own
+    /// address and directed broadcast are `subnet_ends`: an invalid source, ours, or one
+    /// of those two.
+    #[inline(always)]
+    pub fn is_bad_source(&self, ours: Address, subnet_ends: [Address; 2]) -> bool {
+        let [network, directed] = subnet_ends;
+        self.is_invalid_source() | (*self == ours) | (*self == network) | (*self == directed)
+    }
 }
 
 /// The protocols GigaHttpd handles above IPv4.

@@ -40,7 +40,7 @@ fn server_side<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Parses the benchmark's request once with a new parser, as the site does
-/// (`Parser::feed_routing`), with an event closure that only keeps what it is handed.
+/// (`Parser::feed_routing`), with an event closure that only adds up the target's length.
 /// Callgrind counts it apart (`--toggle-collect=netbench::parser_side`): the HTTP
 /// parser's share of a connection, without the site's routing and response choice.
 #[inline(never)]

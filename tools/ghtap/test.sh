@@ -396,9 +396,9 @@ result $? "a full pool recycled TIME-WAIT slots ($recycled) and no connection wa
  (qos_parked_pool $parked)"
 
 # ---- a lossy link ----------------------------------------------------------------------
-# ghtap drops 2% of the frames each way: the engine's retransmissions (at the timeout or
-# after three duplicate ACKs, going back with the congestion window cut, Karn) and
-# Linux's own still bring every byte over.
+# ghtap drops 2% of the frames each way: the engine's retransmissions (at the timeout,
+# going back with the congestion window cut, Karn; or at once, after three duplicate ACKs
+# or a partial ACK in fast recovery) and Linux's own still bring every byte over.
 start_ghtap "$slots" --loss 2
 fetches=()
 for i in 1 2 3 4 5 6; do fetches+=(-o "$tmp/lossy$i" "$url/bytes.bin"); done
@@ -418,5 +418,5 @@ lost=$(( $(counter lost_rx) + $(counter lost_tx) )) resent=$(counter tcp_retrans
 fast=$(counter tcp_fast_retransmits)
 [ "$lost" -gt 0 ] && [ $(( ${resent:-0} + ${fast:-0} )) -gt 0 ]
 result $? "lossy link: $lost frames lost; the engine sent segments again $resent times at\
- the timeout and $fast times after three duplicate ACKs"
+ the timeout and $fast times at once (duplicate or partial ACKs)"
 finish

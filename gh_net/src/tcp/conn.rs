@@ -1026,10 +1026,9 @@ impl Tcb {
                 self.after_idle(now, cfg.idle_ms, cfg);
             }
         }
-        // What the peer takes and the network is trusted with (RFC 5681), the latter in
-        // whole segments: a window grown by part of one sends no small segment.
+        // What the peer takes and the network is trusted with (RFC 5681).
         let mss = u32::from(self.mss).max(1);
-        let cwnd = (u32::from(self.cwnd) / mss * mss).max(mss) + self.limited_transmit(mss);
+        let cwnd = self.whole_cwnd(mss) + self.limited_transmit(mss);
         let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd).min(cwnd));
         while self.snd_nxt.lt(end) && self.snd_nxt.lt(wnd_end) {
             let room = wnd_end.since(self.snd_nxt).min(end.since(self.snd_nxt));
@@ -1194,6 +1193,13 @@ impl Tcb {
             && self.may_send()
     }
 
+    /// The congestion window in whole segments of `mss` (at least 1) bytes, at least one:
+    /// a window grown by part of a segment sends no small segment.
+    #[inline(always)]
+    fn whole_cwnd(&self, mss: u32) -> u32 {
+        (u32::from(self.cwnd) / mss * mss).max(mss)
+    }
+
     /// Limited transmit (RFC 3042, RFC 5681 section 3.2): the first and the second
     /// duplicate ACK each let one new segment go beyond the congestion window, so that a
     /// small window still brings the three duplicates a loss needs.
@@ -1233,7 +1239,7 @@ impl Tcb {
         // The flight without what limited transmit added, which the congestion window
         // (in whole segments) bounds (RFC 5681 section 3.2, step 2).
         let flight = self.snd_max.since(self.snd_una);
-        let half = self.halve_threshold(flight.min(u32::from(self.cwnd) / mss * mss));
+        let half = self.halve_threshold(flight.min(self.whole_cwnd(mss)));
         self.cwnd = clamp16(half + 3 * mss);
         // Sends from the lost segment, and marks the flight (`recover`) as a timeout does.
         self.resend_all();

@@ -13,7 +13,8 @@ use super::wire::Error;
 
 /// What the engine needs from the machine it runs on (a GigaHttpd core, or a test).
 pub trait Platform {
-    /// Milliseconds of a monotonic clock.
+    /// Milliseconds of a monotonic clock. (Should it step back, `Server` goes on from
+    /// the time it had, at the clock's pace.)
     fn now_ms(&self) -> u64;
     /// Unpredictable bits (for keys and initial sequence numbers).
     fn random(&mut self) -> u64;

@@ -82,6 +82,11 @@ pub struct Server<'a> {
     listener: Listener<'a>,
     site: Site<'a>,
     quarantine: Quarantine,
+    /// The engine's time at the last frame or tick: the platform's clock plus
+    /// `clock_offset` (see [`Server::clock`]).
+    now_ms: u64,
+    /// How far the platform's clock has stepped back, in all.
+    clock_offset: u64,
     /// What the engine counted.
     pub counters: Counters,
 }
@@ -144,13 +149,30 @@ impl<'a> Server<'a> {
             listener,
             site,
             quarantine: Quarantine::default(),
+            now_ms,
+            clock_offset: 0,
             counters: Counters::default(),
         })
     }
 
+    /// The engine's time: the platform's clock, which should never go back. If it does,
+    /// the step is added to an offset, so the engine's time stays where it was and goes
+    /// on from there at the platform's pace: connections' deadlines and the timer wheel
+    /// keep reading one clock, and no timer waits for the platform's to come back.
+    #[inline]
+    fn clock<P: Platform>(&mut self, p: &P) -> u64 {
+        let t = p.now_ms().saturating_add(self.clock_offset);
+        if t < self.now_ms {
+            self.clock_offset = self.clock_offset.saturating_add(self.now_ms - t);
+        } else {
+            self.now_ms = t;
+        }
+        self.now_ms
+    }
+
     /// Handles one received frame; replies go out through `p`.
     pub fn receive<P: Platform>(&mut self, frame: &[u8], p: &mut P) {
-        let now = p.now_ms();
+        let now = self.clock(p);
         match self.net.receive(frame, p, &mut self.counters) {
             Received::Tcp { src, segment, .. } => {
                 if !self.quarantine.is_empty() && self.answer_quarantined(src, &segment, now, p) {
@@ -262,7 +284,7 @@ impl<'a> Server<'a> {
     /// Runs expired timers (retransmissions, TIME-WAIT, idle connections) and the
     /// network layer's periodic work.
     pub fn tick<P: Platform>(&mut self, p: &mut P) {
-        let now = p.now_ms();
+        let now = self.clock(p);
         self.net.poll(p, &mut self.counters);
         self.with_tcp(p, now, |listener, site, tx, ctr| {
             // Connections parked on a full TX ring try again first, in order.

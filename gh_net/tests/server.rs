@@ -1013,3 +1013,36 @@ fn a_router_too_big_report_shrinks_the_segments() {
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
     assert!(got.ends_with(&[b'x'; 5000]));
 }
+
+/// The platform's clock steps back 50 s: the server goes on from the time it had, so the
+/// SYN-ACK of a connection opened just then is sent again after its timeout, not once
+/// the clock has come back to where it was.
+#[test]
+fn a_clock_that_steps_back_does_not_stop_the_timers() {
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic {
+        now: 100_005,
+        ..Nic::default()
+    };
+    server.tick(&mut nic);
+    nic.now = 50_000;
+    let syn = client_frame_from(47000, 100, None, Flags::SYN, b"");
+    let first = exchange(&mut server, &mut nic, syn);
+    assert_eq!(first.len(), 1);
+    let mut again = Vec::new();
+    while again.is_empty() && nic.now < 52_000 {
+        nic.now += 10;
+        server.tick(&mut nic);
+        again = std::mem::take(&mut nic.sent);
+    }
+    // The first SYN-ACK timeout is 1 s, on the wheel's 10 ms ticks.
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        server_segment(&again[0]),
+        server_segment(&first[0]),
+        "the SYN-ACK, sent again"
+    );
+    assert!((51_001..=51_011).contains(&nic.now), "at {}", nic.now);
+    assert_eq!(server.counters.tcp_retransmits, 1);
+}

@@ -839,19 +839,21 @@ impl Tcb {
                     self.set_timer(Timer::Persist, rto(self));
                 }
             }
-            State::FinWait2 | State::Established | State::CloseWait => {
-                let linger = if self.state == State::FinWait2 {
-                    cfg.fin_wait2_ms
-                } else {
-                    cfg.idle_ms
-                };
+            // FIN-WAIT-2 lasts at most its limit from when our FIN was acknowledged: a peer
+            // that keeps talking without closing does not hold the slot longer.
+            State::FinWait2 => {
+                if self.timer() != Timer::Linger {
+                    self.set_timer(Timer::Linger, now.wrapping_add(cfg.fin_wait2_ms));
+                }
+            }
+            State::Established | State::CloseWait => {
                 let timer = self.timer();
                 if timer != Timer::Linger || activity {
                     if timer == Timer::Linger {
                         // The peer speaks after an idle spell.
-                        self.after_idle(now, linger, cfg);
+                        self.after_idle(now, cfg.idle_ms, cfg);
                     }
-                    self.set_timer(Timer::Linger, now.wrapping_add(linger));
+                    self.set_timer(Timer::Linger, now.wrapping_add(cfg.idle_ms));
                 }
             }
             _ => self.set_timer(Timer::Off, 0),

@@ -1352,3 +1352,26 @@ fn a_syn_ack_sent_again_for_a_retransmitted_syn_is_not_timed() {
 // Randomized transfers through a lossy, reordering path.
 #[path = "sim_tests.rs"]
 mod sim;
+
+/// FIN-WAIT-2 after our close lasts at most `fin_wait2_ms` from when our FIN was
+/// acknowledged, whatever the peer sends short of its own FIN.
+#[test]
+fn fin_wait_2_is_not_prolonged_by_the_peer() {
+    let mut h = Harness::established();
+    h.tcb.close();
+    h.output().unwrap();
+    h.exchange(seg(IRS + 1, Some(ISS + 2), Flags(0), b""));
+    assert_eq!(h.tcb.state(), State::FinWait2);
+    let end = h.now.wrapping_add(h.cfg.fin_wait2_ms);
+    assert_eq!(h.tcb.deadline(), Some(end));
+    // The peer sends a bare ACK, then data, every 4 s.
+    for k in 0..2 {
+        h.now += 4_000;
+        let data: &'static [u8] = if k == 0 { b"" } else { b"x" };
+        h.exchange(seg(IRS + 1 + k, Some(ISS + 2), Flags(0), data));
+        assert_eq!(h.tcb.deadline(), Some(end));
+    }
+    assert!(h.fire().is_empty());
+    assert!(h.freed);
+    assert_eq!((h.now, h.tcb.state()), (end, State::Closed));
+}

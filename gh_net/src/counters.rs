@@ -147,7 +147,8 @@ counters! {
     tcp_syn_cookies_sent,
     /// Connections opened from a valid SYN cookie.
     tcp_syn_cookies_accepted,
-    /// ACKs that carried an invalid SYN cookie.
+    /// ACKs for no connection, while SYN cookies are out, that carried no valid cookie
+    /// (answered with RST; other ACKs for no connection only count in `tcp_resets_sent`).
     tcp_syn_cookies_rejected,
     /// Handshake ACKs with a valid SYN cookie left unanswered because every slot was
     /// taken: the peer sends again (each also counts in `qos_parked_pool`).

@@ -60,6 +60,14 @@ impl CookieJar {
         SeqNumber((t << 24) | (idx << HASH_BITS) | self.mac(flow, irs, period, idx))
     }
 
+    /// True if an ACK may carry a cookie still good: one was made in this period or the
+    /// one before. Otherwise an ACK for no connection is a stray, not a bad cookie.
+    pub fn active(&self, now_ms: u64) -> bool {
+        let now_period = now_ms / PERIOD_MS;
+        self.last_made
+            .is_some_and(|p| now_period.saturating_sub(p) <= 1)
+    }
+
     /// Checks the cookie echoed in a handshake ACK (`ack - 1`) for the peer's `seq - 1`;
     /// gives the peer's MSS if the cookie is genuine and at most two periods old.
     pub fn check(
@@ -69,13 +77,10 @@ impl CookieJar {
         cookie: SeqNumber,
         now_ms: u64,
     ) -> Option<u16> {
-        let now_period = now_ms / PERIOD_MS;
-        if self
-            .last_made
-            .is_none_or(|p| now_period.saturating_sub(p) > 1)
-        {
+        if !self.active(now_ms) {
             return None;
         }
+        let now_period = now_ms / PERIOD_MS;
         let age = (now_period as u8).wrapping_sub((cookie.0 >> 24) as u8);
         if age > 1 {
             return None;
@@ -101,6 +106,16 @@ mod tests {
             local_ip: Address([192, 0, 2, 1]),
             local_port: 80,
         }
+    }
+
+    #[test]
+    fn cookies_are_out_for_the_period_one_was_made_in_and_the_next() {
+        let mut jar = CookieJar::new(Key([7, 9]));
+        assert!(!jar.active(5_000));
+        jar.make(&flow(), SeqNumber(1000), 1460, 5_000);
+        assert!(jar.active(5_000));
+        assert!(jar.active(2 * PERIOD_MS - 1));
+        assert!(!jar.active(2 * PERIOD_MS));
     }
 
     #[test]

@@ -241,6 +241,11 @@ impl<'a> Listener<'a> {
             return;
         }
         if let Some(ack) = seg.ack() {
+            if !self.cookies.active(now_ms) {
+                // No cookie is out: a stray (a late duplicate, or for a connection gone).
+                self.reset(&flow, seg, tx, ctr);
+                return;
+            }
             let irs = seg.seq().wrapping_add(u32::MAX);
             let cookie = ack.wrapping_add(u32::MAX);
             match self.cookies.check(&flow, irs, cookie, now_ms) {
@@ -957,6 +962,20 @@ mod tests {
             (rst.flags, rst.seq, rst.ack),
             (Flags::RST, SeqNumber(777), None)
         );
+        assert_eq!(l.pool.used(), 0);
+    }
+
+    #[test]
+    fn an_ack_for_no_connection_gets_rst_and_is_no_bad_cookie_while_none_is_out() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(2);
+        let (mut app, mut wire, mut ctr) =
+            (OneShot::default(), Wire::default(), Counters::default());
+        let stray = seg(100, Some(777), Flags(0), 80, b"");
+        l.on_segment(PEER, &stray, 1000, &mut app, &mut wire, &mut ctr);
+        let rst = wire.0.pop().unwrap();
+        assert_eq!((rst.flags, rst.seq), (Flags::RST, SeqNumber(777)));
+        assert_eq!((ctr.tcp_resets_sent, ctr.tcp_syn_cookies_rejected), (1, 0));
         assert_eq!(l.pool.used(), 0);
     }
 

@@ -395,8 +395,9 @@ fn echo_tasks_are_bounded_503_past_the_pool() {
     let head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
     assert!(a.send(&mut server, &mut nic, head).is_empty());
     assert_eq!(server.tasks_busy(), 1);
-    let mut r = b.send(&mut server, &mut nic, head);
-    r.extend(b.send(&mut server, &mut nic, b"abc"));
+    // The refusal closes the connection: it comes at once, without waiting for the body,
+    // which is then read and dropped.
+    let r = b.send(&mut server, &mut nic, head);
     assert_eq!(
         show(&r),
         show(&text(
@@ -405,6 +406,8 @@ fn echo_tasks_are_bounded_503_past_the_pool() {
             "Connection: close\r\n"
         ))
     );
+    assert!(b.fin);
+    assert!(b.send(&mut server, &mut nic, b"abc").is_empty());
     let r = a.send(&mut server, &mut nic, b"abc");
     assert!(
         show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
@@ -1045,4 +1048,49 @@ fn a_clock_that_steps_back_does_not_stop_the_timers() {
     );
     assert!((51_001..=51_011).contains(&nic.now), "at {}", nic.now);
     assert_eq!(server.counters.tcp_retransmits, 1);
+}
+
+/// A client that waits for a 100 (Continue) before sending a megabyte is refused at once
+/// when no task is free: no 100 invites the body the 503 does not need, and what the
+/// client sends of it all the same meets no RST.
+#[test]
+fn a_refused_upload_is_answered_before_its_body_and_not_invited() {
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut a = Client::connect(&mut server, &mut nic, 47000);
+    let mut b = Client::connect(&mut server, &mut nic, 47001);
+    let head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+    assert!(a.send(&mut server, &mut nic, head).is_empty());
+    let big = b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\
+        Content-Length: 1000000\r\n\r\n";
+    let r = b.send(&mut server, &mut nic, big);
+    assert_eq!(
+        show(&r),
+        show(&text(
+            "503 Service Unavailable",
+            "",
+            "Connection: close\r\n"
+        ))
+    );
+    assert!(b.fin);
+    let out = exchange(&mut server, &mut nic, b.frame(Flags::PSH, &[b'x'; 1000]));
+    assert_eq!(out.len(), 1);
+    let (_, ack, flags, payload) = server_segment(&out[0]);
+    assert_eq!((flags, payload.len()), (Flags(0), 0), "an ACK, no RST");
+    assert_eq!(ack, Some(b.seq + 1000));
+    assert_eq!(server.counters.qos_refused_503, 1);
+    // A POST to a page with `Connection: close` is answered 405 before its body too;
+    // with keep-alive the body is read first, to find the next request.
+    let mut c = Client::connect(&mut server, &mut nic, 47002);
+    let post = b"POST /about HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\
+        Content-Length: 5\r\n\r\n";
+    let r = c.send(&mut server, &mut nic, post);
+    assert!(show(&r).starts_with("HTTP/1.1 405 "), "{}", show(&r));
+    let mut d = Client::connect(&mut server, &mut nic, 47003);
+    let post = b"POST /about HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+    assert!(d.send(&mut server, &mut nic, post).is_empty());
+    let r = d.send(&mut server, &mut nic, b"abcde");
+    assert!(show(&r).starts_with("HTTP/1.1 405 "), "{}", show(&r));
+    assert!(!d.fin);
 }

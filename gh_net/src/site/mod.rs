@@ -397,6 +397,9 @@ impl App for Site<'_> {
         // Set when this request cannot be taken now: it is left unacknowledged, and the
         // peer sends it again.
         let mut refuse = false;
+        // Set when the request's answer closes the connection and needs no body: it goes
+        // at once, and the body is not read.
+        let mut early = false;
         let result = parser.feed_routing(data, &limits, &mut |e| match e {
             Event::Target(piece) => path.feed(piece, &paths, &routes),
             Event::Header(Header::IfNoneMatch, piece) => {
@@ -431,11 +434,20 @@ impl App for Site<'_> {
                 };
                 let h = decide(&head, route, pages.len(), validators, tasks, q.flags);
                 refuse = !q.push(h);
-                // RFC 9110 section 10.1.1: a client that waits for a 100 (Continue) gets
-                // it at once, unless responses are ahead of its request's (then it sends
-                // the body when it stops waiting).
                 let has_body = head.content_length > 0 || head.chunked;
-                if !refuse && first && head.expect_continue && has_body {
+                if refuse || !has_body {
+                    return;
+                }
+                if !h.is_task() && h.conn() == Conn::Close {
+                    // A final answer may come before the body (RFC 9110 section 10.1.1):
+                    // one that closes the connection does not make the client send the
+                    // body first (a refused upload of a megabyte), nor invite it with a
+                    // 100 (Continue). What of the body comes is read and dropped.
+                    early = true;
+                } else if first && head.expect_continue {
+                    // A client that waits for a 100 (Continue) gets it at once, unless
+                    // responses are ahead of its request's (then it sends the body when
+                    // it stops waiting).
                     *q.flags |= CONTINUE_DUE;
                 }
             }
@@ -457,6 +469,12 @@ impl App for Site<'_> {
             _ if refuse => {
                 *x = before;
                 return 0;
+            }
+            // Whatever became of the body: the answer was decided without it.
+            _ if early => {
+                q.complete();
+                *parser = Parser::new();
+                (data.len(), q.last().map(|h| Handle(*h)))
             }
             Ok(p) if !p.complete => return p.consumed,
             Ok(p) => {

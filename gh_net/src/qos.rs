@@ -83,6 +83,14 @@ impl<'a> WaitList<'a> {
         self.len = kept;
     }
 
+    /// The waiters, longest first.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len).filter_map(|k| {
+            let at = (self.head + k).checked_rem(self.ring.len())?;
+            self.ring.get(at).copied()
+        })
+    }
+
     /// Resumes the longest waiter.
     pub fn resume(&mut self) -> Option<u32> {
         if self.len == 0 {
@@ -133,6 +141,7 @@ mod tests {
         assert_eq!((w.len(), w.first()), (2, Some(6)));
         w.park(8).unwrap();
         w.remove(9);
+        assert!(w.iter().eq([6, 7, 8]));
         assert_eq!(
             [w.resume(), w.resume(), w.resume(), w.resume()],
             [Some(6), Some(7), Some(8), None]
@@ -144,6 +153,7 @@ mod tests {
     fn zero_bound_refuses_everything() {
         let mut w = WaitList::new(&mut []);
         assert_eq!(w.park(1), Err(Full));
+        assert_eq!(w.iter().count(), 0);
         assert_eq!(w.resume(), None);
     }
 }

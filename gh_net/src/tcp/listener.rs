@@ -519,6 +519,12 @@ impl<'a> Listener<'a> {
     }
 }
 
+// Randomized runs, the listener's books checked after every event.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[path = "listener_sim_tests.rs"]
+mod sim;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

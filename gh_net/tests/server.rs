@@ -1094,3 +1094,33 @@ fn a_refused_upload_is_answered_before_its_body_and_not_invited() {
     assert!(show(&r).starts_with("HTTP/1.1 405 "), "{}", show(&r));
     assert!(!d.fin);
 }
+
+/// A task's answer is named by its index in a 2,048-entry field: a site with more tasks
+/// than that is refused, not run with two tasks behind one name.
+#[test]
+fn more_tasks_than_answers_can_name_are_refused() {
+    let mut too_many = Memory::new(4, gh_net::site::MAX_TASKS + 1);
+    let cfg = NetConfig {
+        mac: SERVER_MAC,
+        ip: SERVER_IP,
+        prefix_len: 24,
+        gateway: None,
+    };
+    let server = Server::new(too_many.0.memory(), cfg, &[80], &PAGES, DATE, [1; 4], 0);
+    assert!(server.is_none());
+    // The last task that can be named answers its own body.
+    let mut mem = Memory::new(4, gh_net::site::MAX_TASKS);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 52000);
+    let post = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+    for _ in 0..=gh_net::site::MAX_TASKS {
+        let r = c.send(&mut server, &mut nic, post);
+        assert!(
+            show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
+            "{}",
+            show(&r)
+        );
+        assert_eq!(server.tasks_busy(), 0);
+    }
+}

@@ -46,6 +46,10 @@ pub struct Page<'a> {
 /// The path of the echo task.
 const ECHO: &[u8] = b"/echo";
 
+/// The most echo tasks a site takes: a task's answer is named by its index in the same
+/// field of a [`Handle`] as a prepared response's.
+pub const MAX_TASKS: usize = replies::MAX_REPLIES;
+
 /// What the site keeps per connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Exchange {
@@ -148,6 +152,7 @@ pub struct Site<'a> {
 
 impl<'a> Site<'a> {
     /// A site serving `pages`; `unix_seconds` is the date at `now_ms` of the platform clock.
+    /// `None` if the memory does not fit: too small, or more than [`MAX_TASKS`] tasks.
     pub fn new(
         pages: &'a [Page<'a>],
         mem: SiteMemory<'a>,
@@ -161,6 +166,9 @@ impl<'a> Site<'a> {
             tasks,
             pipeline,
         } = mem;
+        if tasks.len() > MAX_TASKS {
+            return None;
+        }
         exchanges.fill(Exchange::default());
         // The arena ends with the route table, then the assembled responses.
         let (arena, kept) =

@@ -124,7 +124,13 @@ fn parse_args() -> Result<Args, String> {
             "--ip" => ip = Some(Ip(value.parse::<Ipv4Addr>().map_err(|_| bad())?.octets())),
             "--port" => port = value.parse().map_err(|_| bad())?,
             "--slots" => slots = value.parse().ok().filter(|&n| n > 0).ok_or_else(bad)?,
-            "--tasks" => tasks = value.parse().map_err(|_| bad())?,
+            "--tasks" => {
+                tasks = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n <= gh_net::site::MAX_TASKS)
+                    .ok_or_else(bad)?
+            }
             "--loss" => loss = value.parse().ok().filter(|&p| p <= 50).ok_or_else(bad)?,
             "--page" => pages.push(PageFile::load(&value).map_err(|e| e.to_string())?),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),

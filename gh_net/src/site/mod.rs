@@ -364,14 +364,19 @@ impl Queue<'_, '_> {
         self.pipeline.last_mut(*self.more).map(|(h, _)| h)
     }
 
+    /// Sets `f` (`READY`, `CONTINUE_DUE`) for the last response.
+    fn mark_last(&mut self, f: u8) {
+        if *self.more == 0 {
+            *self.flags |= f;
+        } else if let Some((_, flags)) = self.pipeline.last_mut(*self.more) {
+            *flags |= f;
+        }
+    }
+
     /// The request of the last response is complete.
     fn complete(&mut self) {
         *self.flags &= !PARSING;
-        if *self.more == 0 {
-            *self.flags |= READY;
-        } else if let Some((_, ready)) = self.pipeline.last_mut(*self.more) {
-            *ready = true;
-        }
+        self.mark_last(READY);
     }
 }
 
@@ -435,7 +440,6 @@ impl App for Site<'_> {
                     refuse = true;
                     return;
                 }
-                let first = *q.flags & HAS_REPLY == 0;
                 let validators = Validators {
                     none_matched: matched,
                     if_match_holds: holds,
@@ -452,11 +456,10 @@ impl App for Site<'_> {
                     // body first (a refused upload of a megabyte), nor invite it with a
                     // 100 (Continue). What of the body comes is read and dropped.
                     early = true;
-                } else if first && head.expect_continue {
-                    // A client that waits for a 100 (Continue) gets it at once, unless
-                    // responses are ahead of its request's (then it sends the body when
-                    // it stops waiting).
-                    *q.flags |= CONTINUE_DUE;
+                } else if head.expect_continue {
+                    // A client that waits for a 100 (Continue) gets it at once, or, with
+                    // responses ahead of its request's, as soon as they have gone.
+                    q.mark_last(CONTINUE_DUE);
                 }
             }
             Event::Body(piece) => {
@@ -577,12 +580,9 @@ impl App for Site<'_> {
                 self.tasks.release(t);
             }
             x.flags &= !(SENT | READY | HAS_REPLY);
-            if let Some((h, ready)) = self.pipeline.pop(&mut x.more) {
+            if let Some((h, flags)) = self.pipeline.pop(&mut x.more) {
                 x.reply = h;
-                x.flags |= HAS_REPLY;
-                if ready {
-                    x.flags |= READY;
-                }
+                x.flags |= HAS_REPLY | (flags & (READY | CONTINUE_DUE));
             } else {
                 // What was parsing (if anything) was the last entry, now gone: nothing is.
                 x.flags &= !PARSING;

@@ -17,8 +17,9 @@ pub struct Queued {
     handle: u32,
     /// Next entry of the same connection (index + 1), or of the free list.
     next: u16,
-    /// Its request is complete: the response may be sent.
-    ready: bool,
+    /// The site's flags for the response (its request is complete, a 100 Continue is
+    /// owed), taken back with it when it comes first.
+    flags: u8,
 }
 
 /// The pool, over caller memory (at most 65,535 entries are used).
@@ -38,7 +39,7 @@ impl<'a> Pipeline<'a> {
             *e = Queued {
                 handle: 0,
                 next,
-                ready: false,
+                flags: 0,
             };
         }
         Pipeline {
@@ -60,7 +61,7 @@ impl<'a> Pipeline<'a> {
         self.entries.get_mut(usize::from(link).checked_sub(1)?)
     }
 
-    /// Appends `handle` (not yet ready) to the list starting at `*head`; false when the
+    /// Appends `handle` (with no flags) to the list starting at `*head`; false when the
     /// pool is empty or the list holds [`PER_CONNECTION`] entries.
     pub fn push(&mut self, head: &mut u16, handle: u32) -> bool {
         let (tail, _, len) = self.tail(*head);
@@ -75,7 +76,7 @@ impl<'a> Pipeline<'a> {
         *e = Queued {
             handle,
             next: 0,
-            ready: false,
+            flags: 0,
         };
         self.free = after;
         match tail {
@@ -101,20 +102,20 @@ impl<'a> Pipeline<'a> {
         (last, before, len)
     }
 
-    /// The handle of the last entry of the list at `head`, to change it.
-    pub fn last_mut(&mut self, head: u16) -> Option<(&mut u32, &mut bool)> {
+    /// The handle and flags of the last entry of the list at `head`, to change them.
+    pub fn last_mut(&mut self, head: u16) -> Option<(&mut u32, &mut u8)> {
         let (Some(t), _, _) = self.tail(head) else {
             return None;
         };
-        self.get_mut(t).map(|e| (&mut e.handle, &mut e.ready))
+        self.get_mut(t).map(|e| (&mut e.handle, &mut e.flags))
     }
 
-    /// Takes the first entry off the list at `*head`: its handle and whether it is ready.
-    pub fn pop(&mut self, head: &mut u16) -> Option<(u32, bool)> {
+    /// Takes the first entry off the list at `*head`: its handle and flags.
+    pub fn pop(&mut self, head: &mut u16) -> Option<(u32, u8)> {
         let link = *head;
         let free = self.free;
         let e = self.get_mut(link)?;
-        let got = (e.handle, e.ready);
+        let got = (e.handle, e.flags);
         *head = e.next;
         e.next = free;
         self.free = link;
@@ -160,9 +161,9 @@ mod tests {
         let (mut a, mut b) = (0u16, 0u16);
         assert!(p.push(&mut a, 1) && p.push(&mut b, 10) && p.push(&mut a, 2));
         assert!(p.is_empty() && !p.push(&mut a, 3), "bounded by the pool");
-        *p.last_mut(a).unwrap().1 = true;
-        assert_eq!(p.pop(&mut a), Some((1, false)));
-        assert_eq!(p.pop(&mut a), Some((2, true)));
+        *p.last_mut(a).unwrap().1 = 2;
+        assert_eq!(p.pop(&mut a), Some((1, 0)));
+        assert_eq!(p.pop(&mut a), Some((2, 2)));
         assert_eq!((p.pop(&mut a), a), (None, 0));
         p.release(&mut b);
         assert_eq!(b, 0);
@@ -185,7 +186,7 @@ mod tests {
             "bounded per connection"
         );
         assert!(p.push(&mut b, 1000), "the others still have room");
-        assert_eq!(p.pop(&mut a), Some((0, false)));
+        assert_eq!(p.pop(&mut a), Some((0, 0)));
         assert!(p.push(&mut a, 99), "room again once one leaves");
         assert_eq!(*p.last_mut(a).unwrap().0, 99);
         p.release(&mut a);
@@ -212,10 +213,10 @@ mod tests {
         assert_eq!(a, 0);
         p.drop_last(&mut a);
         assert!(p.push(&mut a, 3) && p.push(&mut a, 4) && p.is_empty());
-        assert_eq!(p.pop(&mut b), Some((10, false)));
+        assert_eq!(p.pop(&mut b), Some((10, 0)));
         assert_eq!(
             (p.pop(&mut a), p.pop(&mut a), p.pop(&mut a)),
-            (Some((3, false)), Some((4, false)), None)
+            (Some((3, 0)), Some((4, 0)), None)
         );
     }
 

@@ -137,6 +137,61 @@ impl Client {
     }
 }
 
+/// What a connection came to: the response bytes, whether the server closed, and the
+/// server's tasks and request counts.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    bytes: String,
+    fin: bool,
+    tasks_busy: usize,
+    requests: u64,
+    rejected: u64,
+}
+
+impl Client {
+    /// Delivers `data`, sending again what the server left unacknowledged (a request
+    /// past the pipeline's bound), and reads and acknowledges the responses as they come.
+    fn deliver(&mut self, server: &mut Server<'_>, nic: &mut Nic, data: &[u8], got: &mut Vec<u8>) {
+        let end = self.seq.wrapping_add(data.len() as u32);
+        for _ in 0..50 {
+            if self.seq == end || self.fin {
+                return;
+            }
+            let off = data.len() - end.wrapping_sub(self.seq) as usize;
+            let out = exchange(server, nic, self.frame(Flags::PSH, &data[off..]));
+            for f in &out {
+                if let (_, Some(a), _, _) = server_segment(f) {
+                    if a.wrapping_sub(self.seq) as i32 > 0 {
+                        self.seq = a;
+                    }
+                }
+            }
+            got.extend(self.read(server, nic, out));
+        }
+        panic!("the server never took {}", show(data));
+    }
+}
+
+/// `pieces` sent one segment each on a new connection to a new server.
+fn outcome(pieces: &[&[u8]]) -> Outcome {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let mut c = Client::connect(&mut server, &mut nic, 50000);
+    let mut got = Vec::new();
+    for p in pieces {
+        c.deliver(&mut server, &mut nic, p, &mut got);
+    }
+    Outcome {
+        // A 100 Continue depends on where the head ends; nothing else may.
+        bytes: show(&got).replace("HTTP/1.1 100 Continue\r\n\r\n", ""),
+        fin: c.fin,
+        tasks_busy: server.tasks_busy(),
+        requests: server.counters.http_requests,
+        rejected: server.counters.http_rejected,
+    }
+}
+
 fn exchange(server: &mut Server<'_>, nic: &mut Nic, frame: Vec<u8>) -> Vec<Vec<u8>> {
     nic.now += 1;
     server.receive(&frame, nic);
@@ -1126,5 +1181,39 @@ fn more_tasks_than_answers_can_name_are_refused() {
             show(&r)
         );
         assert_eq!(server.tasks_busy(), 0);
+    }
+}
+
+/// Request sequences cut in two at every byte: the answers, the close, the tasks and the
+/// counts are those of the sequence sent whole. The parser keeps only its place between
+/// segments, in bodies, chunk framing, pipelines and errors alike.
+#[test]
+fn a_split_anywhere_changes_nothing() {
+    let tag = etag(PAGES[0].body);
+    let cases = [
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nab\r\n\
+         1\r\nc\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nGET GET /about HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\n\
+         Transfer-Encoding: chunked\r\n\r\n3\r\nabX\r\n".to_string(),
+        "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n\
+         abcGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+        "POST /nope HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n\
+         GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+        "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+        format!("GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\", {tag}\r\n\r\n\
+                 GET http://a/about?x HTTP/1.1\r\nHost: a\r\nIf-Match: {tag}x\r\n\r\n"),
+        "PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx".to_string(),
+        "HEAD /nope HTTP/1.1\r\nHost: a\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n".to_string(),
+    ];
+    for case in &cases {
+        let input = case.as_bytes();
+        let whole = outcome(&[input]);
+        assert!(whole.requests > 0, "{case:?}");
+        for cut in 1..input.len() {
+            let (a, b) = input.split_at(cut);
+            assert_eq!(outcome(&[a, b]), whole, "{case:?} cut at {cut}");
+        }
     }
 }

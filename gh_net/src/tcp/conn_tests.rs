@@ -1033,11 +1033,16 @@ fn sequence_numbers_wrap() {
 
 #[test]
 fn arbitrary_segments_never_panic() {
-    let mut x: u32 = 99;
+    let mut x: u64 = 99;
+    // xorshift: every bit of a draw varies (a power-of-two LCG's low bits do not).
     let mut next = || {
-        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        x
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 32) as u32
     };
+    // How many segments came without ACK, without FIN, and how often a timer ran.
+    let (mut no_ack, mut no_fin, mut timers) = (0, 0, 0);
     for _ in 0..200 {
         let mut h = Harness::established();
         h.send(5000);
@@ -1046,6 +1051,8 @@ fn arbitrary_segments_never_panic() {
             let seq = IRS.wrapping_add(next() % 3000).wrapping_sub(1000);
             let ack = (r & 1 == 0).then(|| ISS.wrapping_add(next() % 7000));
             let flags = Flags((next() & 0x1f) as u8);
+            no_ack += usize::from(ack.is_none());
+            no_fin += usize::from(!flags.contains(Flags::FIN));
             let payload: &'static [u8] = if r & 2 == 0 { b"" } else { b"data" };
             let mut s = seg(seq, ack, flags, payload);
             s.window = (next() % 3) as u16 * 1000;
@@ -1054,6 +1061,7 @@ fn arbitrary_segments_never_panic() {
                 break;
             }
             if next() % 4 == 0 {
+                timers += 1;
                 if let Some(d) = h.tcb.deadline() {
                     h.now = d;
                     if h.tcb.on_timer(h.now, &h.cfg, &mut h.ctr) == Verdict::Free {
@@ -1067,6 +1075,10 @@ fn arbitrary_segments_never_panic() {
             assert!(h.tcb.snd_una().le(h.tcb.snd_nxt()));
         }
     }
+    assert!(
+        no_ack > 1000 && no_fin > 1000 && timers > 500,
+        "the draws vary: {no_ack} without ACK, {no_fin} without FIN, {timers} timer runs"
+    );
 }
 
 #[test]

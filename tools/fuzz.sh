@@ -87,7 +87,7 @@ for t in "${targets[@]}"; do
         -max_total_time="$seconds" -jobs=1 -timeout=10 -print_final_stats=1) >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)
-    if [ $rc = 0 ] && [ -n "$runs" ]; then
+    if [ $rc = 0 ] && [ "${runs:-0}" -gt 0 ]; then
         echo "PASS: fuzz $name ($runs runs)"
         continue
     fi

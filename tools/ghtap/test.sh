@@ -209,10 +209,12 @@ for path in / /index.html /bytes.bin /big.bin; do
         "code $code; $(cat "$tmp/err"; cmp "$tmp/body" "$f" 2>&1; cat "$tmp/head")"
 done
 
-code=$(curl_ -I -o "$tmp/head" -w '%{http_code} %{size_download}' "$url/bytes.bin" 2>"$tmp/err")
-[ "$code" = "200 0" ] && [ "$(header_of Content-Length "$tmp/head")" = 102400 ] &&
+# curl reads no body after HEAD or 304 whatever comes: that none is sent is checked over
+# raw sockets (clients.py's http and pipeline groups).
+code=$(curl_ -I -o "$tmp/head" -w '%{http_code}' "$url/bytes.bin" 2>"$tmp/err")
+[ "$code" = 200 ] && [ "$(header_of Content-Length "$tmp/head")" = 102400 ] &&
     [ "$(header_of Content-Type "$tmp/head")" = application/octet-stream ]
-result $? "curl HEAD /bytes.bin: 200, Content-Length 102400, no body" \
+result $? "curl HEAD /bytes.bin: 200, Content-Length 102400" \
     "$code; $(cat "$tmp/err" "$tmp/head")"
 
 curl_ -o /dev/null -D "$tmp/head" "$url/bytes.bin" 2>"$tmp/err"
@@ -220,9 +222,9 @@ etag=$(header_of ETag "$tmp/head")
 [[ "$etag" =~ ^\"[0-9a-f]{16}\"$ ]]
 result $? "curl GET /bytes.bin carries an ETag ($etag)" "$(cat "$tmp/err" "$tmp/head")"
 code=$(curl_ -o "$tmp/body" -D "$tmp/head" -H "If-None-Match: $etag" \
-    -w '%{http_code} %{size_download}' "$url/bytes.bin" 2>"$tmp/err")
-[ "$code" = "304 0" ] && [ "$(header_of ETag "$tmp/head")" = "$etag" ]
-result $? "curl If-None-Match: $etag: 304, same ETag, no body" \
+    -w '%{http_code}' "$url/bytes.bin" 2>"$tmp/err")
+[ "$code" = 304 ] && [ "$(header_of ETag "$tmp/head")" = "$etag" ]
+result $? "curl If-None-Match: $etag: 304, same ETag" \
     "$code; $(cat "$tmp/err" "$tmp/head")"
 
 code=$(curl_ -o "$tmp/body" -w '%{http_code}' "$url/no/such/page" 2>"$tmp/err")

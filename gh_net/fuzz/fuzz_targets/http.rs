@@ -9,6 +9,10 @@
 //! values or body was reported depends on where the input was split. For it, one
 //! outcome's events must be a prefix of the other's, and differ only in such pieces.
 //!
+//! The server parses with `feed_routing`, which may leave out the method and `Host`
+//! events: the split input is parsed that way too, and must give the same outcome less
+//! those.
+//!
 //! Also checked: `consumed` never exceeds the input and is short of it only when a
 //! request completed, an error is sticky, and a completed request's body is exactly its
 //! Content-Length or, in the chunked coding, within the body limit.
@@ -67,6 +71,35 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The outcome less the events `feed_routing` leaves out (the method, `Host`), with
+    /// the pieces that then meet joined.
+    fn routed(&self) -> Outcome {
+        let mut out = Outcome {
+            results: self.results.clone(),
+            ..Outcome::default()
+        };
+        for (i, e) in self.events.iter().enumerate() {
+            if i == self.settled {
+                out.settled = out.events.len();
+            }
+            match (out.events.last_mut(), e) {
+                (_, Ev::Method(_) | Ev::Header(Header::Host, _)) => {}
+                (Some(Ev::Header(h, v)), Ev::Header(h2, more)) if h == h2 => {
+                    v.extend_from_slice(more)
+                }
+                (Some(Ev::Target(t)), Ev::Target(more)) => t.extend_from_slice(more),
+                (Some(Ev::Body(b)), Ev::Body(more)) => b.extend_from_slice(more),
+                _ => out.events.push(e.clone()),
+            }
+        }
+        if self.settled == self.events.len() {
+            out.settled = out.events.len();
+        }
+        out
+    }
+}
+
 impl Ev {
     /// True if `self` is `other` or, for pieces of the same kind, its beginning.
     fn starts(&self, other: &Ev) -> bool {
@@ -110,8 +143,8 @@ fn assert_same(a: &Outcome, b: &Outcome, how: &dyn Fn() -> String) {
 
 /// Feeds `chunks` in order to one parser, like a connection's segments, each chunk until
 /// it is used up (a completed request leaves the rest for the next one); stops at the
-/// first error.
-fn parse<'a>(chunks: impl Iterator<Item = &'a [u8]>, limits: &Limits) -> Outcome {
+/// first error. With `routing`, as the server does (`feed_routing`).
+fn parse<'a>(chunks: impl Iterator<Item = &'a [u8]>, limits: &Limits, routing: bool) -> Outcome {
     let mut parser = Parser::new();
     let mut out = Outcome::default();
     // Body bytes of the request being parsed, and its head.
@@ -120,14 +153,19 @@ fn parse<'a>(chunks: impl Iterator<Item = &'a [u8]>, limits: &Limits) -> Outcome
     for chunk in chunks {
         let mut rest = chunk;
         loop {
-            let result = parser.feed(rest, limits, &mut |e| {
+            let mut on = |e: Event<'_>| {
                 match &e {
                     Event::Head(h) => announced = Some(*h),
                     Event::Body(b) => body += b.len() as u64,
                     _ => {}
                 }
                 out.push(e)
-            });
+            };
+            let result = if routing {
+                parser.feed_routing(rest, limits, &mut on)
+            } else {
+                parser.feed(rest, limits, &mut on)
+            };
             match result {
                 Ok(p) => {
                     assert!(p.consumed <= rest.len(), "consumed more than the input");
@@ -193,12 +231,18 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     points.sort_unstable();
 
-    let whole = parse(std::iter::once(input), &limits);
+    let whole = parse(std::iter::once(input), &limits, false);
     let mut bounds = vec![0];
     bounds.extend(&points);
     bounds.push(input.len());
-    let split = parse(bounds.windows(2).map(|w| &input[w[0]..w[1]]), &limits);
+    let pieces = || bounds.windows(2).map(|w| &input[w[0]..w[1]]);
+    let split = parse(pieces(), &limits, false);
     assert_same(&whole, &split, &|| format!("split at {points:?}"));
-    let bytewise = parse(input.chunks(1), &limits);
+    let bytewise = parse(input.chunks(1), &limits, false);
     assert_same(&whole, &bytewise, &|| "fed one byte at a time".to_string());
+    let routed = parse(pieces(), &limits, true);
+    // The state machine may still report them where the fast path does not.
+    assert_same(&split.routed(), &routed.routed(), &|| {
+        format!("routing, split at {points:?}")
+    });
 });

@@ -25,7 +25,7 @@ const TASKS: usize = 64;
 const UNIX_SECONDS: u64 = 1_700_000_000;
 
 /// The site: one page at `/` with a 100-byte body.
-static PAGES: [Page<'static>; 1] = [Page {
+pub static PAGES: [Page<'static>; 1] = [Page {
     path: "/",
     content_type: "text/plain",
     body: b"GigaHttpd netbench: a page of one hundred bytes, served whole in one segment \

@@ -78,8 +78,13 @@ pub(crate) struct CoreShared {
     /// The flow ([`quarantine::flow_key`]) of the frame the core is handling, 0 between
     /// frames: what the watchdog blames when the heartbeat stops.
     working_on: AtomicU64,
+    /// Where that flow's byte stream had reached when the engine took the frame up
+    /// (`Platform::serving`), as [`known_end`] encodes it; 0 if not said.
+    stream_end: AtomicU64,
     /// A flow the next run of the core quarantines, set by the watchdog; 0 for none.
     quarantine: AtomicU64,
+    /// Its `stream_end`.
+    quarantine_end: AtomicU64,
     /// Live settings the core applies (`/proc/gigahttpd/config`), by `config` index.
     settings: [AtomicU32; config::COUNT],
     /// The core's NIC, if it has one: set before the core starts, owned by the core
@@ -129,7 +134,7 @@ pub(crate) struct EngineView {
     pub(crate) parked: u64,
     /// Thousandths of the last timer period spent handling frames and timers.
     pub(crate) busy_permille: u64,
-    /// Requests of a quarantined flow answered 500.
+    /// Requests of a quarantined flow refused (500, or RST).
     pub(crate) quarantined: u64,
 }
 
@@ -214,7 +219,9 @@ impl CoreShared {
             overflow: AtomicU32::new(0),
             hang_on_request: AtomicU32::new(0),
             working_on: AtomicU64::new(0),
+            stream_end: AtomicU64::new(0),
             quarantine: AtomicU64::new(0),
+            quarantine_end: AtomicU64::new(0),
             settings: config::defaults().map(AtomicU32::new),
             nic_stats: NicStats::default(),
             setup: UnsafeCell::new(setup),
@@ -276,13 +283,19 @@ impl CoreShared {
         self.overflow.store(1, Ordering::Release);
     }
 
-    /// The flow of the frame the core is handling now, 0 if none.
-    pub(crate) fn working_on(&self) -> u64 {
-        self.working_on.load(Ordering::Relaxed)
+    /// The flow of the frame the core is handling now, 0 if none, with where its byte
+    /// stream had reached (encoded, 0 if not said).
+    pub(crate) fn working_on(&self) -> (u64, u64) {
+        (
+            self.working_on.load(Ordering::Relaxed),
+            self.stream_end.load(Ordering::Relaxed),
+        )
     }
 
-    /// Has the core's next run answer `flow` with an error instead of running it.
-    pub(crate) fn quarantine_next_run(&self, flow: u64) {
+    /// Has the core's next run answer `flow` with an error instead of running it;
+    /// `stream_end` as [`CoreShared::working_on`] gave it.
+    pub(crate) fn quarantine_next_run(&self, (flow, stream_end): (u64, u64)) {
+        self.quarantine_end.store(stream_end, Ordering::Relaxed);
         self.quarantine.store(flow, Ordering::Release);
     }
 
@@ -312,6 +325,7 @@ impl CoreShared {
         self.hang_on_request.store(0, Ordering::Relaxed);
         self.overflow.store(0, Ordering::Relaxed);
         self.working_on.store(0, Ordering::Relaxed);
+        self.stream_end.store(0, Ordering::Relaxed);
         self.state
             .store(CoreState::Booting as u32, Ordering::Release);
     }
@@ -616,7 +630,8 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     });
     let quarantined = shared.quarantine.swap(0, Ordering::AcqRel);
     if let (Some(server), true) = (server.as_mut(), quarantined != 0) {
-        server.quarantine(quarantined, now);
+        let end = shared.quarantine_end.swap(0, Ordering::Relaxed);
+        server.quarantine(quarantined, stream_end_of(end), now);
     }
     let mut tuning = Tuning::default();
     let mut next_tick = 0;
@@ -653,6 +668,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                     quarantine::frame_flow(frame).unwrap_or(0),
                     Ordering::Relaxed,
                 );
+                shared.stream_end.store(0, Ordering::Relaxed);
                 if shared.hang_on_request.load(Ordering::Relaxed) != 0 && requests_hang(frame) {
                     spin_forever();
                 }
@@ -661,6 +677,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                     &mut CorePlatform {
                         clock: &mut clock,
                         send: reply,
+                        stream_end: &shared.stream_end,
                     },
                 );
             });
@@ -675,6 +692,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                 server.tick(&mut CorePlatform {
                     clock: &mut clock,
                     send: &mut |len, build| nic.send(stats, len, build),
+                    stream_end: &shared.stream_end,
                 });
                 let now = tsc();
                 busy += now.wrapping_sub(start);
@@ -820,6 +838,18 @@ impl Clock {
 struct CorePlatform<'a, 's> {
     clock: &'a mut Clock,
     send: &'a mut SendFrame<'s>,
+    /// [`CoreShared::stream_end`].
+    stream_end: &'a AtomicU64,
+}
+
+/// A stream end as `CoreShared::stream_end` keeps it: bit 32 set, so that 0 means none.
+fn known_end(snd_max: u32) -> u64 {
+    1 << 32 | u64::from(snd_max)
+}
+
+/// The stream end [`known_end`] encoded, if any.
+fn stream_end_of(encoded: u64) -> Option<u32> {
+    (encoded >> 32 == 1).then_some(encoded as u32)
 }
 
 impl Platform for CorePlatform<'_, '_> {
@@ -829,6 +859,10 @@ impl Platform for CorePlatform<'_, '_> {
 
     fn random(&mut self) -> u64 {
         self.clock.random()
+    }
+
+    fn serving(&mut self, snd_max: u32) {
+        self.stream_end.store(known_end(snd_max), Ordering::Relaxed);
     }
 
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {

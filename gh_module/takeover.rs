@@ -552,16 +552,16 @@ impl Cores {
                 heartbeat,
                 still_for
             );
-            let flow = core.shared.working_on();
+            let (flow, stream_end) = core.shared.working_on();
             self.reset(core);
             if flow != 0 {
                 // The frame it was handling is what hung it: its flow is answered with an
                 // error from now on, and not run again.
-                core.shared.quarantine_next_run(flow);
+                core.shared.quarantine_next_run((flow, stream_end));
                 let ip = ((flow >> 32) as u32).to_be_bytes();
                 pr_err!(
                     "watchdog: CPU {} was handling a segment from {}.{}.{}.{}:{} to port {}; \
-                     that request is answered 500 and not run again\n",
+                     that request is refused and not run again\n",
                     core.cpu,
                     ip[0],
                     ip[1],

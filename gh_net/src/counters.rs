@@ -164,7 +164,8 @@ counters! {
     http_not_modified,
     /// HTTP responses 404 Not Found.
     http_not_found,
-    /// Requests of a quarantined flow answered 500 instead of being run.
+    /// Requests of a quarantined flow refused instead of being run: answered 500, or
+    /// reset where the 500 could not follow what the flow was sent before.
     http_quarantined,
     /// Requests parked because the TX ring was full.
     qos_parked_tx,

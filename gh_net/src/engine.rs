@@ -18,6 +18,12 @@ pub trait Platform {
     fn now_ms(&self) -> u64;
     /// Unpredictable bits (for keys and initial sequence numbers).
     fn random(&mut self) -> u64;
+    /// The frame being handled belongs to a connection whose byte stream has so far
+    /// reached `snd_max` (one past the last sequence number sent). Should the frame stop
+    /// the core, the next run answers the flow's request only from there (see
+    /// [`super::server::Server::quarantine`]): a core publishes it beside the flow.
+    #[inline(always)]
+    fn serving(&mut self, _snd_max: u32) {}
     /// Queues one frame of `len` bytes that `build` writes into the TX buffer; false if the
     /// TX ring is full (the frame is then not built).
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool;

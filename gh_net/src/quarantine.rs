@@ -1,13 +1,19 @@
 //! Connections whose request stopped a core.
 //!
 //! When a core's heartbeat stops while it handles a frame, Linux restarts the core and
-//! hands the new run that frame's flow. The flow's segments are then answered here,
-//! without state: a request gets `500` and a FIN, a FIN gets its ACK, and nothing of the
-//! flow reaches the application again, so a retransmitted request cannot stop the core a
-//! second time. A new SYN or a RST from the peer ends the quarantine, and so does time.
+//! hands the new run that frame's flow, and where the flow's byte stream had reached if
+//! the core had said ([`super::engine::Platform::serving`]). The flow's segments are then
+//! answered here, without the connection's state: a request (or the peer's FIN after
+//! one) gets `500` and a FIN, and the peer's FIN after those its ACK; nothing of the flow
+//! reaches the application again, so a retransmitted request cannot stop the core a
+//! second time. The 500 takes the sequence numbers the peer acknowledges next, so it goes
+//! only where nothing was sent beyond them: where the peer had not received all the old
+//! run sent (a response ahead of a pipelined request), its bytes would take the place of
+//! the rest, and the flow is reset instead. A new SYN or a RST from the peer ends the
+//! quarantine, and so does time.
 
 use super::wire::ipv4::Address as Ip;
-use super::wire::tcp::{Flags, Incoming};
+use super::wire::tcp::{Flags, Incoming, SeqNumber};
 
 /// Flows held at once; a new one replaces the oldest.
 pub const CAPACITY: usize = 8;
@@ -63,43 +69,67 @@ pub enum Answer {
         /// The end of what the peer sent.
         ack: u32,
     },
-    /// Acknowledge the peer's FIN.
+    /// Acknowledge the peer's FIN (after our answer and FIN).
     AckFin {
         /// Our sequence number: what the peer acknowledged.
         seq: u32,
         /// The end of what the peer sent, its FIN included.
         ack: u32,
     },
+    /// Reset the flow: no answer can be placed after what it was sent.
+    Reset {
+        /// Our sequence number: what the peer acknowledged.
+        seq: u32,
+    },
+}
+
+/// One quarantined flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Held {
+    /// The flow's [`flow_key`], 0 for a free entry.
+    flow: u64,
+    /// When it is released (platform ms).
+    until: u64,
+    /// Where the old run's byte stream on the flow ended, if known.
+    stream_end: Option<u32>,
+    /// Where our answer and its FIN end, once sent.
+    answered_end: Option<u32>,
 }
 
 /// The quarantined flows and when each is released.
 #[derive(Default)]
 pub struct Quarantine {
-    flows: [(u64, u64); CAPACITY],
+    flows: [Held; CAPACITY],
     /// Entries in `flows` that hold a flow: every received segment asks whether there
     /// are any, so the answer is one load rather than a walk of the table.
     held: u8,
 }
 
 impl Quarantine {
-    /// Quarantines `flow` (a [`flow_key`]) until `now_ms + HOLD_MS`.
-    pub fn add(&mut self, flow: u64, now_ms: u64) {
+    /// Quarantines `flow` (a [`flow_key`]), whose byte stream had reached `stream_end` if
+    /// known, until `now_ms + HOLD_MS`.
+    pub fn add(&mut self, flow: u64, stream_end: Option<u32>, now_ms: u64) {
         if flow == 0 {
             return;
         }
         let until = now_ms.saturating_add(HOLD_MS);
-        let slot = match self.flows.iter().position(|&(f, _)| f == flow) {
+        let slot = match self.flows.iter().position(|e| e.flow == flow) {
             Some(i) => i,
             // Free slots have `until` 0, so they are the oldest.
             None => (0..CAPACITY)
-                .min_by_key(|&i| self.flows.get(i).map_or(0, |e| e.1))
+                .min_by_key(|&i| self.flows.get(i).map_or(0, |e| e.until))
                 .unwrap_or(0),
         };
         if let Some(entry) = self.flows.get_mut(slot) {
-            if entry.0 == 0 {
+            if entry.flow == 0 {
                 self.held += 1;
             }
-            *entry = (flow, until);
+            *entry = Held {
+                flow,
+                until,
+                stream_end,
+                answered_end: None,
+            };
         }
     }
 
@@ -107,7 +137,7 @@ impl Quarantine {
     pub fn len(&self, now_ms: u64) -> usize {
         self.flows
             .iter()
-            .filter(|&&(f, until)| f != 0 && until > now_ms)
+            .filter(|e| e.flow != 0 && e.until > now_ms)
             .count()
     }
 
@@ -120,36 +150,44 @@ impl Quarantine {
     /// Decides what `seg` from the quarantined-or-not `flow` gets, releasing the flow on
     /// a SYN, a RST or expiry.
     pub fn answer<'a>(&mut self, flow: u64, seg: &impl Incoming<'a>, now_ms: u64) -> Answer {
-        let Some(entry) = self.flows.iter_mut().find(|e| e.0 == flow && flow != 0) else {
+        let Some(entry) = self.flows.iter_mut().find(|e| e.flow == flow && flow != 0) else {
             return Answer::Pass;
         };
-        if entry.1 <= now_ms || seg.flags().contains(Flags::SYN) {
-            *entry = (0, 0);
+        if entry.until <= now_ms || seg.flags().contains(Flags::SYN) {
+            *entry = Held::default();
             self.held = self.held.saturating_sub(1);
             return Answer::Pass;
         }
         if seg.flags().contains(Flags::RST) {
-            *entry = (0, 0);
+            *entry = Held::default();
             self.held = self.held.saturating_sub(1);
             return Answer::Drop;
         }
         // Without an ACK there is no sequence number to answer at.
-        let Some(seq) = seg.ack() else {
+        let Some(SeqNumber(seq)) = seg.ack() else {
             return Answer::Drop;
         };
-        let fin = u32::from(seg.flags().contains(Flags::FIN));
+        let (data, fin) = (!seg.payload().is_empty(), seg.flags().contains(Flags::FIN));
+        if !data && !fin {
+            return Answer::Drop;
+        }
         let ack = seg
             .seq()
             .0
             .wrapping_add(seg.payload().len() as u32)
-            .wrapping_add(fin);
-        if !seg.payload().is_empty() {
-            Answer::Refuse { seq: seq.0, ack }
-        } else if fin != 0 {
-            Answer::AckFin { seq: seq.0, ack }
-        } else {
-            Answer::Drop
+            .wrapping_add(u32::from(fin));
+        if entry.answered_end == Some(seq) {
+            // The peer has our answer and FIN: its FIN closes; data after them cannot be.
+            return match data {
+                false => Answer::AckFin { seq, ack },
+                true => Answer::Reset { seq },
+            };
         }
+        if entry.stream_end.is_some_and(|end| end != seq) {
+            return Answer::Reset { seq };
+        }
+        entry.answered_end = Some(seq.wrapping_add(RESPONSE.len() as u32 + 1));
+        Answer::Refuse { seq, ack }
     }
 }
 
@@ -209,7 +247,7 @@ mod tests {
             q.answer(flow, &seg(Flags::PSH, Some(7), b"GET /"), 0),
             Answer::Pass
         );
-        q.add(flow, 0);
+        q.add(flow, None, 0);
         assert_eq!(q.len(0), 1);
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(7), b"GET /"), 10),
@@ -220,13 +258,23 @@ mod tests {
             q.answer(flow, &seg(Flags::PSH, Some(7), b"GET /"), 20),
             Answer::Refuse { seq: 7, ack: 1005 }
         );
+        // Once the peer has our answer and FIN: its ACK needs nothing, its FIN an ACK, and
+        // data after them a RST.
+        let answered = 7 + RESPONSE.len() as u32 + 1;
         assert_eq!(
-            q.answer(flow, &seg(Flags(0), Some(66), b""), 30),
+            q.answer(flow, &seg(Flags(0), Some(answered), b""), 30),
             Answer::Drop
         );
         assert_eq!(
-            q.answer(flow, &seg(Flags::FIN, Some(66), b""), 40),
-            Answer::AckFin { seq: 66, ack: 1001 }
+            q.answer(flow, &seg(Flags::FIN, Some(answered), b""), 40),
+            Answer::AckFin {
+                seq: answered,
+                ack: 1001
+            }
+        );
+        assert_eq!(
+            q.answer(flow, &seg(Flags::PSH, Some(answered), b"x"), 45),
+            Answer::Reset { seq: answered }
         );
         assert_eq!(q.answer(flow, &seg(Flags(0), None, b"x"), 50), Answer::Drop);
         let other = flow_key(PEER, 40001, 80);
@@ -237,19 +285,51 @@ mod tests {
     }
 
     #[test]
+    fn the_answer_goes_only_where_the_old_stream_ended() {
+        let mut q = Quarantine::default();
+        let flow = flow_key(PEER, 40000, 80);
+        q.add(flow, Some(500), 0);
+        // The peer has not received all the old run sent: a 500 would overwrite it.
+        assert_eq!(
+            q.answer(flow, &seg(Flags::PSH, Some(400), b"GET /"), 1),
+            Answer::Reset { seq: 400 }
+        );
+        assert_eq!(
+            q.answer(flow, &seg(Flags::FIN, Some(400), b""), 2),
+            Answer::Reset { seq: 400 }
+        );
+        // It has all of it: the 500 follows. A lone FIN gets it too (its request was
+        // never answered), acknowledged with the FIN.
+        assert_eq!(
+            q.answer(flow, &seg(Flags::FIN, Some(500), b""), 3),
+            Answer::Refuse {
+                seq: 500,
+                ack: 1001
+            }
+        );
+        assert_eq!(
+            q.answer(flow, &seg(Flags::PSH, Some(500), b"GET /"), 4),
+            Answer::Refuse {
+                seq: 500,
+                ack: 1005
+            }
+        );
+    }
+
+    #[test]
     fn syn_rst_and_time_release_a_flow() {
         let mut q = Quarantine::default();
         let flow = flow_key(PEER, 40000, 80);
-        q.add(flow, 0);
+        q.add(flow, None, 0);
         assert_eq!(q.answer(flow, &seg(Flags::RST, None, b""), 1), Answer::Drop);
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(7), b"x"), 2),
             Answer::Pass
         );
-        q.add(flow, 0);
+        q.add(flow, None, 0);
         assert_eq!(q.answer(flow, &seg(Flags::SYN, None, b""), 3), Answer::Pass);
         assert!(q.is_empty());
-        q.add(flow, 0);
+        q.add(flow, None, 0);
         assert_eq!(q.len(HOLD_MS), 0);
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(7), b"x"), HOLD_MS),
@@ -269,11 +349,11 @@ mod tests {
             let flow = flow_key(PEER, 1000 + (x % 12) as u16, 80);
             let flags = [Flags::SYN, Flags::RST, Flags::PSH, Flags::FIN][(x >> 8) as usize % 4];
             if x >> 20 & 1 == 0 {
-                q.add(flow, now * 40);
+                q.add(flow, None, now * 40);
             } else {
                 q.answer(flow, &seg(flags, Some(7), b"x"), now * 40);
             }
-            assert_eq!(q.is_empty(), q.flows.iter().all(|e| e.0 == 0), "{now}");
+            assert_eq!(q.is_empty(), q.flows.iter().all(|e| e.flow == 0), "{now}");
         }
     }
 
@@ -281,12 +361,12 @@ mod tests {
     fn a_full_quarantine_replaces_its_oldest_flow() {
         let mut q = Quarantine::default();
         for port in 0..CAPACITY as u16 {
-            q.add(flow_key(PEER, 1000 + port, 80), u64::from(port));
+            q.add(flow_key(PEER, 1000 + port, 80), None, u64::from(port));
         }
-        q.add(0, 100);
+        q.add(0, None, 100);
         assert_eq!(q.len(100), CAPACITY);
         let newest = flow_key(PEER, 2000, 80);
-        q.add(newest, 100);
+        q.add(newest, None, 100);
         assert_eq!(q.len(100), CAPACITY);
         let data = seg(Flags::PSH, Some(1), b"x");
         assert_eq!(q.answer(flow_key(PEER, 1000, 80), &data, 101), Answer::Pass);

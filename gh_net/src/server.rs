@@ -74,6 +74,11 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
         }
         true
     }
+
+    #[inline(always)]
+    fn serving(&mut self, snd_max: SeqNumber) {
+        self.platform.serving(snd_max.0);
+    }
 }
 
 /// One core's HTTP server.
@@ -221,9 +226,10 @@ impl<'a> Server<'a> {
     }
 
     /// Answers every later segment of `flow` (a [`quarantine::flow_key`]) without running
-    /// it: the request the flow carried stopped this core's previous run.
-    pub fn quarantine(&mut self, flow: u64, now_ms: u64) {
-        self.quarantine.add(flow, now_ms);
+    /// it: the request the flow carried stopped this core's previous run, whose byte
+    /// stream on the flow had reached `stream_end` if known ([`Platform::serving`]).
+    pub fn quarantine(&mut self, flow: u64, stream_end: Option<u32>, now_ms: u64) {
+        self.quarantine.add(flow, stream_end, now_ms);
     }
 
     /// Flows quarantined now.
@@ -244,10 +250,14 @@ impl<'a> Server<'a> {
         let (seq, ack, flags, data) = match self.quarantine.answer(key, segment, now) {
             Answer::Pass => return false,
             Answer::Drop => return true,
-            Answer::Refuse { seq, ack } => {
-                (seq, ack, Flags::FIN.with(Flags::PSH), quarantine::RESPONSE)
-            }
-            Answer::AckFin { seq, ack } => (seq, ack, Flags(0), &[][..]),
+            Answer::Refuse { seq, ack } => (
+                seq,
+                Some(SeqNumber(ack)),
+                Flags::FIN.with(Flags::PSH),
+                quarantine::RESPONSE,
+            ),
+            Answer::AckFin { seq, ack } => (seq, Some(SeqNumber(ack)), Flags(0), &[][..]),
+            Answer::Reset { seq } => (seq, None, Flags::RST, &[][..]),
         };
         let flow = Flow {
             remote_ip: src,
@@ -257,9 +267,9 @@ impl<'a> Server<'a> {
         };
         let seg = Segment {
             seq: SeqNumber(seq),
-            ack: Some(SeqNumber(ack)),
+            ack,
             flags,
-            window: 1024,
+            window: if ack.is_some() { 1024 } else { 0 },
             mss: None,
             data: None,
         };
@@ -272,11 +282,16 @@ impl<'a> Server<'a> {
             .net
             .send_tcp(p, &flow, &seg, data.len(), &mut fill, &mut self.counters);
         match sent {
-            Sent::Queued if !data.is_empty() => {
-                super::counters::bump(&mut self.counters.http_quarantined);
+            Sent::Queued => {
+                if !segment.payload().is_empty() {
+                    super::counters::bump(&mut self.counters.http_quarantined);
+                }
+                if flags.contains(Flags::RST) {
+                    super::counters::bump(&mut self.counters.tcp_resets_sent);
+                }
             }
             Sent::RingFull => super::counters::bump(&mut self.counters.tx_full_drops),
-            _ => {}
+            Sent::NoRoute => {}
         }
         true
     }

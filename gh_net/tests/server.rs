@@ -581,11 +581,13 @@ fn a_quarantined_flow_is_refused_not_run() {
         let mut first_run = mem.server();
         Client::connect(&mut first_run, &mut nic, 50000)
         // The request that stops the core never comes back from `receive`: the first run
-        // ends here, with the connection established.
+        // ends here, with the connection established and nothing sent on it but the
+        // SYN-ACK, as the core says (`Platform::serving`) before it handles the request.
     };
     let mut server = mem.server();
     server.quarantine(
         gh_net::quarantine::flow_key(common::CLIENT_IP, 50000, 80),
+        Some(c.their),
         nic.now,
     );
     assert_eq!(server.quarantined(nic.now), 1);
@@ -619,6 +621,54 @@ fn a_quarantined_flow_is_refused_not_run() {
     assert_eq!(server.quarantined(nic.now), 0);
     let r = c.send(&mut server, &mut nic, request);
     assert_eq!(show(&r), show(&ok(&PAGES[0], "", true)));
+}
+
+/// The 500 of a quarantined flow takes the sequence numbers the peer acknowledges next:
+/// where the peer had not received all that the old run sent (here the response ahead of
+/// a pipelined request), it would take the place of those bytes, so the flow is reset.
+/// A lone FIN after the request that stopped the core gets the 500 too, not an ACK of
+/// the request.
+#[test]
+fn a_quarantined_flow_is_reset_where_a_500_would_overwrite_a_response() {
+    let mut mem = Memory::new(8, 2);
+    let mut nic = Nic::default();
+    let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let flow = gh_net::quarantine::flow_key(common::CLIENT_IP, 50000, 80);
+    let (c, pipelined, stream_end) = {
+        let mut first_run = mem.server();
+        let mut c = Client::connect(&mut first_run, &mut nic, 50000);
+        // The first response is sent, and lost; the client pipelines its next request,
+        // which stops the core.
+        assert_eq!(
+            exchange(&mut first_run, &mut nic, c.frame(Flags::PSH, request)).len(),
+            1
+        );
+        c.seq += request.len() as u32;
+        nic.serving = None;
+        let pipelined = c.frame(Flags::PSH, request);
+        exchange(&mut first_run, &mut nic, pipelined.clone());
+        (c, pipelined, nic.serving.unwrap())
+    };
+    assert!(stream_end > c.their, "the response went out");
+    let mut server = mem.server();
+    server.quarantine(flow, Some(stream_end), nic.now);
+    let out = exchange(&mut server, &mut nic, pipelined);
+    let (seq, ack, flags, payload) = server_segment(&out[0]);
+    assert_eq!(
+        (seq, ack, flags, payload.len()),
+        (c.their, None, Flags::RST, 0)
+    );
+    assert_eq!(server.counters.http_quarantined, 1);
+    // A lone FIN after a request that stopped the core, where the stream ended at the
+    // peer's acknowledgment: the 500 and our FIN, acknowledging the peer's.
+    let mut server = mem.server();
+    server.quarantine(flow, Some(c.their), nic.now);
+    let fin = c.frame(Flags::FIN, b"");
+    let out = exchange(&mut server, &mut nic, fin);
+    let (seq, ack, flags, payload) = server_segment(&out[0]);
+    assert_eq!((seq, ack), (c.their, Some(c.seq + 1)));
+    assert!(flags.contains(Flags::FIN), "{flags:?}");
+    assert_eq!(show(&payload), show(gh_net::quarantine::RESPONSE));
 }
 
 /// Live tuning: the SYN-ACK offers the window set, and an idle connection closes after

@@ -109,6 +109,11 @@ pub enum Verdict {
 pub trait Tx {
     /// Builds and queues one segment for `flow`; its data, if any, comes from `src`.
     fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool;
+
+    /// A segment of a connection whose byte stream has so far reached `snd_max` is about
+    /// to be handled (see [`super::super::engine::Platform::serving`]).
+    #[inline(always)]
+    fn serving(&mut self, _snd_max: SeqNumber) {}
 }
 
 /// What a segment brought for the application.
@@ -439,8 +444,7 @@ impl Tcb {
     }
 
     /// One past the highest sequence number sent.
-    #[cfg(test)]
-    pub(super) fn snd_max(&self) -> SeqNumber {
+    pub fn snd_max(&self) -> SeqNumber {
         self.snd_max
     }
 

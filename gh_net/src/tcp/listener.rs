@@ -322,6 +322,7 @@ impl<'a> Listener<'a> {
             return;
         };
         let was_half_open = tcb.state() == State::SynReceived;
+        tx.serving(tcb.snd_max());
         let input = tcb.on_segment(seg, now, &cfg, ctr);
         if input.challenge && !self.challenges.allow(now, &self.isn_key) {
             tcb.hold_ack();

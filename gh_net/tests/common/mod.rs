@@ -17,6 +17,8 @@ pub const CLIENT_IP: Ip = Ip([10, 9, 0, 2]);
 pub struct Nic {
     pub now: u64,
     pub sent: Vec<Vec<u8>>,
+    /// What the engine last said of the connection it was serving (`Platform::serving`).
+    pub serving: Option<u32>,
 }
 
 impl Platform for Nic {
@@ -25,6 +27,9 @@ impl Platform for Nic {
     }
     fn random(&mut self) -> u64 {
         0x1234_5678
+    }
+    fn serving(&mut self, snd_max: u32) {
+        self.serving = Some(snd_max);
     }
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
         let mut buf = vec![0u8; len];

@@ -127,7 +127,7 @@ test_watchdog_quarantines_request() {
     head -n 1 /tmp/hang.out | grep -q '^HTTP/1.1 500 ' ||
         { ktap_diag "/hang answered: $(head -c 300 /tmp/hang.out)"; return 1; }
     [ "$(core_field 1 4)" -gt "$before" ] || { ktap_diag "no restart: $(grep '^1 ' "$PROC/cpus")"; return 1; }
-    new_kmsg | grep -q "watchdog: CPU 1 was handling a segment from .* to port 80; that request is answered 500" ||
+    new_kmsg | grep -q "watchdog: CPU 1 was handling a segment from .* to port 80; that request is refused" ||
         { ktap_diag "no quarantine report in dmesg"; return 1; }
     [ "$(core_field 1 11)" -ge 1 ] || { ktap_diag "not counted: $(cat "$PROC/cpus")"; return 1; }
     http_get / /tmp/page.out 60 && grep -q '<h1>GigaHttpd</h1>' /tmp/page.out ||

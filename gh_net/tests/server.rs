@@ -235,6 +235,12 @@ fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Asserts that `r` ends with `POST /echo`'s answer to the body `abc`.
+fn assert_echoed_abc(r: &[u8]) {
+    let r = show(r);
+    assert!(r.ends_with("\r\n3 e71fa2190541574b\n"), "{r}");
+}
+
 #[test]
 fn keep_alive_site() {
     let mut mem = Memory::new(8, 2);
@@ -464,11 +470,7 @@ fn echo_tasks_are_bounded_503_past_the_pool() {
     assert!(b.fin);
     assert!(b.send(&mut server, &mut nic, b"abc").is_empty());
     let r = a.send(&mut server, &mut nic, b"abc");
-    assert!(
-        show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
-        "{}",
-        show(&r)
-    );
+    assert_echoed_abc(&r);
     assert_eq!(server.tasks_busy(), 0);
     assert_eq!(server.counters.qos_refused_503, 1);
 }
@@ -901,11 +903,7 @@ fn a_client_waiting_for_100_continue_gets_it() {
     let r = c.send(&mut server, &mut nic, old.as_bytes());
     assert!(r.is_empty(), "{}", show(&r));
     let r = c.send(&mut server, &mut nic, b"abc");
-    assert!(
-        show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
-        "{}",
-        show(&r)
-    );
+    assert_echoed_abc(&r);
     assert_eq!(server.tasks_busy(), 0);
 }
 
@@ -1225,11 +1223,7 @@ fn more_tasks_than_answers_can_name_are_refused() {
     let post = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
     for _ in 0..=gh_net::site::MAX_TASKS {
         let r = c.send(&mut server, &mut nic, post);
-        assert!(
-            show(&r).ends_with("\r\n3 e71fa2190541574b\n"),
-            "{}",
-            show(&r)
-        );
+        assert_echoed_abc(&r);
         assert_eq!(server.tasks_busy(), 0);
     }
 }

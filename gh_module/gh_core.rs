@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::cpu_tables::{FAULT_IST, GDT_LIMIT, TSS_SELECTOR};
 use crate::gh_net::counters::Counters;
 use crate::gh_net::engine::{NetConfig, Platform};
-use crate::gh_net::quarantine;
+use crate::gh_net::quarantine::{self, StreamEnd};
 use crate::gh_net::server::Server;
 use crate::gh_net::site::Page;
 use crate::gh_net::wire::{ethernet, ipv4};
@@ -78,8 +78,8 @@ pub(crate) struct CoreShared {
     /// The flow ([`quarantine::flow_key`]) of the frame the core is handling, 0 between
     /// frames: what the watchdog blames when the heartbeat stops.
     working_on: AtomicU64,
-    /// Where that flow's byte stream had reached when the engine took the frame up
-    /// (`Platform::serving`), as [`known_end`] encodes it; 0 if not said.
+    /// Where that flow's byte stream stood when the engine took the frame up
+    /// (`Platform::serving`), as [`encode_end`] writes it; 0 if not said.
     stream_end: AtomicU64,
     /// A flow the next run of the core quarantines, set by the watchdog; 0 for none.
     quarantine: AtomicU64,
@@ -631,7 +631,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
     let quarantined = shared.quarantine.swap(0, Ordering::AcqRel);
     if let (Some(server), true) = (server.as_mut(), quarantined != 0) {
         let end = shared.quarantine_end.swap(0, Ordering::Relaxed);
-        server.quarantine(quarantined, stream_end_of(end), now);
+        server.quarantine(quarantined, decode_end(end), now);
     }
     let mut tuning = Tuning::default();
     let mut next_tick = 0;
@@ -669,17 +669,22 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                     Ordering::Relaxed,
                 );
                 shared.stream_end.store(0, Ordering::Relaxed);
-                if shared.hang_on_request.load(Ordering::Relaxed) != 0 && requests_hang(frame) {
-                    spin_forever();
-                }
+                // The test hook stops the core where a request would: once the engine
+                // has found the connection and said where its stream stands.
+                let hang =
+                    shared.hang_on_request.load(Ordering::Relaxed) != 0 && requests_hang(frame);
                 server.receive(
                     frame,
                     &mut CorePlatform {
                         clock: &mut clock,
                         send: reply,
                         stream_end: &shared.stream_end,
+                        hang,
                     },
                 );
+                if hang {
+                    spin_forever();
+                }
             });
             if frames > 0 {
                 shared.working_on.store(0, Ordering::Relaxed);
@@ -693,6 +698,7 @@ extern "C" fn gh_core_main(shared: &'static CoreShared) -> ! {
                     clock: &mut clock,
                     send: &mut |len, build| nic.send(stats, len, build),
                     stream_end: &shared.stream_end,
+                    hang: false,
                 });
                 let now = tsc();
                 busy += now.wrapping_sub(start);
@@ -840,16 +846,23 @@ struct CorePlatform<'a, 's> {
     send: &'a mut SendFrame<'s>,
     /// [`CoreShared::stream_end`].
     stream_end: &'a AtomicU64,
+    /// Test hook: stop the core once the engine has said where the stream stands.
+    hang: bool,
 }
 
-/// A stream end as `CoreShared::stream_end` keeps it: bit 32 set, so that 0 means none.
-fn known_end(snd_max: u32) -> u64 {
-    1 << 32 | u64::from(snd_max)
+/// A stream end as `CoreShared::stream_end` keeps it: 0 is not said, `1 << 32 | end` an
+/// end, `2 << 32` a stream still owing responses.
+fn encode_end(stream_end: Option<u32>) -> u64 {
+    stream_end.map_or(2 << 32, |end| 1 << 32 | u64::from(end))
 }
 
-/// The stream end [`known_end`] encoded, if any.
-fn stream_end_of(encoded: u64) -> Option<u32> {
-    (encoded >> 32 == 1).then_some(encoded as u32)
+/// The stream end [`encode_end`] wrote.
+fn decode_end(encoded: u64) -> StreamEnd {
+    match encoded >> 32 {
+        1 => StreamEnd::At(encoded as u32),
+        2 => StreamEnd::Unsettled,
+        _ => StreamEnd::Unknown,
+    }
 }
 
 impl Platform for CorePlatform<'_, '_> {
@@ -861,8 +874,12 @@ impl Platform for CorePlatform<'_, '_> {
         self.clock.random()
     }
 
-    fn serving(&mut self, snd_max: u32) {
-        self.stream_end.store(known_end(snd_max), Ordering::Relaxed);
+    fn serving(&mut self, stream_end: Option<u32>) {
+        self.stream_end
+            .store(encode_end(stream_end), Ordering::Relaxed);
+        if self.hang {
+            spin_forever();
+        }
     }
 
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {

@@ -552,8 +552,10 @@ impl Cores {
                 heartbeat,
                 still_for
             );
-            let (flow, stream_end) = core.shared.working_on();
             self.reset(core);
+            // Read once the core is held by INIT: the flow and its stream end are of one
+            // frame.
+            let (flow, stream_end) = core.shared.working_on();
             if flow != 0 {
                 // The frame it was handling is what hung it: its flow is answered with an
                 // error from now on, and not run again.

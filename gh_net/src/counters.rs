@@ -164,8 +164,9 @@ counters! {
     http_not_modified,
     /// HTTP responses 404 Not Found.
     http_not_found,
-    /// Requests of a quarantined flow refused instead of being run: answered 500, or
-    /// reset where the 500 could not follow what the flow was sent before.
+    /// Segments of a quarantined flow refused instead of being run: its request (or the
+    /// peer's FIN after it) answered 500, or the flow reset where a 500 could not follow
+    /// what it was sent before.
     http_quarantined,
     /// Requests parked because the TX ring was full.
     qos_parked_tx,

@@ -13,17 +13,19 @@ use super::wire::Error;
 
 /// What the engine needs from the machine it runs on (a GigaHttpd core, or a test).
 pub trait Platform {
-    /// Milliseconds of a monotonic clock. (Should it step back, `Server` goes on from
-    /// the time it had, at the clock's pace.)
+    /// Milliseconds of a monotonic clock. (Should it step back, `Server` and every layer
+    /// under it go on from the time they had, at the clock's pace.)
     fn now_ms(&self) -> u64;
     /// Unpredictable bits (for keys and initial sequence numbers).
     fn random(&mut self) -> u64;
-    /// The frame being handled belongs to a connection whose byte stream has so far
-    /// reached `snd_max` (one past the last sequence number sent). Should the frame stop
-    /// the core, the next run answers the flow's request only from there (see
-    /// [`super::server::Server::quarantine`]): a core publishes it beside the flow.
+    /// The frame being handled belongs to a connection whose byte stream ends at
+    /// `Some(end)` (one past the last sequence number sent, with nothing more owed for
+    /// the requests before this frame), or `None` if responses before it are still to
+    /// be sent. Should the frame stop the core, the next run answers the flow's request
+    /// only from that end, and resets the flow otherwise (see
+    /// [`super::quarantine::StreamEnd`]): a core publishes it beside the flow.
     #[inline(always)]
-    fn serving(&mut self, _snd_max: u32) {}
+    fn serving(&mut self, _stream_end: Option<u32>) {}
     /// Queues one frame of `len` bytes that `build` writes into the TX buffer; false if the
     /// TX ring is full (the frame is then not built).
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool;

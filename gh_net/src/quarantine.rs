@@ -1,15 +1,15 @@
 //! Connections whose request stopped a core.
 //!
 //! When a core's heartbeat stops while it handles a frame, Linux restarts the core and
-//! hands the new run that frame's flow, and where the flow's byte stream had reached if
-//! the core had said ([`super::engine::Platform::serving`]). The flow's segments are then
+//! hands the new run that frame's flow, and where the flow's byte stream stood if the
+//! core had said ([`StreamEnd`], from [`super::engine::Platform::serving`]). The flow's segments are then
 //! answered here, without the connection's state: a request (or the peer's FIN after
 //! one) gets `500` and a FIN, and the peer's FIN after those its ACK; nothing of the flow
 //! reaches the application again, so a retransmitted request cannot stop the core a
 //! second time. The 500 takes the sequence numbers the peer acknowledges next, so it goes
-//! only where nothing was sent beyond them: where the peer had not received all the old
-//! run sent (a response ahead of a pipelined request), its bytes would take the place of
-//! the rest, and the flow is reset instead. A new SYN or a RST from the peer ends the
+//! only where the stream ended with nothing more owed: where the peer had not received
+//! all the old run sent, or responses ahead of a pipelined request were still to be sent,
+//! its bytes would take the place of theirs, and the flow is reset instead. A new SYN or a RST from the peer ends the
 //! quarantine, and so does time.
 
 use super::wire::ipv4::Address as Ip;
@@ -83,6 +83,20 @@ pub enum Answer {
     },
 }
 
+/// Where a quarantined flow's byte stream stood when the core took its frame up
+/// ([`super::engine::Platform::serving`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// Not said (the core stopped before the engine found the connection): the answer
+    /// goes where the peer acknowledges.
+    #[default]
+    Unknown,
+    /// Everything owed was sent, up to here: the answer goes only here.
+    At(u32),
+    /// Responses were still to be sent: no answer can be placed, the flow is reset.
+    Unsettled,
+}
+
 /// One quarantined flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Held {
@@ -90,8 +104,8 @@ struct Held {
     flow: u64,
     /// When it is released (platform ms).
     until: u64,
-    /// Where the old run's byte stream on the flow ended, if known.
-    stream_end: Option<u32>,
+    /// Where the old run's byte stream on the flow stood.
+    stream_end: StreamEnd,
     /// Where our answer and its FIN end, once sent.
     answered_end: Option<u32>,
 }
@@ -106,9 +120,9 @@ pub struct Quarantine {
 }
 
 impl Quarantine {
-    /// Quarantines `flow` (a [`flow_key`]), whose byte stream had reached `stream_end` if
-    /// known, until `now_ms + HOLD_MS`.
-    pub fn add(&mut self, flow: u64, stream_end: Option<u32>, now_ms: u64) {
+    /// Quarantines `flow` (a [`flow_key`]), whose byte stream stood at `stream_end`, until
+    /// `now_ms + HOLD_MS`.
+    pub fn add(&mut self, flow: u64, stream_end: StreamEnd, now_ms: u64) {
         if flow == 0 {
             return;
         }
@@ -183,8 +197,10 @@ impl Quarantine {
                 true => Answer::Reset { seq },
             };
         }
-        if entry.stream_end.is_some_and(|end| end != seq) {
-            return Answer::Reset { seq };
+        match entry.stream_end {
+            StreamEnd::At(end) if end != seq => return Answer::Reset { seq },
+            StreamEnd::Unsettled => return Answer::Reset { seq },
+            _ => {}
         }
         entry.answered_end = Some(seq.wrapping_add(RESPONSE.len() as u32 + 1));
         Answer::Refuse { seq, ack }
@@ -247,7 +263,7 @@ mod tests {
             q.answer(flow, &seg(Flags::PSH, Some(7), b"GET /"), 0),
             Answer::Pass
         );
-        q.add(flow, None, 0);
+        q.add(flow, StreamEnd::Unknown, 0);
         assert_eq!(q.len(0), 1);
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(7), b"GET /"), 10),
@@ -288,7 +304,7 @@ mod tests {
     fn the_answer_goes_only_where_the_old_stream_ended() {
         let mut q = Quarantine::default();
         let flow = flow_key(PEER, 40000, 80);
-        q.add(flow, Some(500), 0);
+        q.add(flow, StreamEnd::At(500), 0);
         // The peer has not received all the old run sent: a 500 would overwrite it.
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(400), b"GET /"), 1),
@@ -314,22 +330,28 @@ mod tests {
                 ack: 1005
             }
         );
+        // Responses were still to be sent: wherever the peer stands, the flow is reset.
+        q.add(flow, StreamEnd::Unsettled, 5);
+        assert_eq!(
+            q.answer(flow, &seg(Flags::PSH, Some(500), b"GET /"), 6),
+            Answer::Reset { seq: 500 }
+        );
     }
 
     #[test]
     fn syn_rst_and_time_release_a_flow() {
         let mut q = Quarantine::default();
         let flow = flow_key(PEER, 40000, 80);
-        q.add(flow, None, 0);
+        q.add(flow, StreamEnd::Unknown, 0);
         assert_eq!(q.answer(flow, &seg(Flags::RST, None, b""), 1), Answer::Drop);
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(7), b"x"), 2),
             Answer::Pass
         );
-        q.add(flow, None, 0);
+        q.add(flow, StreamEnd::Unknown, 0);
         assert_eq!(q.answer(flow, &seg(Flags::SYN, None, b""), 3), Answer::Pass);
         assert!(q.is_empty());
-        q.add(flow, None, 0);
+        q.add(flow, StreamEnd::Unknown, 0);
         assert_eq!(q.len(HOLD_MS), 0);
         assert_eq!(
             q.answer(flow, &seg(Flags::PSH, Some(7), b"x"), HOLD_MS),
@@ -349,7 +371,7 @@ mod tests {
             let flow = flow_key(PEER, 1000 + (x % 12) as u16, 80);
             let flags = [Flags::SYN, Flags::RST, Flags::PSH, Flags::FIN][(x >> 8) as usize % 4];
             if x >> 20 & 1 == 0 {
-                q.add(flow, None, now * 40);
+                q.add(flow, StreamEnd::Unknown, now * 40);
             } else {
                 q.answer(flow, &seg(flags, Some(7), b"x"), now * 40);
             }
@@ -361,12 +383,16 @@ mod tests {
     fn a_full_quarantine_replaces_its_oldest_flow() {
         let mut q = Quarantine::default();
         for port in 0..CAPACITY as u16 {
-            q.add(flow_key(PEER, 1000 + port, 80), None, u64::from(port));
+            q.add(
+                flow_key(PEER, 1000 + port, 80),
+                StreamEnd::Unknown,
+                u64::from(port),
+            );
         }
-        q.add(0, None, 100);
+        q.add(0, StreamEnd::Unknown, 100);
         assert_eq!(q.len(100), CAPACITY);
         let newest = flow_key(PEER, 2000, 80);
-        q.add(newest, None, 100);
+        q.add(newest, StreamEnd::Unknown, 100);
         assert_eq!(q.len(100), CAPACITY);
         let data = seg(Flags::PSH, Some(1), b"x");
         assert_eq!(q.answer(flow_key(PEER, 1000, 80), &data, 101), Answer::Pass);

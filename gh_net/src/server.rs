@@ -76,8 +76,37 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
     }
 
     #[inline(always)]
-    fn serving(&mut self, snd_max: SeqNumber) {
-        self.platform.serving(snd_max.0);
+    fn serving(&mut self, stream_end: Option<SeqNumber>) {
+        self.platform.serving(stream_end.map(|s| s.0));
+    }
+}
+
+/// The platform as the engine's layers see it: its clock is the server's
+/// ([`Server::clock`]), so the network layer's timers (ARP) and TCP's read the same time.
+struct Clocked<'p, P: Platform> {
+    platform: &'p mut P,
+    now: u64,
+}
+
+impl<P: Platform> Platform for Clocked<'_, P> {
+    #[inline(always)]
+    fn now_ms(&self) -> u64 {
+        self.now
+    }
+
+    #[inline(always)]
+    fn random(&mut self) -> u64 {
+        self.platform.random()
+    }
+
+    #[inline(always)]
+    fn serving(&mut self, stream_end: Option<u32>) {
+        self.platform.serving(stream_end);
+    }
+
+    #[inline(always)]
+    fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
+        self.platform.transmit(len, build)
     }
 }
 
@@ -178,6 +207,7 @@ impl<'a> Server<'a> {
     /// Handles one received frame; replies go out through `p`.
     pub fn receive<P: Platform>(&mut self, frame: &[u8], p: &mut P) {
         let now = self.clock(p);
+        let p = &mut Clocked { platform: p, now };
         match self.net.receive(frame, p, &mut self.counters) {
             Received::Tcp { src, segment, .. } => {
                 if !self.quarantine.is_empty() && self.answer_quarantined(src, &segment, now, p) {
@@ -227,8 +257,8 @@ impl<'a> Server<'a> {
 
     /// Answers every later segment of `flow` (a [`quarantine::flow_key`]) without running
     /// it: the request the flow carried stopped this core's previous run, whose byte
-    /// stream on the flow had reached `stream_end` if known ([`Platform::serving`]).
-    pub fn quarantine(&mut self, flow: u64, stream_end: Option<u32>, now_ms: u64) {
+    /// stream on the flow stood at `stream_end` ([`Platform::serving`]).
+    pub fn quarantine(&mut self, flow: u64, stream_end: quarantine::StreamEnd, now_ms: u64) {
         self.quarantine.add(flow, stream_end, now_ms);
     }
 
@@ -283,7 +313,7 @@ impl<'a> Server<'a> {
             .send_tcp(p, &flow, &seg, data.len(), &mut fill, &mut self.counters);
         match sent {
             Sent::Queued => {
-                if !segment.payload().is_empty() {
+                if !data.is_empty() || flags.contains(Flags::RST) {
                     super::counters::bump(&mut self.counters.http_quarantined);
                 }
                 if flags.contains(Flags::RST) {
@@ -300,6 +330,7 @@ impl<'a> Server<'a> {
     /// network layer's periodic work.
     pub fn tick<P: Platform>(&mut self, p: &mut P) {
         let now = self.clock(p);
+        let p = &mut Clocked { platform: p, now };
         self.net.poll(p, &mut self.counters);
         self.with_tcp(p, now, |listener, site, tx, ctr| {
             // Connections parked on a full TX ring try again first, in order.

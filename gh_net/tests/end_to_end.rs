@@ -71,6 +71,9 @@ impl App for Site {
     fn on_closed(&mut self, slot: usize) {
         self.parsers[slot] = Parser::new();
     }
+    fn settled(&self, slot: usize) -> bool {
+        self.ready[slot].is_none()
+    }
 }
 
 /// The TCP layer's transmit path: frames built by the network layer, data copied once

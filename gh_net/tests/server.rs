@@ -9,6 +9,7 @@ mod common;
 use common::{client_frame_from, frame_of, server_segment, Nic, SERVER_IP, SERVER_MAC};
 use gh_net::engine::NetConfig;
 use gh_net::owned::{OwnedMemory, Sizes};
+use gh_net::quarantine::StreamEnd;
 use gh_net::server::Server;
 use gh_net::site::Page;
 use gh_net::wire::ethernet::{self, Address as Mac, EtherType};
@@ -589,7 +590,7 @@ fn a_quarantined_flow_is_refused_not_run() {
     let mut server = mem.server();
     server.quarantine(
         gh_net::quarantine::flow_key(common::CLIENT_IP, 50000, 80),
-        Some(c.their),
+        StreamEnd::At(c.their),
         nic.now,
     );
     assert_eq!(server.quarantined(nic.now), 1);
@@ -627,9 +628,9 @@ fn a_quarantined_flow_is_refused_not_run() {
 
 /// The 500 of a quarantined flow takes the sequence numbers the peer acknowledges next:
 /// where the peer had not received all that the old run sent (here the response ahead of
-/// a pipelined request), it would take the place of those bytes, so the flow is reset.
-/// A lone FIN after the request that stopped the core gets the 500 too, not an ACK of
-/// the request.
+/// a pipelined request), or a response was still to be sent, it would take the place of
+/// those bytes, so the flow is reset. A lone FIN after the request that stopped the core
+/// gets the 500 too, not an ACK of the request.
 #[test]
 fn a_quarantined_flow_is_reset_where_a_500_would_overwrite_a_response() {
     let mut mem = Memory::new(8, 2);
@@ -651,9 +652,12 @@ fn a_quarantined_flow_is_reset_where_a_500_would_overwrite_a_response() {
         exchange(&mut first_run, &mut nic, pipelined.clone());
         (c, pipelined, nic.serving.unwrap())
     };
-    assert!(stream_end > c.their, "the response went out");
+    assert!(
+        matches!(stream_end, StreamEnd::At(end) if end > c.their),
+        "the response went out: {stream_end:?}"
+    );
     let mut server = mem.server();
-    server.quarantine(flow, Some(stream_end), nic.now);
+    server.quarantine(flow, stream_end, nic.now);
     let out = exchange(&mut server, &mut nic, pipelined);
     let (seq, ack, flags, payload) = server_segment(&out[0]);
     assert_eq!(
@@ -664,13 +668,60 @@ fn a_quarantined_flow_is_reset_where_a_500_would_overwrite_a_response() {
     // A lone FIN after a request that stopped the core, where the stream ended at the
     // peer's acknowledgment: the 500 and our FIN, acknowledging the peer's.
     let mut server = mem.server();
-    server.quarantine(flow, Some(c.their), nic.now);
+    server.quarantine(flow, StreamEnd::At(c.their), nic.now);
     let fin = c.frame(Flags::FIN, b"");
     let out = exchange(&mut server, &mut nic, fin);
     let (seq, ack, flags, payload) = server_segment(&out[0]);
     assert_eq!((seq, ack), (c.their, Some(c.seq + 1)));
     assert!(flags.contains(Flags::FIN), "{flags:?}");
     assert_eq!(show(&payload), show(gh_net::quarantine::RESPONSE));
+    assert_eq!(server.counters.http_quarantined, 1);
+    // A response queued behind the one being sent: the stream is not settled, whatever
+    // the client acknowledges.
+    let (flow, c, third, stream_end) = {
+        let mut first_run = mem.server();
+        let mut c = Client::connect(&mut first_run, &mut nic, 50001);
+        let two = b"GET /about HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let out = exchange(&mut first_run, &mut nic, c.frame(Flags::PSH, two));
+        c.seq += two.len() as u32;
+        let (_, _, _, first) = server_segment(&out[0]);
+        c.their += first.len() as u32;
+        nic.serving = None;
+        let third = c.frame(Flags::PSH, request);
+        exchange(&mut first_run, &mut nic, third.clone());
+        let flow = gh_net::quarantine::flow_key(common::CLIENT_IP, 50001, 80);
+        (flow, c, third, nic.serving.unwrap())
+    };
+    assert_eq!(stream_end, StreamEnd::Unsettled);
+    let mut server = mem.server();
+    server.quarantine(flow, stream_end, nic.now);
+    let out = exchange(&mut server, &mut nic, third);
+    let (seq, _, flags, _) = server_segment(&out[0]);
+    assert_eq!((seq, flags), (c.their, Flags::RST));
+}
+
+/// The network layer reads the server's clock too: after the platform's clock steps
+/// back, the gateway is still asked for every second, not once the clock has come back.
+#[test]
+fn arp_goes_on_after_the_clock_steps_back() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server_via(Some(Ip([10, 9, 0, 254])));
+    let mut nic = Nic {
+        now: 100_005,
+        ..Nic::default()
+    };
+    server.tick(&mut nic);
+    assert_eq!(server.counters.arp_requests_sent, 1);
+    nic.now = 50_000;
+    for _ in 0..500 {
+        nic.now += 10;
+        server.tick(&mut nic);
+    }
+    assert!(
+        server.counters.arp_requests_sent >= 5,
+        "{} requests in 5 s",
+        server.counters.arp_requests_sent
+    );
 }
 
 /// Live tuning: the SYN-ACK offers the window set, and an idle connection closes after

@@ -635,6 +635,15 @@ impl App for Site<'_> {
             *x = Exchange::default();
         }
     }
+
+    /// No response is queued but the one being sent or the one of the request being
+    /// parsed (whose answer is still to be decided or sent).
+    #[inline]
+    fn settled(&self, slot: usize) -> bool {
+        self.exchanges
+            .get(slot)
+            .is_some_and(|x| x.more == 0 && (!x.has(HAS_REPLY) || x.has(SENT) || x.has(PARSING)))
+    }
 }
 
 #[cfg(test)]

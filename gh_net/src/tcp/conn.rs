@@ -110,10 +110,10 @@ pub trait Tx {
     /// Builds and queues one segment for `flow`; its data, if any, comes from `src`.
     fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool;
 
-    /// A segment of a connection whose byte stream has so far reached `snd_max` is about
-    /// to be handled (see [`super::super::engine::Platform::serving`]).
+    /// A segment of a connection is about to be handled whose byte stream ends at
+    /// `Some(end)`, or is not settled (see [`super::super::engine::Platform::serving`]).
     #[inline(always)]
-    fn serving(&mut self, _snd_max: SeqNumber) {}
+    fn serving(&mut self, _stream_end: Option<SeqNumber>) {}
 }
 
 /// What a segment brought for the application.
@@ -446,6 +446,12 @@ impl Tcb {
     /// One past the highest sequence number sent.
     pub fn snd_max(&self) -> SeqNumber {
         self.snd_max
+    }
+
+    /// Where the byte stream ends, if every byte of the current response has been sent
+    /// at least once; `None` while some wait.
+    pub fn stream_end(&self) -> Option<SeqNumber> {
+        (!self.snd_max.lt(self.resp_end)).then_some(self.snd_max)
     }
 
     /// Smoothed RTT in ms (0 before a sample).

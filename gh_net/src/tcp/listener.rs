@@ -22,6 +22,9 @@ pub trait App: Source {
     fn on_ready(&mut self, slot: usize, tcb: &mut Tcb);
     /// Connection `slot` is gone.
     fn on_closed(&mut self, slot: usize);
+    /// True if `slot` has no response waiting to be handed to TCP for requests before
+    /// the one being received (what the connection's stream owes is all in TCP's hands).
+    fn settled(&self, slot: usize) -> bool;
 }
 
 /// Everything the TCP layer of one core owns.
@@ -322,7 +325,7 @@ impl<'a> Listener<'a> {
             return;
         };
         let was_half_open = tcb.state() == State::SynReceived;
-        tx.serving(tcb.snd_max());
+        tx.serving(tcb.stream_end().filter(|_| app.settled(i)));
         let input = tcb.on_segment(seg, now, &cfg, ctr);
         if input.challenge && !self.challenges.allow(now, &self.isn_key) {
             tcb.hold_ack();
@@ -570,6 +573,9 @@ mod tests {
         }
         fn on_closed(&mut self, _: usize) {
             self.closed += 1;
+        }
+        fn settled(&self, _: usize) -> bool {
+            true
         }
     }
 

@@ -55,6 +55,9 @@ impl App for Site {
     fn on_closed(&mut self, slot: usize) {
         self.got.remove(&slot);
     }
+    fn settled(&self, _: usize) -> bool {
+        true
+    }
 }
 
 /// The TX ring: what was sent, by peer port, and whether it is full now.

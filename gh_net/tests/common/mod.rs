@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use gh_net::engine::Platform;
+use gh_net::quarantine::StreamEnd;
 use gh_net::wire::ethernet::{self, Address as Mac, EtherType};
 use gh_net::wire::ipv4::{self, Address as Ip, Protocol};
 use gh_net::wire::tcp::{self, Flags, Options, SeqNumber};
@@ -18,7 +19,7 @@ pub struct Nic {
     pub now: u64,
     pub sent: Vec<Vec<u8>>,
     /// What the engine last said of the connection it was serving (`Platform::serving`).
-    pub serving: Option<u32>,
+    pub serving: Option<StreamEnd>,
 }
 
 impl Platform for Nic {
@@ -28,8 +29,8 @@ impl Platform for Nic {
     fn random(&mut self) -> u64 {
         0x1234_5678
     }
-    fn serving(&mut self, snd_max: u32) {
-        self.serving = Some(snd_max);
+    fn serving(&mut self, stream_end: Option<u32>) {
+        self.serving = Some(stream_end.map_or(StreamEnd::Unsettled, StreamEnd::At));
     }
     fn transmit(&mut self, len: usize, build: &mut dyn FnMut(&mut [u8])) -> bool {
         let mut buf = vec![0u8; len];

@@ -581,6 +581,22 @@ mod tests {
 
     #[derive(Default)]
     struct Wire(Vec<Segment>, bool);
+
+    /// A test's peer side: what the application saw, what went on the wire, and the
+    /// counters.
+    #[derive(Default)]
+    struct Side {
+        app: OneShot,
+        wire: Wire,
+        ctr: Counters,
+    }
+
+    impl Side {
+        /// `seg` from `from`, at `now`.
+        fn send(&mut self, l: &mut Listener<'_>, from: Address, seg: &Repr<'_>, now: u64) {
+            l.on_segment(from, seg, now, &mut self.app, &mut self.wire, &mut self.ctr);
+        }
+    }
     impl Tx for Wire {
         fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> bool {
             assert_eq!(flow.local_ip, LOCAL);
@@ -596,39 +612,24 @@ mod tests {
     fn full_tx_ring_parks_then_refuses_past_the_bound() {
         let mut mem = Mem::new();
         let mut l = mem.listener(4);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        wire.1 = true;
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        assert_eq!((l.tx_waiting(), ctr.qos_parked_tx), (1, 1));
+        let mut s = Side::default();
+        s.wire.1 = true;
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 0);
+        assert_eq!((l.tx_waiting(), s.ctr.qos_parked_tx), (1, 1));
         // Another SYN meets the full ring too, but the wait list (bound 1) is full.
         let other = Address([198, 51, 100, 8]);
-        l.on_segment(
-            other,
-            &seg(300, None, Flags::SYN, 80, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
+        s.send(&mut l, other, &seg(300, None, Flags::SYN, 80, b""), 0);
         assert_eq!(
-            (ctr.qos_refused_rst, l.pool.used(), l.half_open()),
+            (s.ctr.qos_refused_rst, l.pool.used(), l.half_open()),
             (1, 1, 1)
         );
         // Room again: the parked connection's SYN-ACK goes out.
-        wire.1 = false;
-        l.resume_tx(5, &mut app, &mut wire, &mut ctr);
+        s.wire.1 = false;
+        l.resume_tx(5, &mut s.app, &mut s.wire, &mut s.ctr);
         assert_eq!(l.tx_waiting(), 0);
-        assert_eq!(wire.0.len(), 1);
-        assert_eq!(wire.0[0].flags, Flags::SYN);
-        assert_eq!(wire.0[0].ack, Some(SeqNumber(101)));
+        assert_eq!(s.wire.0.len(), 1);
+        assert_eq!(s.wire.0[0].flags, Flags::SYN);
+        assert_eq!(s.wire.0[0].ack, Some(SeqNumber(101)));
     }
 
     #[test]
@@ -636,9 +637,8 @@ mod tests {
         let mut mem = Mem::new();
         mem.wait_bound = 2;
         let mut l = mem.listener(4);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        wire.1 = true;
+        let mut s = Side::default();
+        s.wire.1 = true;
         let (first, second, third) = (
             Address([198, 51, 100, 1]),
             Address([198, 51, 100, 2]),
@@ -646,33 +646,26 @@ mod tests {
         );
         for peer in [first, second] {
             let syn = seg(100, None, Flags::SYN, 80, b"");
-            l.on_segment(peer, &syn, 0, &mut app, &mut wire, &mut ctr);
+            s.send(&mut l, peer, &syn, 0);
         }
         // Ticks with the ring still full: nobody moves, nobody is counted again.
         for now in [10, 20, 30] {
-            l.resume_tx(now, &mut app, &mut wire, &mut ctr);
+            l.resume_tx(now, &mut s.app, &mut s.wire, &mut s.ctr);
         }
-        assert_eq!((l.tx_waiting(), ctr.qos_parked_tx), (2, 2));
+        assert_eq!((l.tx_waiting(), s.ctr.qos_parked_tx), (2, 2));
         // The first waiter's peer gives up: it leaves the list, and a newcomer may wait.
-        l.on_segment(
-            first,
-            &seg(101, None, Flags::RST, 80, b""),
-            40,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
+        s.send(&mut l, first, &seg(101, None, Flags::RST, 80, b""), 40);
         assert_eq!((l.tx_waiting(), l.half_open()), (1, 1));
         let syn = seg(100, None, Flags::SYN, 80, b"");
-        l.on_segment(third, &syn, 50, &mut app, &mut wire, &mut ctr);
-        assert_eq!((l.tx_waiting(), ctr.qos_refused_rst), (2, 0));
+        s.send(&mut l, third, &syn, 50);
+        assert_eq!((l.tx_waiting(), s.ctr.qos_refused_rst), (2, 0));
         // Room again: the SYN-ACKs leave in the order their connections came.
-        wire.1 = false;
-        l.resume_tx(60, &mut app, &mut wire, &mut ctr);
+        s.wire.1 = false;
+        l.resume_tx(60, &mut s.app, &mut s.wire, &mut s.ctr);
         assert_eq!(l.tx_waiting(), 0);
-        let sent: Vec<u32> = wire.0.iter().map(|s| s.ack.unwrap().0).collect();
+        let sent: Vec<u32> = s.wire.0.iter().map(|s| s.ack.unwrap().0).collect();
         assert_eq!(sent, [101, 101]);
-        assert_eq!(ctr.qos_parked_tx, 3);
+        assert_eq!(s.ctr.qos_parked_tx, 3);
     }
 
     fn seg(
@@ -742,25 +735,17 @@ mod tests {
         for (retried, deadline) in [(false, 1100 + 3300), (true, 1100 + 3000)] {
             let mut mem = Mem::new();
             let mut l = mem.listener(2);
-            let (mut app, mut wire, mut ctr) =
-                (OneShot::default(), Wire::default(), Counters::default());
-            l.on_segment(
-                PEER,
-                &seg(100, None, Flags::SYN, 80, b""),
-                0,
-                &mut app,
-                &mut wire,
-                &mut ctr,
-            );
-            let iss = wire.0[0].seq.0;
+            let mut s = Side::default();
+            s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 0);
+            let iss = s.wire.0[0].seq.0;
             if retried {
-                l.on_timers(1000, &mut app, &mut wire, &mut ctr);
-                assert_eq!(wire.0.len(), 2, "the SYN-ACK again");
+                l.on_timers(1000, &mut s.app, &mut s.wire, &mut s.ctr);
+                assert_eq!(s.wire.0.len(), 2, "the SYN-ACK again");
             }
             let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
             let data = seg(101, Some(iss + 1), Flags::PSH, 80, req);
-            l.on_segment(PEER, &data, 1100, &mut app, &mut wire, &mut ctr);
-            assert!(wire.0.last().unwrap().data.is_some(), "the response");
+            s.send(&mut l, PEER, &data, 1100);
+            assert!(s.wire.0.last().unwrap().data.is_some(), "the response");
             assert_eq!(
                 l.pool.get(0).unwrap().deadline(),
                 Some(deadline),
@@ -775,28 +760,18 @@ mod tests {
     fn challenge_acks_are_limited_per_second() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        let iss = wire.0[0].seq.0;
-        l.on_segment(
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 0);
+        let iss = s.wire.0[0].seq.0;
+        s.send(
+            &mut l,
             PEER,
             &seg(101, Some(iss + 1), Flags(0), 80, b""),
             10,
-            &mut app,
-            &mut wire,
-            &mut ctr,
         );
         let per_second = challenge::PER_SECOND;
         for second in [1u32, 2] {
-            wire.0.clear();
+            s.wire.0.clear();
             for k in 0..2 * per_second {
                 let forged = if k % 2 == 0 {
                     seg(102, None, Flags::RST, 80, b"")
@@ -804,21 +779,29 @@ mod tests {
                     seg(103, None, Flags::SYN, 80, b"")
                 };
                 let now = second * 1000 + k % 1000;
-                l.on_segment(PEER, &forged, u64::from(now), &mut app, &mut wire, &mut ctr);
+                l.on_segment(
+                    PEER,
+                    &forged,
+                    u64::from(now),
+                    &mut s.app,
+                    &mut s.wire,
+                    &mut s.ctr,
+                );
             }
-            let sent = wire.0.len() as u32;
+            let sent = s.wire.0.len() as u32;
             assert!(
                 (per_second / 2..per_second * 3 / 2).contains(&sent),
                 "{sent}"
             );
-            assert!(wire
+            assert!(s
+                .wire
                 .0
                 .iter()
                 .all(|s| s.flags == Flags(0) && s.ack == Some(SeqNumber(101))));
             assert_eq!(l.pool.get(0).unwrap().state(), State::Established);
         }
-        assert_eq!(ctr.tcp_challenge_acks, u64::from(4 * per_second));
-        let sent = ctr.tcp_challenge_acks - ctr.tcp_challenge_acks_limited;
+        assert_eq!(s.ctr.tcp_challenge_acks, u64::from(4 * per_second));
+        let sent = s.ctr.tcp_challenge_acks - s.ctr.tcp_challenge_acks_limited;
         assert!(sent >= u64::from(per_second) && sent < u64::from(3 * per_second));
     }
 
@@ -826,88 +809,80 @@ mod tests {
     fn whole_short_connection() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            1000,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        let sa = wire.0.pop().unwrap();
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 1000);
+        let sa = s.wire.0.pop().unwrap();
         assert_eq!(sa.flags, Flags::SYN);
         assert_eq!(l.half_open(), 1);
         let iss = sa.seq.0;
         let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
-        l.on_segment(
+        s.send(
+            &mut l,
             PEER,
             &seg(101, Some(iss + 1), Flags::PSH, 80, req),
             1010,
-            &mut app,
-            &mut wire,
-            &mut ctr,
         );
         assert_eq!(l.half_open(), 0);
-        assert_eq!(app.got, req);
-        let out = core::mem::take(&mut wire.0);
+        assert_eq!(s.app.got, req);
+        let out = core::mem::take(&mut s.wire.0);
         assert_eq!(out[0].data, Some((5, 0, 5)));
         assert_eq!(out[0].ack, Some(SeqNumber(101 + req.len() as u32)));
         // The FIN rides on the response's last segment.
         assert_eq!(out[0].flags, Flags::PSH.with(Flags::FIN));
         assert_eq!(out.len(), 1);
         let rcv = 101 + req.len() as u32;
-        l.on_segment(
+        s.send(
+            &mut l,
             PEER,
             &seg(rcv, Some(iss + 7), Flags::FIN, 80, b""),
             1020,
-            &mut app,
-            &mut wire,
-            &mut ctr,
         );
         assert_eq!(l.pool.used(), 1, "TIME-WAIT");
-        l.on_timers(1020 + 999, &mut app, &mut wire, &mut ctr);
+        l.on_timers(1020 + 999, &mut s.app, &mut s.wire, &mut s.ctr);
         assert_eq!(l.pool.used(), 1);
-        l.on_timers(1020 + 1000, &mut app, &mut wire, &mut ctr);
+        l.on_timers(1020 + 1000, &mut s.app, &mut s.wire, &mut s.ctr);
         assert_eq!(l.pool.used(), 0);
-        assert_eq!(app.closed, 1);
-        assert_eq!((ctr.tcp_opened, ctr.tcp_resets_sent), (1, 0));
+        assert_eq!(s.app.closed, 1);
+        assert_eq!((s.ctr.tcp_opened, s.ctr.tcp_resets_sent), (1, 0));
     }
 
     #[test]
     fn a_new_syn_reopens_a_connection_in_time_wait() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
+        let mut s = Side::default();
         let syn = seg(100, None, Flags::SYN, 80, b"");
-        l.on_segment(PEER, &syn, 1000, &mut app, &mut wire, &mut ctr);
-        let iss = wire.0.pop().unwrap().seq.0;
+        s.send(&mut l, PEER, &syn, 1000);
+        let iss = s.wire.0.pop().unwrap().seq.0;
         let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
         let get = seg(101, Some(iss + 1), Flags::PSH, 80, req);
-        l.on_segment(PEER, &get, 1010, &mut app, &mut wire, &mut ctr);
+        s.send(&mut l, PEER, &get, 1010);
         let rcv = 101 + req.len() as u32;
         let fin = seg(rcv, Some(iss + 7), Flags::FIN, 80, b"");
-        l.on_segment(PEER, &fin, 1020, &mut app, &mut wire, &mut ctr);
-        wire.0.clear();
+        s.send(&mut l, PEER, &fin, 1020);
+        s.wire.0.clear();
         // An old duplicate SYN is only acknowledged; a newer one opens a new connection.
-        l.on_segment(PEER, &syn, 1030, &mut app, &mut wire, &mut ctr);
-        assert_eq!(wire.0.pop().unwrap().flags, Flags(0));
+        s.send(&mut l, PEER, &syn, 1030);
+        assert_eq!(s.wire.0.pop().unwrap().flags, Flags(0));
         // A SYN with RST set reopens nothing.
         let syn_rst = seg(rcv + 1000, None, Flags::SYN.with(Flags::RST), 80, b"");
-        l.on_segment(PEER, &syn_rst, 1035, &mut app, &mut wire, &mut ctr);
-        assert_eq!((l.pool.used(), app.closed), (1, 0));
+        s.send(&mut l, PEER, &syn_rst, 1035);
+        assert_eq!((l.pool.used(), s.app.closed), (1, 0));
         let again = seg(rcv + 1000, None, Flags::SYN, 80, b"");
-        l.on_segment(PEER, &again, 1040, &mut app, &mut wire, &mut ctr);
-        let sa = wire.0.pop().unwrap();
+        s.send(&mut l, PEER, &again, 1040);
+        let sa = s.wire.0.pop().unwrap();
         assert_eq!(sa.flags, Flags::SYN);
         assert_eq!(sa.ack, Some(SeqNumber(rcv + 1001)));
         // Its sequence numbers start beyond the old connection's (which ended at iss + 7)
         // and the peer's window of them.
         assert_eq!(sa.seq, SeqNumber(iss.wrapping_add(7 + 65537)));
         assert_eq!(
-            (l.pool.used(), app.closed, ctr.tcp_opened, ctr.tcp_closed),
+            (
+                l.pool.used(),
+                s.app.closed,
+                s.ctr.tcp_opened,
+                s.ctr.tcp_closed
+            ),
             (1, 1, 1, 1)
         );
     }
@@ -916,61 +891,31 @@ mod tests {
     fn closed_port_gets_rst() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 81, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        let rst = wire.0.pop().unwrap();
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 81, b""), 0);
+        let rst = s.wire.0.pop().unwrap();
         assert_eq!(rst.flags, Flags::RST);
         assert_eq!(rst.ack, Some(SeqNumber(101)));
-        l.on_segment(
-            PEER,
-            &seg(100, Some(777), Flags(0), 81, b"x"),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        let rst = wire.0.pop().unwrap();
+        s.send(&mut l, PEER, &seg(100, Some(777), Flags(0), 81, b"x"), 0);
+        let rst = s.wire.0.pop().unwrap();
         assert_eq!((rst.seq, rst.ack), (SeqNumber(777), None));
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::RST, 81, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        assert!(wire.0.is_empty(), "never RST a RST");
-        assert_eq!(ctr.tcp_no_listener, 2);
+        s.send(&mut l, PEER, &seg(100, None, Flags::RST, 81, b""), 0);
+        assert!(s.wire.0.is_empty(), "never RST a RST");
+        assert_eq!(s.ctr.tcp_no_listener, 2);
         // A RST the full TX ring cannot take is not retried, but counted.
-        wire.1 = true;
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 81, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        assert_eq!((ctr.tcp_resets_sent, ctr.tx_full_drops), (2, 1));
+        s.wire.1 = true;
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 81, b""), 0);
+        assert_eq!((s.ctr.tcp_resets_sent, s.ctr.tx_full_drops), (2, 1));
     }
 
     #[test]
     fn a_syn_that_acknowledges_something_gets_rst() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
+        let mut s = Side::default();
         let syn_ack = seg(100, Some(777), Flags::SYN, 80, b"");
-        l.on_segment(PEER, &syn_ack, 0, &mut app, &mut wire, &mut ctr);
-        let rst = wire.0.pop().unwrap();
+        s.send(&mut l, PEER, &syn_ack, 0);
+        let rst = s.wire.0.pop().unwrap();
         assert_eq!(
             (rst.flags, rst.seq, rst.ack),
             (Flags::RST, SeqNumber(777), None)
@@ -982,13 +927,15 @@ mod tests {
     fn an_ack_for_no_connection_gets_rst_and_is_no_bad_cookie_while_none_is_out() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
+        let mut s = Side::default();
         let stray = seg(100, Some(777), Flags(0), 80, b"");
-        l.on_segment(PEER, &stray, 1000, &mut app, &mut wire, &mut ctr);
-        let rst = wire.0.pop().unwrap();
+        s.send(&mut l, PEER, &stray, 1000);
+        let rst = s.wire.0.pop().unwrap();
         assert_eq!((rst.flags, rst.seq), (Flags::RST, SeqNumber(777)));
-        assert_eq!((ctr.tcp_resets_sent, ctr.tcp_syn_cookies_rejected), (1, 0));
+        assert_eq!(
+            (s.ctr.tcp_resets_sent, s.ctr.tcp_syn_cookies_rejected),
+            (1, 0)
+        );
         assert_eq!(l.pool.used(), 0);
     }
 
@@ -996,79 +943,55 @@ mod tests {
     fn syn_cookies_when_half_open_table_is_full() {
         let mut mem = Mem::new();
         let mut l = mem.listener(0);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            5000,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 5000);
         assert_eq!(l.pool.used(), 0, "no state for a cookie SYN");
-        let sa = wire.0.pop().unwrap();
-        assert_eq!(ctr.tcp_syn_cookies_sent, 1);
+        let sa = s.wire.0.pop().unwrap();
+        assert_eq!(s.ctr.tcp_syn_cookies_sent, 1);
         // A forged ACK is refused.
-        l.on_segment(
+        s.send(
+            &mut l,
             PEER,
             &seg(101, Some(sa.seq.0 + 2), Flags(0), 80, b""),
             5010,
-            &mut app,
-            &mut wire,
-            &mut ctr,
         );
-        assert_eq!(wire.0.pop().unwrap().flags, Flags::RST);
-        assert_eq!(ctr.tcp_syn_cookies_rejected, 1);
+        assert_eq!(s.wire.0.pop().unwrap().flags, Flags::RST);
+        assert_eq!(s.ctr.tcp_syn_cookies_rejected, 1);
         // The genuine one opens the connection, and its data is delivered.
         let req: &'static [u8] = b"GET / HTTP/1.0\r\n\r\n";
-        l.on_segment(
+        s.send(
+            &mut l,
             PEER,
             &seg(101, Some(sa.seq.0 + 1), Flags::PSH, 80, req),
             5010,
-            &mut app,
-            &mut wire,
-            &mut ctr,
         );
-        assert_eq!(ctr.tcp_syn_cookies_accepted, 1);
+        assert_eq!(s.ctr.tcp_syn_cookies_accepted, 1);
         assert_eq!(l.pool.used(), 1);
-        assert_eq!(app.got, req);
-        assert_eq!(wire.0[0].data, Some((5, 0, 5)));
-        assert_eq!(wire.0[0].seq, SeqNumber(sa.seq.0 + 1));
+        assert_eq!(s.app.got, req);
+        assert_eq!(s.wire.0[0].data, Some((5, 0, 5)));
+        assert_eq!(s.wire.0[0].seq, SeqNumber(sa.seq.0 + 1));
     }
 
     /// Takes all four slots with half-open connections from ports 1 to 4.
-    fn fill_pool(l: &mut Listener<'_>, app: &mut OneShot, wire: &mut Wire, ctr: &mut Counters) {
+    fn fill_pool(l: &mut Listener<'_>, s: &mut Side) {
         for port in 1..=4 {
             let syn = Repr {
                 src_port: port,
                 ..seg(100, None, Flags::SYN, 80, b"")
             };
-            l.on_segment(PEER, &syn, 0, app, wire, ctr);
+            s.send(l, PEER, &syn, 0);
         }
         assert_eq!(l.pool.used(), 4);
     }
 
     /// A SYN to the full pool, answered with a cookie; returns the segment that completes
     /// the handshake and carries a request.
-    fn request_with_cookie(
-        l: &mut Listener<'_>,
-        app: &mut OneShot,
-        wire: &mut Wire,
-        ctr: &mut Counters,
-    ) -> Repr<'static> {
-        wire.0.clear();
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            10,
-            app,
-            wire,
-            ctr,
-        );
-        let sa = wire.0.pop().unwrap();
+    fn request_with_cookie(l: &mut Listener<'_>, s: &mut Side) -> Repr<'static> {
+        s.wire.0.clear();
+        s.send(l, PEER, &seg(100, None, Flags::SYN, 80, b""), 10);
+        let sa = s.wire.0.pop().unwrap();
         assert_eq!(
-            ctr.tcp_syn_cookies_sent, 1,
+            s.ctr.tcp_syn_cookies_sent, 1,
             "a full pool answers with a cookie"
         );
         seg(
@@ -1084,38 +1007,36 @@ mod tests {
     fn full_pool_parks_the_handshake_in_the_peer_until_a_slot_frees() {
         let mut mem = Mem::new();
         let mut l = mem.listener(4);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        fill_pool(&mut l, &mut app, &mut wire, &mut ctr);
-        let open = request_with_cookie(&mut l, &mut app, &mut wire, &mut ctr);
+        let mut s = Side::default();
+        fill_pool(&mut l, &mut s);
+        let open = request_with_cookie(&mut l, &mut s);
         let req = open.payload;
-        l.on_segment(PEER, &open, 20, &mut app, &mut wire, &mut ctr);
+        s.send(&mut l, PEER, &open, 20);
         assert!(
-            wire.0.is_empty(),
+            s.wire.0.is_empty(),
             "no RST, no ACK: the peer will send again"
         );
-        assert_eq!((ctr.qos_parked_pool, l.pool.used()), (1, 4));
-        assert!(app.got.is_empty());
+        assert_eq!((s.ctr.qos_parked_pool, l.pool.used()), (1, 4));
+        assert!(s.app.got.is_empty());
         // A slot frees (its peer resets), and the peer's retransmission gets in.
         let rst = Repr {
             src_port: 1,
             ..seg(101, None, Flags::RST, 80, b"")
         };
-        l.on_segment(PEER, &rst, 30, &mut app, &mut wire, &mut ctr);
+        s.send(&mut l, PEER, &rst, 30);
         assert_eq!(l.pool.used(), 3);
-        l.on_segment(PEER, &open, 1000, &mut app, &mut wire, &mut ctr);
+        s.send(&mut l, PEER, &open, 1000);
         assert_eq!(l.pool.used(), 4);
-        assert_eq!(app.got, req);
-        assert_eq!(ctr.tcp_syn_cookies_accepted, 1);
+        assert_eq!(s.app.got, req);
+        assert_eq!(s.ctr.tcp_syn_cookies_accepted, 1);
     }
 
     #[test]
     fn a_full_pool_recycles_the_time_wait_that_ends_first() {
         let mut mem = Mem::new();
         let mut l = mem.listener(4);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        fill_pool(&mut l, &mut app, &mut wire, &mut ctr);
+        let mut s = Side::default();
+        fill_pool(&mut l, &mut s);
         // Every slot in TIME-WAIT, the one of port 3 ending first.
         for port in 1..=4u16 {
             let i = l.pool.find(PEER, port, 80).unwrap();
@@ -1123,14 +1044,14 @@ mod tests {
             l.pool.get_mut(i).unwrap().time_wait_for_test(ends);
             l.wheel.rearm(l.pool.slots_mut(), i);
         }
-        let open = request_with_cookie(&mut l, &mut app, &mut wire, &mut ctr);
-        l.on_segment(PEER, &open, 20, &mut app, &mut wire, &mut ctr);
-        assert_eq!(app.got, open.payload, "the new connection got in at once");
+        let open = request_with_cookie(&mut l, &mut s);
+        s.send(&mut l, PEER, &open, 20);
+        assert_eq!(s.app.got, open.payload, "the new connection got in at once");
         assert_eq!(
             (
-                ctr.tcp_time_wait_recycled,
-                ctr.tcp_closed,
-                app.closed,
+                s.ctr.tcp_time_wait_recycled,
+                s.ctr.tcp_closed,
+                s.app.closed,
                 l.pool.used()
             ),
             (1, 1, 1, 4)
@@ -1140,24 +1061,16 @@ mod tests {
             "port 3's TIME-WAIT ended"
         );
         assert!(l.pool.find(PEER, 50000, 80).is_some());
-        assert_eq!(ctr.qos_parked_pool, 0);
+        assert_eq!(s.ctr.qos_parked_pool, 0);
     }
 
     #[test]
     fn closed_peer_window_parks_the_response() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
-        let iss = wire.0.pop().unwrap().seq.0;
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 0);
+        let iss = s.wire.0.pop().unwrap().seq.0;
         let req = Repr {
             window: 0,
             ..seg(
@@ -1168,41 +1081,33 @@ mod tests {
                 b"GET / HTTP/1.0\r\n\r\n",
             )
         };
-        l.on_segment(PEER, &req, 10, &mut app, &mut wire, &mut ctr);
+        s.send(&mut l, PEER, &req, 10);
         assert!(
-            wire.0.iter().all(|s| s.data.is_none()),
+            s.wire.0.iter().all(|s| s.data.is_none()),
             "nothing sent into a closed window"
         );
-        assert_eq!(ctr.qos_parked_window, 1);
+        assert_eq!(s.ctr.qos_parked_window, 1);
         // The window opens: the response leaves.
         let update = seg(119, Some(iss + 1), Flags(0), 80, b"");
-        l.on_segment(PEER, &update, 20, &mut app, &mut wire, &mut ctr);
-        assert!(wire.0.iter().any(|s| s.data == Some((5, 0, 5))));
-        assert_eq!(ctr.qos_parked_window, 1);
+        s.send(&mut l, PEER, &update, 20);
+        assert!(s.wire.0.iter().any(|s| s.data == Some((5, 0, 5))));
+        assert_eq!(s.ctr.qos_parked_window, 1);
     }
 
     #[test]
     fn unanswered_syn_ack_is_retried_then_freed() {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
-        let (mut app, mut wire, mut ctr) =
-            (OneShot::default(), Wire::default(), Counters::default());
-        l.on_segment(
-            PEER,
-            &seg(100, None, Flags::SYN, 80, b""),
-            0,
-            &mut app,
-            &mut wire,
-            &mut ctr,
-        );
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 0);
         let mut now = 0;
         while l.pool.used() > 0 && now < 200_000 {
             now += 10;
-            l.on_timers(now, &mut app, &mut wire, &mut ctr);
+            l.on_timers(now, &mut s.app, &mut s.wire, &mut s.ctr);
         }
         assert_eq!(l.pool.used(), 0);
         assert_eq!(l.half_open(), 0);
-        assert_eq!(wire.0.len(), 1 + usize::from(l.cfg.syn_retries));
+        assert_eq!(s.wire.0.len(), 1 + usize::from(l.cfg.syn_retries));
         assert_eq!(now, 1000 + 2000 + 4000 + 8000 + 16000);
     }
 }

@@ -97,6 +97,17 @@ pub enum StreamEnd {
     Unsettled,
 }
 
+impl StreamEnd {
+    /// True if an answer may start at `seq`.
+    fn admits(self, seq: u32) -> bool {
+        match self {
+            StreamEnd::Unknown => true,
+            StreamEnd::At(end) => end == seq,
+            StreamEnd::Unsettled => false,
+        }
+    }
+}
+
 /// One quarantined flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Held {
@@ -197,10 +208,8 @@ impl Quarantine {
                 true => Answer::Reset { seq },
             };
         }
-        match entry.stream_end {
-            StreamEnd::At(end) if end != seq => return Answer::Reset { seq },
-            StreamEnd::Unsettled => return Answer::Reset { seq },
-            _ => {}
+        if !entry.stream_end.admits(seq) {
+            return Answer::Reset { seq };
         }
         entry.answered_end = Some(seq.wrapping_add(RESPONSE.len() as u32 + 1));
         Answer::Refuse { seq, ack }

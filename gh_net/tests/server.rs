@@ -236,6 +236,22 @@ fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The head of a `POST /echo` of three bytes.
+const ECHO_HEAD: &[u8] = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+
+/// A client from `port` whose `POST /echo` head holds the only task of the pool.
+fn hold_the_only_task(server: &mut Server<'_>, nic: &mut Nic, port: u16) -> Client {
+    let mut c = Client::connect(server, nic, port);
+    assert!(c.send(server, nic, ECHO_HEAD).is_empty());
+    assert_eq!(server.tasks_busy(), 1);
+    c
+}
+
+/// The answer to a `POST /echo` with every task busy.
+fn busy_503() -> Vec<u8> {
+    text("503 Service Unavailable", "", "Connection: close\r\n")
+}
+
 /// Asserts that `r` ends with `POST /echo`'s answer to the body `abc`.
 fn assert_echoed_abc(r: &[u8]) {
     let r = show(r);
@@ -452,22 +468,12 @@ fn echo_tasks_are_bounded_503_past_the_pool() {
     let mut mem = Memory::new(8, 1);
     let mut server = mem.server();
     let mut nic = Nic::default();
-    let mut a = Client::connect(&mut server, &mut nic, 41000);
+    let mut a = hold_the_only_task(&mut server, &mut nic, 41000);
     let mut b = Client::connect(&mut server, &mut nic, 41001);
-    let head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
-    assert!(a.send(&mut server, &mut nic, head).is_empty());
-    assert_eq!(server.tasks_busy(), 1);
     // The refusal closes the connection: it comes at once, without waiting for the body,
     // which is then read and dropped.
-    let r = b.send(&mut server, &mut nic, head);
-    assert_eq!(
-        show(&r),
-        show(&text(
-            "503 Service Unavailable",
-            "",
-            "Connection: close\r\n"
-        ))
-    );
+    let r = b.send(&mut server, &mut nic, ECHO_HEAD);
+    assert_eq!(show(&r), show(&busy_503()));
     assert!(b.fin);
     assert!(b.send(&mut server, &mut nic, b"abc").is_empty());
     let r = a.send(&mut server, &mut nic, b"abc");
@@ -1216,21 +1222,12 @@ fn a_refused_upload_is_answered_before_its_body_and_not_invited() {
     let mut mem = Memory::new(8, 1);
     let mut server = mem.server();
     let mut nic = Nic::default();
-    let mut a = Client::connect(&mut server, &mut nic, 47000);
+    let _a = hold_the_only_task(&mut server, &mut nic, 47000);
     let mut b = Client::connect(&mut server, &mut nic, 47001);
-    let head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
-    assert!(a.send(&mut server, &mut nic, head).is_empty());
     let big = b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\
         Content-Length: 1000000\r\n\r\n";
     let r = b.send(&mut server, &mut nic, big);
-    assert_eq!(
-        show(&r),
-        show(&text(
-            "503 Service Unavailable",
-            "",
-            "Connection: close\r\n"
-        ))
-    );
+    assert_eq!(show(&r), show(&busy_503()));
     assert!(b.fin);
     let out = exchange(&mut server, &mut nic, b.frame(Flags::PSH, &[b'x'; 1000]));
     assert_eq!(out.len(), 1);

@@ -38,9 +38,10 @@ bin=$CARGO_TARGET_DIR/release/netbench
 "$bin" sizes >"$out/sizes.log" 2>&1 || { cat "$out/sizes.log" >&2; exit 1; }
 
 # Under callgrind, counting only inside netbench::server_side: the server's work for each
-# delivered frame and each timer tick of the measured connections.
+# delivered frame and each timer tick of the measured connections. `floor` is the frames
+# alone: parsed, checked and answered with gh_net's wire routines and nothing else.
 declare -A ir
-for s in gh smoltcp; do
+for s in gh smoltcp floor; do
     gh_log "bench: callgrind, $s, $n connections"
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='netbench::server_side*' \
         --callgrind-out-file="$out/callgrind.$s.out" "$bin" run "$s" "$n" \
@@ -53,17 +54,20 @@ for s in gh smoltcp; do
     [ -n "${ir[$s]}" ] || { echo "bench: no totals in $out/callgrind.$s.out" >&2; exit 1; }
 done
 
-# The HTTP parser alone, the same request, counted apart.
-gh_log "bench: callgrind, the HTTP parser alone, $n requests"
-valgrind --tool=callgrind --collect-atstart=no --toggle-collect='netbench::parser_side*' \
-    --callgrind-out-file="$out/callgrind.parse.out" "$bin" parse "$n" \
-    >"$out/run.parse.log" 2>"$out/valgrind.parse.log" || {
-    cat "$out/run.parse.log" "$out/valgrind.parse.log" >&2
-    echo "bench: callgrind run of the parser failed" >&2
-    exit 1
-}
-ir_parse=$(awk '/^totals:/ { print $2; exit }' "$out/callgrind.parse.out")
-[ -n "$ir_parse" ] || { echo "bench: no totals in $out/callgrind.parse.out" >&2; exit 1; }
+# The HTTP parser alone, the same request, counted apart; then httparse on it.
+declare -A ir_parse
+for p in parser httparse; do
+    gh_log "bench: callgrind, $p alone, $n requests"
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect="netbench::${p}_side*" \
+        --callgrind-out-file="$out/callgrind.$p.out" "$bin" parse "$n" \
+        >"$out/run.$p.log" 2>"$out/valgrind.$p.log" || {
+        cat "$out/run.$p.log" "$out/valgrind.$p.log" >&2
+        echo "bench: callgrind run of $p failed" >&2
+        exit 1
+    }
+    ir_parse[$p]=$(awk '/^totals:/ { print $2; exit }' "$out/callgrind.$p.out")
+    [ -n "${ir_parse[$p]}" ] || { echo "bench: no totals in $out/callgrind.$p.out" >&2; exit 1; }
+done
 
 bytes_gh=$(awk '$1 == "bytes" && $2 == "gh" { print $3 }' "$out/sizes.log")
 bytes_smol=$(awk '$1 == "bytes" && $2 == "smoltcp" { print $3 }' "$out/sizes.log")
@@ -83,8 +87,13 @@ awk -v n="$n" -v ig="${ir[gh]}" -v is="${ir[smoltcp]}" -v bg="$bytes_gh" -v bs="
         (ig / n <= 1500 ? "met" : "not met"), (is / ig >= 3 ? "met" : "not met")
 }'
 grep -E '^  smoltcp with buffers cut' "$out/sizes.log" | sed 's/^  /bytes: /'
-awk -v n="$n" -v ip="$ir_parse" 'BEGIN {
+httparse_version=$(awk '/^name = "httparse"/ { getline; gsub(/[^0-9.]/, ""); print }' tools/netbench/Cargo.lock)
+awk -v n="$n" -v ip="${ir_parse[parser]}" -v ih="${ir_parse[httparse]}" -v hv="$httparse_version" \
+    -v fl="${ir[floor]}" 'BEGIN {
     printf "GigaHttpd'"'"'s HTTP parser alone, measured apart (Parser::feed_routing, this request): %.0f\n", ip / n
+    printf "httparse %s (no SIMD, as in a kernel), the same request: %.0f\n", hv, ih / n
+    printf "the frames alone (parsed, checked and answered with gh_net'"'"'s wire routines; no state, timers or HTTP): %.0f\n", fl / n
+    printf "the frames alone and the HTTP parser: %.0f\n", (fl + ip) / n
 }'
 
 # Where GigaHttpd's instructions go. callgrind_annotate lists a function once per source
@@ -105,7 +114,7 @@ profile() { # profile FILE INCLUSIVE(yes|no)
 }
 echo
 echo "instructions per connection by what the server was handed (including callees):"
-for s in gh smoltcp; do
+for s in gh smoltcp floor; do
     profile "$out/callgrind.$s.out" yes >"$out/parts.$s"
 done
 awk '
@@ -114,16 +123,16 @@ awk '
         k = $2; sub(/^netbench::/, "", k); cost[file, k] = $1
     }
     END {
-        printf "%-24s %10s %10s %10s\n", "", "GigaHttpd", "smoltcp", "smoltcp/GH"
+        printf "%-24s %10s %10s %10s %13s\n", "", "GigaHttpd", "smoltcp", "smoltcp/GH", "frames alone"
         split("syn handshake_ack request fin timers", ks, " ")
         for (i = 1; i <= 5; i++) {
-            k = ks[i]; g = cost[1, k] + 0; m = cost[2, k] + 0
-            printf "%-24s %10d %10d %10s\n", k, g, m, (g > 0 && m > 0 ? sprintf("%.2fx", m / g) : "-")
+            k = ks[i]; g = cost[1, k] + 0; m = cost[2, k] + 0; f = cost[3, k] + 0
+            printf "%-24s %10d %10d %10s %13d\n", k, g, m, (g > 0 && m > 0 ? sprintf("%.2fx", m / g) : "-"), f
         }
-    }' "$out/parts.gh" "$out/parts.smoltcp"
+    }' "$out/parts.gh" "$out/parts.smoltcp" "$out/parts.floor"
 echo
 echo "GigaHttpd, instructions per connection, top functions (self):"
 profile "$out/callgrind.gh.out" no | head -n 15
 echo "GigaHttpd, instructions per connection, parts (including callees):"
 profile "$out/callgrind.gh.out" yes | grep -E '  (netbench::gh::(receive|tick)|gh_net::engine::Network::send_tcp(_with)?|gh_net::wire::frame::[a-z_:]*|gh_net::tcp::listener::Listener::(on_connection|output)|.*Site as gh_net::tcp::listener::App>::on_data|.*Site as gh_net::tcp::Source>::fill|gh_net::wire::tcp::Repr::parse|gh_net::tcp::pool::Pool::find|gh_net::tcp::siphash::hash|gh_net::http::date::format)$'
-echo "(profiles: $out/callgrind.{gh,smoltcp}.out; callgrind_annotate FILE)"
+echo "(profiles: $out/callgrind.{gh,smoltcp,floor,parser,httparse}.out; callgrind_annotate FILE)"

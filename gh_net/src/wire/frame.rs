@@ -202,7 +202,11 @@ fn be16<const AT: usize>(h: &[u8; HEADERS_LEN]) -> u16 {
 /// anything else, valid or not, and for a segment from either of `subnet_ends` (the
 /// network's own address and directed broadcast): the layered path then decides, and
 /// counts its drops.
-#[inline]
+///
+/// Always inlined: the receive path is its one caller in a core, and a second caller
+/// elsewhere in a binary (the benchmark's frames-alone answerer) must not change how
+/// the receive path is compiled.
+#[inline(always)]
 pub fn parse_tcp(frame: &[u8], mac: Mac, ip: Ip, subnet_ends: [Ip; 2]) -> Option<TcpIn<'_>> {
     let h = frame.first_chunk::<HEADERS_LEN>()?;
     if bytes::<0, 6>(h) != mac.0

@@ -6,11 +6,14 @@
 //!
 //! Usage:
 //!   netbench check [N]            both servers natively, every connection verified
-//!   netbench run gh|smoltcp [N]   warm-up, then N measured connections (under callgrind)
+//!   netbench run gh|smoltcp|floor [N]
+//!                                 warm-up, then N measured connections (under callgrind)
 //!   netbench sizes                bytes per established connection
-//!   netbench parse [N]            the request through gh_net's HTTP parser alone, N times
+//!   netbench parse [N]            the request through gh_net's HTTP parser alone, N times,
+//!                                 then through httparse N times
 
 mod client;
+mod floor;
 mod gh;
 mod smol;
 mod wire;
@@ -54,16 +57,47 @@ fn parser_side(request: &[u8], limits: &Limits, seen: &mut usize) -> usize {
     progress.map_or(0, |p| p.consumed)
 }
 
-/// [`parser_side`] `n` times; every request must be taken whole.
+/// Parses the benchmark's request once with httparse (hyper's parser), as its users do:
+/// a new `Request` over an array of 16 headers, taken whole. Counted apart
+/// (`--toggle-collect=netbench::httparse_side`) beside [`parser_side`]. httparse checks
+/// less than gh_net's parser: it splits the head into method, target, version and
+/// name/value pairs, checking their bytes, and leaves the meaning of the fields
+/// (`Host`, `Content-Length`, `Connection`, and the rest) to its caller.
+#[inline(never)]
+fn httparse_side(request: &[u8], seen: &mut usize) -> usize {
+    let mut headers = [httparse::EMPTY_HEADER; 16];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(request) {
+        Ok(httparse::Status::Complete(n)) => {
+            *seen += req.path.map_or(0, str::len);
+            n
+        }
+        _ => 0,
+    }
+}
+
+/// [`parser_side`], then [`httparse_side`], `n` times each; every request must be taken
+/// whole.
 fn parse(n: u64) {
     let limits = Limits::default();
-    let mut seen = 0;
+    let (mut seen, mut seen_httparse) = (0, 0);
     for _ in 0..n {
         let taken = parser_side(std::hint::black_box(REQUEST), &limits, &mut seen);
         assert_eq!(taken, REQUEST.len(), "the request is taken whole");
     }
+    for _ in 0..n {
+        let taken = httparse_side(std::hint::black_box(REQUEST), &mut seen_httparse);
+        assert_eq!(taken, REQUEST.len(), "httparse takes the request whole");
+    }
     assert_eq!(seen as u64, n, "the target `/` is seen once per request");
-    println!("parsed {n} requests of {} bytes", REQUEST.len());
+    assert_eq!(
+        seen_httparse as u64, n,
+        "httparse sees the target `/` once per request"
+    );
+    println!(
+        "parsed {n} requests of {} bytes, with each parser",
+        REQUEST.len()
+    );
 }
 
 /// Runs `f` as [`server_side`] work of kind `work`. It is called through one function per
@@ -203,7 +237,7 @@ fn report(name: &str, t: &Tally, extra: &str) {
     );
 }
 
-/// Runs one server: `gh` or `smoltcp`.
+/// Runs one server: `gh`, `smoltcp` or `floor` (the frames alone).
 fn run(which: &str, n: u64) {
     let response = gh_response();
     match which {
@@ -220,6 +254,17 @@ fn run(which: &str, n: u64) {
             report("GigaHttpd", &t, &extra);
         }
         "smoltcp" => run_smoltcp(response, smol::RX_BUFFER, smol::TX_BUFFER, n, "smoltcp"),
+        "floor" => {
+            let response: &'static [u8] = Box::leak(response.into_boxed_slice());
+            let mut server = floor::Floor::new(response);
+            let t = drive(&mut server, response, n);
+            assert_eq!(
+                server.served,
+                WARMUP + n,
+                "the frames alone: requests answered"
+            );
+            report("The frames alone", &t, "");
+        }
         other => usage(&format!("unknown server {other:?}")),
     }
 }
@@ -276,7 +321,7 @@ fn sizes() {
 fn usage(why: &str) -> ! {
     eprintln!("netbench: {why}");
     eprintln!(
-        "usage: netbench check [N] | netbench run gh|smoltcp [N] | netbench sizes | \
+        "usage: netbench check [N] | netbench run gh|smoltcp|floor [N] | netbench sizes | \
          netbench parse [N]"
     );
     std::process::exit(2);
@@ -307,6 +352,7 @@ fn main() {
             );
             run("gh", n);
             run("smoltcp", n);
+            run("floor", n);
             // The smallest buffers this exchange works with, for the bytes figure.
             let name = format!(
                 "smoltcp with buffers cut to this exchange (rx {}, tx {})",
@@ -318,7 +364,7 @@ fn main() {
         }
         Some("run") => match args.get(1) {
             Some(which) => run(which, count(args.get(2))),
-            None => usage("run needs gh or smoltcp"),
+            None => usage("run needs gh, smoltcp or floor"),
         },
         Some("sizes") => sizes(),
         Some("parse") => parse(count(args.get(1))),

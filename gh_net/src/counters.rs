@@ -77,7 +77,8 @@ counters! {
     drop_eth_unknown_type,
     /// Frames from a group (multicast, broadcast) or all-zero hardware address.
     drop_eth_bad_source,
-    /// ARP packets truncated, not Ethernet/IPv4, or from a group or zero hardware address.
+    /// ARP packets truncated, not Ethernet/IPv4, of an operation other than request and
+    /// reply, or from a group or zero hardware address.
     drop_arp_malformed,
     /// ARP packets (requests, replies, announcements) whose target address is not ours;
     /// a sender already known is still updated from them (RFC 826).
@@ -115,8 +116,18 @@ counters! {
     drop_tcp_malformed,
     /// TCP segments whose checksum failed.
     drop_tcp_checksum,
-    /// TCP segments outside the receive window (answered with an ACK when required).
+    /// TCP segments outside the receive window (answered with an ACK when required, as
+    /// are a peer's keep-alive probes, which lie just before it), RSTs among them.
     drop_tcp_out_of_window,
+    /// TCP segments in the receive window that start past the next byte expected: with
+    /// no reassembly buffer their data and FIN are not kept, and a duplicate ACK asks for
+    /// what is missing.
+    drop_tcp_out_of_order,
+    /// TCP segments RFC 9293 drops without an answer in their state: a RST for no
+    /// connection, a segment with none of SYN, ACK and RST for no connection, and one
+    /// without ACK for a connection; and a new SYN for a half-open connection, which is
+    /// forgotten (its slot freed) so that the peer's next SYN opens it afresh.
+    drop_tcp_unexpected,
     /// TCP segments to a port with no listener (answered with RST).
     tcp_no_listener,
     /// Connections opened (handshake completed).
@@ -131,7 +142,8 @@ counters! {
     tcp_challenge_acks,
     /// Challenge ACKs held back: over this second's per-core budget (about 1,000).
     tcp_challenge_acks_limited,
-    /// Segments retransmitted after a timeout.
+    /// Segments retransmitted after a timeout, and SYN-ACKs sent again for the peer's SYN
+    /// sent again.
     tcp_retransmits,
     /// Lost segments sent again at once, not at a timeout: on the third duplicate ACK
     /// (RFC 5681 fast retransmit) or a partial ACK in fast recovery (RFC 6582).
@@ -156,7 +168,8 @@ counters! {
     /// Connections in TIME-WAIT ended early to give their slot to a new connection when
     /// every slot was taken.
     tcp_time_wait_recycled,
-    /// HTTP requests parsed completely.
+    /// HTTP requests whose head was read whole, answered or refused (those the parser
+    /// refused also count in `http_rejected`).
     http_requests,
     /// HTTP requests rejected with a 4xx/5xx status by the parser.
     http_rejected,
@@ -174,8 +187,13 @@ counters! {
     qos_parked_pool,
     /// Requests parked because the peer's window was closed.
     qos_parked_window,
-    /// Requests refused with 503 because a wait list was over its bound.
+    /// Requests refused with 503 because no echo task was free (the task pool has no
+    /// wait list).
     qos_refused_503,
+    /// Requests left unacknowledged, for the peer to send again, because the responses
+    /// ahead of them filled the connection's pipeline (16) or the core's queue, or a
+    /// task's answer was still ahead of a POST for a task.
+    qos_deferred_pipeline,
     /// Connections ended because the TX wait list was over its bound. No RST can leave
     /// the full ring then: the peer's next segment meets no connection and gets one.
     qos_refused_rst,

@@ -87,17 +87,7 @@ const ARP_RETRY_MS: u64 = 1000;
 /// already known stays in use.
 const ARP_REFRESH_MS: u64 = 60_000;
 
-/// What the transmit path did with one frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sent {
-    /// Queued on the TX ring.
-    Queued,
-    /// Not sent: the hardware address of its next hop is not known (see
-    /// [`Network::resolve`]). Lost as on the wire: TCP sends it again on its timer.
-    NoRoute,
-    /// Not sent: the TX ring is full.
-    RingFull,
-}
+pub use super::tcp::Sent;
 
 /// Link and network layers of one core.
 #[derive(Debug)]

@@ -55,7 +55,7 @@ struct FrameTx<'n, 'p, P: Platform> {
 impl<P: Platform> Tx for FrameTx<'_, '_, P> {
     /// A segment with no known next hop is lost, as on the wire, rather than parked: TCP
     /// sends it again on its timer, by when the neighbour may have answered.
-    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> Sent {
         let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
         let sent = self
             .net
@@ -67,12 +67,10 @@ impl<P: Platform> Tx for FrameTx<'_, '_, P> {
                     src.fill(handle, off, out)
                 }
             });
-        match sent {
-            Sent::Queued => self.sent += 1,
-            Sent::NoRoute => {}
-            Sent::RingFull => return false,
+        if sent == Sent::Queued {
+            self.sent += 1;
         }
-        true
+        sent
     }
 
     #[inline(always)]
@@ -365,10 +363,14 @@ impl<'a> Server<'a> {
         net.resolve_lost(p, counters);
         let s = site.counters;
         // Copied only when they moved: the site counts nothing else without counting a
-        // request or a rejection.
-        if counters.http_requests == s.requests && counters.http_rejected == s.rejected {
+        // request, a rejection or a deferral.
+        if counters.http_requests == s.requests
+            && counters.http_rejected == s.rejected
+            && counters.qos_deferred_pipeline == s.deferred
+        {
             return;
         }
+        counters.qos_deferred_pipeline = s.deferred;
         counters.http_requests = s.requests;
         counters.http_rejected = s.rejected;
         counters.http_not_modified = s.not_modified;

@@ -85,9 +85,9 @@ struct FrameTx<'a> {
 }
 
 impl Tx for FrameTx<'_> {
-    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool {
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> Sent {
         let (handle, off, len) = seg.data.unwrap_or((0, 0, 0));
-        let sent = self.net.send_tcp(
+        self.net.send_tcp(
             self.nic,
             flow,
             seg,
@@ -96,8 +96,7 @@ impl Tx for FrameTx<'_> {
                 src.fill(handle, off, out);
             },
             &mut self.ctr,
-        );
-        sent != Sent::RingFull
+        )
     }
 }
 

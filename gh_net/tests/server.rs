@@ -7,6 +7,7 @@
 mod common;
 
 use common::{client_frame_from, frame_of, server_segment, Nic, SERVER_IP, SERVER_MAC};
+use gh_net::counters::Counters;
 use gh_net::engine::NetConfig;
 use gh_net::owned::{OwnedMemory, Sizes};
 use gh_net::quarantine::StreamEnd;
@@ -793,6 +794,16 @@ fn a_segment_with_no_next_hop_is_lost_not_parked() {
     assert!(out.is_empty());
     assert_eq!(server.counters.tx_no_route, 1);
     assert_eq!((server.connections(), server.parked()), (1, 0));
+    // A RST that found no next hop was not sent, and is not counted as sent.
+    let stray = (far.0, far.1, 40001);
+    let out = exchange(
+        &mut server,
+        &mut nic,
+        frame_of(stray, 100, Some(5000), Flags(0), b""),
+    );
+    assert!(out.is_empty());
+    assert_eq!(server.counters.tx_no_route, 2);
+    assert_eq!(server.counters.tcp_resets_sent, 0);
     // A client on the link is served meanwhile.
     let mut c = Client::connect(&mut server, &mut nic, 50000);
     let r = c.send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -837,6 +848,7 @@ fn a_refused_request_is_counted_once_taken() {
     let again = exchange(&mut server, &mut nic, c.frame(Flags::PSH, &data));
     assert!(again.iter().all(|f| server_segment(f).3.is_empty()));
     assert_eq!(server.counters.http_rejected, 0, "refused, not taken");
+    assert_eq!(server.counters.qos_deferred_pipeline, 2, "deferred twice");
     // The responses read, it is sent again and taken: answered, and counted once.
     c.seq += taken.len() as u32;
     let r = c.read(&mut server, &mut nic, first);
@@ -1308,4 +1320,76 @@ fn a_split_anywhere_changes_nothing() {
             assert_eq!(outcome(&[a, b]), whole, "{case:?} cut at {cut}");
         }
     }
+}
+
+/// The counters that moved between two snapshots, frames in and out aside.
+fn moved(before: &Counters, after: &Counters) -> Vec<(&'static str, u64)> {
+    Counters::NAMES
+        .iter()
+        .zip(before.values().iter().zip(after.values()))
+        .filter(|(n, (b, a))| **b != *a && !matches!(**n, "rx_frames" | "tx_frames"))
+        .map(|(n, (b, a))| (*n, a - b))
+        .collect()
+}
+
+/// Every segment TCP takes no data from, or answers with nothing, moves a counter, and
+/// only the one that says why.
+#[test]
+fn every_segment_ignored_is_counted_once() {
+    let mut mem = Memory::new(8, 2);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let c = Client::connect(&mut server, &mut nic, 52000);
+    let mut check = |server: &mut Server<'_>, frame: Vec<u8>, answers: usize, want| {
+        let before = server.counters;
+        let out = exchange(server, &mut nic, frame);
+        assert_eq!(out.len(), answers);
+        assert_eq!(moved(&before, &server.counters), want);
+    };
+    let get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    // Past a gap: not kept, and a duplicate ACK asks for the gap.
+    let gap = client_frame_from(c.port, c.seq + 5, Some(c.their), Flags::PSH, get);
+    check(&mut server, gap, 1, vec![("drop_tcp_out_of_order", 1)]);
+    // A RST far outside the window: ignored (RFC 5961 section 3.2).
+    let far = client_frame_from(c.port, c.seq + 1_000_000, None, Flags::RST, b"");
+    check(&mut server, far, 0, vec![("drop_tcp_out_of_window", 1)]);
+    // Data without ACK on a connection (RFC 9293 section 3.10.7.4).
+    let no_ack = client_frame_from(c.port, c.seq, None, Flags::PSH, get);
+    check(&mut server, no_ack, 0, vec![("drop_tcp_unexpected", 1)]);
+    // For no connection: a RST, and a segment with none of SYN, ACK and RST.
+    let stray_rst = client_frame_from(53000, 7, None, Flags::RST, b"");
+    check(&mut server, stray_rst, 0, vec![("drop_tcp_unexpected", 1)]);
+    let stray = client_frame_from(53000, 7, None, Flags::PSH, get);
+    check(&mut server, stray, 0, vec![("drop_tcp_unexpected", 1)]);
+    // A half-open connection: the peer's SYN sent again gets the SYN-ACK again; a new
+    // SYN makes it forgotten.
+    let syn = client_frame_from(54000, 100, None, Flags::SYN, b"");
+    check(&mut server, syn.clone(), 1, vec![]);
+    assert_eq!(server.connections(), 2);
+    check(&mut server, syn, 1, vec![("tcp_retransmits", 1)]);
+    let new_syn = client_frame_from(54000, 105, None, Flags::SYN, b"");
+    check(&mut server, new_syn, 0, vec![("drop_tcp_unexpected", 1)]);
+    assert_eq!(server.connections(), 1);
+}
+
+/// A good request with no room to queue its answer is deferred like a bad one: left
+/// unacknowledged and counted as deferred, not as a request.
+#[test]
+fn a_request_with_no_room_is_deferred_and_counted() {
+    use gh_net::site::pipeline::PER_CONNECTION;
+    let mut mem = Memory::new(8, 1);
+    let mut server = mem.server();
+    let mut nic = Nic::default();
+    let c = Client::connect(&mut server, &mut nic, 45000);
+    let get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let out = exchange(
+        &mut server,
+        &mut nic,
+        c.frame(Flags::PSH, &get.repeat(2 + PER_CONNECTION)),
+    );
+    let (_, ack, _, _) = server_segment(out.last().unwrap());
+    let taken = get.len() * (1 + PER_CONNECTION);
+    assert_eq!(ack, Some(c.seq + taken as u32), "the last is not taken");
+    assert_eq!(server.counters.http_requests, 1 + PER_CONNECTION as u64);
+    assert_eq!(server.counters.qos_deferred_pipeline, 1);
 }

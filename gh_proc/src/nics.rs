@@ -29,11 +29,14 @@ pub struct NicView {
     pub arp_replies: u64,
     /// ICMP echo requests answered.
     pub echo_replies: u64,
-    /// TCP segments answered with a reset (no listener on their port).
+    /// TCP resets sent: to a closed port or a segment for no connection, and for
+    /// connections ended (timed out, refused, quarantined).
     pub tcp_resets: u64,
-    /// Frames not answered: for another host, of a kind not handled, or malformed.
+    /// Frames the engine dropped (the sum of its `drop_*` counters): for another host, of
+    /// a kind not handled, malformed, or out of window or order (some of those are
+    /// answered with an ACK).
     pub rx_ignored: u64,
-    /// HTTP requests answered.
+    /// HTTP requests read whole, answered or refused.
     pub http_requests: u64,
 }
 

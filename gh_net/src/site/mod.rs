@@ -111,6 +111,8 @@ pub struct SiteCounters {
     pub not_found: u64,
     /// 503 answers: no task was free.
     pub refused_503: u64,
+    /// Requests left for the peer to send again: no room to queue their answers.
+    pub deferred: u64,
 }
 
 /// The memory a [`Site`] runs in.
@@ -479,6 +481,7 @@ impl App for Site<'_> {
         let (consumed, h) = match result {
             _ if refuse => {
                 *x = before;
+                c.deferred += 1;
                 return 0;
             }
             // Whatever became of the body: the answer was decided without it.
@@ -519,8 +522,9 @@ impl App for Site<'_> {
                         *last = e.0;
                     }
                 } else if !q.push(e) {
-                    // Refused for now, counted when taken.
+                    // Refused for now, counted as a request when taken.
                     *x = before;
+                    c.deferred += 1;
                     return 0;
                 }
                 c.rejected += 1;

@@ -104,11 +104,23 @@ pub enum Verdict {
     Free,
 }
 
-/// Transmit path of segments; `false` means the TX ring is full and the connection must
-/// wait (it keeps its state and retries at its next output).
+/// What the transmit path did with one segment (or frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued on the TX ring.
+    Queued,
+    /// Not sent: the hardware address of its next hop is not known (the network layer
+    /// asks for it). Lost as on the wire: TCP sends data again on its timer.
+    NoRoute,
+    /// Not sent: the TX ring is full. A connection waits (it keeps its state and retries
+    /// at its next output).
+    RingFull,
+}
+
+/// Transmit path of segments.
 pub trait Tx {
     /// Builds and queues one segment for `flow`; its data, if any, comes from `src`.
-    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> bool;
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, src: &impl Source) -> Sent;
 
     /// A segment of a connection is about to be handled whose byte stream ends at
     /// `Some(end)`, or is not settled (see [`super::super::engine::Platform::serving`]).
@@ -581,6 +593,7 @@ impl Tcb {
             // Karn: the SYN-ACK is sent again, so its ACK times nothing.
             self.snd_nxt = self.snd_una;
             self.flags &= !flag::TIMING;
+            bump(&mut ctr.tcp_retransmits);
             return keep;
         }
 
@@ -598,8 +611,8 @@ impl Tcb {
                         .in_window(self.rcv_nxt, rcv_wnd))
         };
         if !acceptable {
+            bump(&mut ctr.drop_tcp_out_of_window);
             if !flags.contains(Flags::RST) {
-                bump(&mut ctr.drop_tcp_out_of_window);
                 self.flags |= flag::ACK_NOW;
                 // In TIME-WAIT, the peer's FIN sent again (our last ACK was lost) is
                 // acknowledged and the wait starts over (RFC 9293 section 3.10.7.4).
@@ -627,6 +640,7 @@ impl Tcb {
             if self.state == State::SynReceived {
                 // A passive open goes back to LISTEN (RFC 9293 section 3.10.7.4): the
                 // peer started over, and its next SYN opens a connection afresh.
+                bump(&mut ctr.drop_tcp_unexpected);
                 self.state = State::Closed;
                 return Input {
                     verdict: Verdict::Free,
@@ -638,6 +652,7 @@ impl Tcb {
         }
 
         let Some(ack) = seg.ack() else {
+            bump(&mut ctr.drop_tcp_unexpected);
             return keep;
         };
 
@@ -758,6 +773,7 @@ impl Tcb {
         ) {
             if self.rcv_nxt.lt(seq) {
                 // Out of order: nothing is queued, the duplicate ACK asks for the gap.
+                bump(&mut ctr.drop_tcp_out_of_order);
                 self.flags |= flag::ACK_NOW;
             } else {
                 let skip = self.rcv_nxt.since(seq) as usize;
@@ -987,10 +1003,13 @@ impl Tcb {
                 mss: None,
                 data: None,
             };
-            if !tx.transmit(&flow, &rst, src) {
-                return Err(TxFull);
+            match tx.transmit(&flow, &rst, src) {
+                Sent::Queued => bump(&mut ctr.tcp_resets_sent),
+                // Lost (and counted in `tx_no_route`): the peer's next segment meets no
+                // connection and is answered with a RST then.
+                Sent::NoRoute => {}
+                Sent::RingFull => return Err(TxFull),
             }
-            bump(&mut ctr.tcp_resets_sent);
             self.state = State::Closed;
             return Ok(Verdict::Free);
         }
@@ -1002,7 +1021,7 @@ impl Tcb {
                         mss: Some(cfg.mss),
                         ..self.segment(self.snd_una, Flags::SYN, cfg.initial_window)
                     };
-                    if !tx.transmit(&flow, &syn_ack, src) {
+                    if tx.transmit(&flow, &syn_ack, src) == Sent::RingFull {
                         return Err(TxFull);
                     }
                     // Only the first SYN-ACK is timed (Karn): one sent again, for the
@@ -1066,7 +1085,7 @@ impl Tcb {
                 data: Some((self.handle, offset, len)),
                 ..self.segment(self.snd_nxt, flags, cfg.window)
             };
-            if !tx.transmit(&flow, &seg, src) {
+            if tx.transmit(&flow, &seg, src) == Sent::RingFull {
                 return Err(TxFull);
             }
             let new_end = self.snd_nxt.wrapping_add(u32::from(len));
@@ -1082,7 +1101,7 @@ impl Tcb {
         let fin_pending = self.has(flag::FIN_QUEUED) && self.snd_nxt == end;
         if fin_pending {
             let fin = self.segment(end, Flags::FIN, cfg.window);
-            if !tx.transmit(&flow, &fin, src) {
+            if tx.transmit(&flow, &fin, src) == Sent::RingFull {
                 return Err(TxFull);
             }
             self.advance_nxt(end.wrapping_add(1));
@@ -1091,10 +1110,11 @@ impl Tcb {
             // A zero-window probe: an old sequence number makes the peer answer with its
             // current window without any data being committed.
             let probe = self.segment(self.snd_una.wrapping_add(u32::MAX), Flags(0), cfg.window);
-            if !tx.transmit(&flow, &probe, src) {
-                return Err(TxFull);
+            match tx.transmit(&flow, &probe, src) {
+                Sent::Queued => bump(&mut ctr.tcp_window_probes),
+                Sent::NoRoute => {}
+                Sent::RingFull => return Err(TxFull),
             }
-            bump(&mut ctr.tcp_window_probes);
             self.flags &= !(flag::PROBE_NOW | flag::ACK_NOW);
         }
         self.ack_if_asked(&flow, cfg.window, src, tx)?;
@@ -1114,7 +1134,7 @@ impl Tcb {
     ) -> Result<(), TxFull> {
         if self.has(flag::ACK_NOW) {
             let ack = self.segment(self.snd_nxt, Flags(0), window);
-            if !tx.transmit(flow, &ack, src) {
+            if tx.transmit(flow, &ack, src) == Sent::RingFull {
                 return Err(TxFull);
             }
             self.flags &= !flag::ACK_NOW;

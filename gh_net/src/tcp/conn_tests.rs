@@ -10,7 +10,7 @@ use std::vec::Vec;
 use super::super::counters::Counters;
 use super::super::wire::ipv4::Address;
 use super::super::wire::tcp::{Flags, Options, Repr, SeqNumber};
-use super::conn::{Input, Segment, State, Tcb, Tx, TxFull, Verdict, MAX_RESPONSE_LEN};
+use super::conn::{Input, Segment, Sent, State, Tcb, Tx, TxFull, Verdict, MAX_RESPONSE_LEN};
 use super::{Config, Flow, Source};
 
 const LOCAL: Address = Address([192, 0, 2, 1]);
@@ -36,13 +36,13 @@ struct Wire {
 }
 
 impl Tx for Wire {
-    fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> bool {
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> Sent {
         assert_eq!(flow.local_ip, LOCAL);
         if self.full {
-            return false;
+            return Sent::RingFull;
         }
         self.sent.push(*seg);
-        true
+        Sent::Queued
     }
 }
 

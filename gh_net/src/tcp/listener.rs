@@ -7,7 +7,7 @@ use super::super::qos::WaitList;
 use super::super::wire::ipv4::Address;
 use super::super::wire::tcp::{Flags, Incoming, SeqNumber};
 use super::challenge::ChallengeLimit;
-use super::conn::{Segment, State, Tcb, Tx, Verdict};
+use super::conn::{Segment, Sent, State, Tcb, Tx, Verdict};
 use super::cookie::CookieJar;
 use super::pool::Pool;
 use super::siphash::{self, Key};
@@ -60,7 +60,8 @@ impl Source for NoData {
 }
 
 /// Sends a segment that is never sent again (a RST, a SYN-ACK with a cookie), counting it
-/// in the counter `sent` names, or, with the TX ring full, in `tx_full_drops`.
+/// in the counter `sent` names, or, with the TX ring full, in `tx_full_drops` (one with
+/// no next hop is counted in `tx_no_route` by the transmit path).
 fn send_once<T: Tx>(
     tx: &mut T,
     flow: &Flow,
@@ -69,10 +70,10 @@ fn send_once<T: Tx>(
     ctr: &mut Counters,
     sent: impl FnOnce(&mut Counters) -> &mut u64,
 ) {
-    if tx.transmit(flow, seg, src) {
-        bump(sent(ctr));
-    } else {
-        bump(&mut ctr.tx_full_drops);
+    match tx.transmit(flow, seg, src) {
+        Sent::Queued => bump(sent(ctr)),
+        Sent::NoRoute => {}
+        Sent::RingFull => bump(&mut ctr.tx_full_drops),
     }
 }
 
@@ -205,6 +206,8 @@ impl<'a> Listener<'a> {
         // Built only here: a segment of a known connection does without it.
         let flow = self.flow(remote_ip, seg);
         if flags.contains(Flags::RST) {
+            // Never answered (RFC 9293 section 3.10.7.1).
+            bump(&mut ctr.drop_tcp_unexpected);
             return;
         }
         if !self.ports.contains(&flow.local_port) {
@@ -279,6 +282,9 @@ impl<'a> Listener<'a> {
                     self.reset(&flow, seg, tx, ctr);
                 }
             }
+        } else {
+            // None of SYN, ACK and RST: dropped (RFC 9293 section 3.10.7.2).
+            bump(&mut ctr.drop_tcp_unexpected);
         }
     }
 
@@ -598,13 +604,13 @@ mod tests {
         }
     }
     impl Tx for Wire {
-        fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> bool {
+        fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> Sent {
             assert_eq!(flow.local_ip, LOCAL);
             if self.1 {
-                return false;
+                return Sent::RingFull;
             }
             self.0.push(*seg);
-            true
+            Sent::Queued
         }
     }
 

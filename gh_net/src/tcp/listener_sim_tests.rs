@@ -68,12 +68,12 @@ struct Ring {
 }
 
 impl Tx for Ring {
-    fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> bool {
+    fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> Sent {
         if self.full {
-            return false;
+            return Sent::RingFull;
         }
         self.sent.push((flow.remote_port, *seg));
-        true
+        Sent::Queued
     }
 }
 

@@ -16,7 +16,7 @@ pub mod wheel;
 use super::wire::field;
 use super::wire::ipv4::Address;
 
-pub use conn::{Input, Segment, State, Tcb, Tx, TxFull, Verdict};
+pub use conn::{Input, Segment, Sent, State, Tcb, Tx, TxFull, Verdict};
 
 /// The four values that name a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

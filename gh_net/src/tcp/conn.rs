@@ -741,7 +741,11 @@ impl Tcb {
             // something new, or one not older than what we took (data we left
             // unacknowledged puts the peer's later segments ahead of RCV.NXT).
             if new_ack || self.rcv_nxt.le(seq) {
-                if self.snd_wnd == 0 && seg.window() > 0 {
+                // Probes answered by an opening window start their count over; data
+                // in flight keeps its count until the peer takes some of it, so a peer
+                // that shuts and opens its window and takes nothing cannot hold the
+                // connection (and its response) for ever.
+                if self.snd_wnd == 0 && seg.window() > 0 && self.snd_max == self.snd_una {
                     self.retries.set_backoff(0);
                 }
                 self.snd_wnd = seg.window();

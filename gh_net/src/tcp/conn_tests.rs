@@ -1315,6 +1315,32 @@ fn a_window_shut_under_data_in_flight_is_probed_not_reset() {
     assert!(!h.freed);
 }
 
+/// A peer that shuts and opens its window again and again without taking any data is
+/// reset after `max_retries` timeouts, as one that never answers is.
+#[test]
+fn a_window_that_flaps_without_taking_data_ends_the_connection() {
+    let mut h = Harness::established();
+    assert_eq!(h.send(500).len(), 1);
+    let mut timeouts = 0;
+    while !h.freed && timeouts < 100 {
+        let mut shut = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+        shut.window = 0;
+        h.exchange(shut);
+        let out = h.fire();
+        if out.iter().any(|s| s.flags.contains(Flags::RST)) {
+            break;
+        }
+        timeouts += 1;
+        // Open again: the data goes again, and is not taken.
+        let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b""));
+        assert!(out
+            .iter()
+            .all(|s| s.data.is_none_or(|(_, off, _)| off == 0)));
+    }
+    assert_eq!(timeouts, usize::from(h.cfg.max_retries));
+    assert_eq!(h.ctr.tcp_timeouts, 1);
+}
+
 #[test]
 fn a_new_syn_in_syn_received_returns_to_listen() {
     let mut h = Harness::syn(ISS, IRS);

@@ -384,9 +384,12 @@ impl<'a> Server<'a> {
     }
 
     /// Sets how long an established connection may stay idle, from each connection's
-    /// next activity on.
+    /// next activity on: from 1 ms to [`MAX_TIMER_MS`] (about 24.8 days), to which a
+    /// value outside is held.
+    ///
+    /// [`MAX_TIMER_MS`]: super::tcp::Config::MAX_TIMER_MS
     pub fn set_idle_ms(&mut self, ms: u32) {
-        self.listener.cfg.idle_ms = ms;
+        self.listener.cfg.idle_ms = ms.clamp(1, super::tcp::Config::MAX_TIMER_MS);
     }
 
     /// Connections in use.

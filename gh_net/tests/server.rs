@@ -1393,3 +1393,31 @@ fn a_request_with_no_room_is_deferred_and_counted() {
     assert_eq!(server.counters.http_requests, 1 + PER_CONNECTION as u64);
     assert_eq!(server.counters.qos_deferred_pipeline, 1);
 }
+
+/// An idle time past what the connection timers can hold is held to their limit: the
+/// connection stays open, rather than the deadline reading as passed and closing it at
+/// the next tick.
+#[test]
+fn an_idle_time_past_the_timers_limit_is_held_to_it() {
+    for idle in [u32::MAX, 3_000_000_000, (1 << 31) + 5000] {
+        let mut mem = Memory::new(8, 2);
+        let mut server = mem.server();
+        let mut nic = Nic::default();
+        server.set_idle_ms(idle);
+        let mut c = Client::connect(&mut server, &mut nic, 50000);
+        c.send(&mut server, &mut nic, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        let from = nic.now;
+        while nic.now < from + 3000 {
+            nic.now += 10;
+            server.tick(&mut nic);
+            let sent = std::mem::take(&mut nic.sent);
+            assert!(
+                sent.iter()
+                    .all(|f| !server_segment(f).2.contains(Flags::FIN)),
+                "idle {idle}: closed after {} ms",
+                nic.now - from
+            );
+        }
+        assert_eq!(server.connections(), 1);
+    }
+}

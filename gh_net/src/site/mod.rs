@@ -201,7 +201,8 @@ impl<'a> Site<'a> {
 
     /// The date now, in Unix seconds.
     pub fn now_unix(&self) -> u64 {
-        self.base_unix + self.now_ms.saturating_sub(self.base_ms) / 1000
+        self.base_unix
+            .saturating_add(self.now_ms.saturating_sub(self.base_ms) / 1000)
     }
 
     /// The routable path `i`: the pages, then the echo task.
@@ -664,6 +665,30 @@ mod tests {
         );
         std::println!("established connection: Tcb {tcb} B + Exchange {x} B");
         assert!(x <= 40, "Exchange is {x} bytes");
+    }
+
+    #[test]
+    fn the_date_saturates_at_the_end_of_time() {
+        use std::vec;
+        static PAGES: [Page<'static>; 1] = [Page {
+            path: "/",
+            content_type: "text/html",
+            body: b"x",
+        }];
+        let mut table = vec![Reply::default(); replies::table_len(PAGES.len())];
+        let mut arena = vec![0u8; replies::arena_len(&PAGES)];
+        let (mut exchanges, mut tasks) = (vec![Exchange::default(); 1], [Task::FREE; 1]);
+        let mut pipeline = vec![Queued::default(); 1];
+        let mem = SiteMemory {
+            replies: &mut table,
+            arena: &mut arena,
+            exchanges: &mut exchanges,
+            tasks: &mut tasks,
+            pipeline: &mut pipeline,
+        };
+        let mut site = Site::new(&PAGES, mem, u64::MAX - 1, 0).unwrap();
+        site.set_now(5_000);
+        assert_eq!(site.now_unix(), u64::MAX);
     }
 
     #[test]

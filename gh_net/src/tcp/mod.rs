@@ -68,6 +68,12 @@ pub struct Config {
     pub idle_ms: u32,
 }
 
+impl Config {
+    /// The longest a connection's timer may run: deadlines are compared as signed 32-bit
+    /// distances in milliseconds, so one further ahead would read as already passed.
+    pub const MAX_TIMER_MS: u32 = i32::MAX as u32;
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

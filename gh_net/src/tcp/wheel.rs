@@ -36,9 +36,11 @@ pub struct Wheel<'a> {
 
 impl<'a> Wheel<'a> {
     /// A wheel with `heads.len()` buckets of `tick_ms` each, starting at `now_ms`.
-    /// Returns `None` for an empty bucket array or zero tick.
+    /// Returns `None` for fewer than two buckets (with one, a slot not yet due would be
+    /// filed again where it was, ahead of slots that are due), more than
+    /// [`MAX_BUCKETS`], or zero tick.
     pub fn new(heads: &'a mut [Link], tick_ms: u32, now_ms: u64) -> Option<Wheel<'a>> {
-        if heads.is_empty() || tick_ms == 0 || heads.len() > MAX_BUCKETS {
+        if heads.len() < 2 || tick_ms == 0 || heads.len() > MAX_BUCKETS {
             return None;
         }
         let tick_ms = NonZeroU64::new(u64::from(tick_ms))?;
@@ -328,6 +330,8 @@ mod tests {
     fn links_reach_the_last_slot_and_bucket() {
         let mut heads = std::vec![0; MAX_BUCKETS];
         assert!(Wheel::new(&mut std::vec![0; MAX_BUCKETS + 1], 10, 0).is_none());
+        assert!(Wheel::new(&mut [0; 1], 10, 0).is_none(), "one bucket");
+        assert!(Wheel::new(&mut [], 10, 0).is_none());
         let mut w = Wheel::new(&mut heads, 1, 0).unwrap();
         let mut slots = std::vec![Tcb::EMPTY; MAX_SLOTS + 1];
         let last = MAX_SLOTS - 1;

@@ -615,8 +615,12 @@ impl Tcb {
             if !flags.contains(Flags::RST) {
                 self.flags |= flag::ACK_NOW;
                 // In TIME-WAIT, the peer's FIN sent again (our last ACK was lost) is
-                // acknowledged and the wait starts over (RFC 9293 section 3.10.7.4).
-                if self.state == State::TimeWait && flags.contains(Flags::FIN) {
+                // acknowledged and the wait starts over (RFC 9293 section 3.10.7.4); a
+                // FIN anywhere else is no such retransmission, and cannot prolong it.
+                if self.state == State::TimeWait
+                    && flags.contains(Flags::FIN)
+                    && seq.wrapping_add(seg_len) == self.rcv_nxt
+                {
                     self.enter_time_wait(now, cfg);
                 }
             }
@@ -999,8 +1003,10 @@ impl Tcb {
     ) -> Result<Verdict, TxFull> {
         let flow = self.flow(local_ip);
         if self.has(flag::RST_NOW) {
+            // At the end of all that was sent (RFC 9293's SND.NXT, which a go-back does not
+            // rewind): a peer that received it all would drop a RST from before it.
             let rst = Segment {
-                seq: self.snd_nxt,
+                seq: self.snd_max,
                 ack: Some(self.rcv_nxt),
                 flags: Flags::RST,
                 window: 0,
@@ -1137,7 +1143,9 @@ impl Tcb {
         tx: &mut impl Tx,
     ) -> Result<(), TxFull> {
         if self.has(flag::ACK_NOW) {
-            let ack = self.segment(self.snd_nxt, Flags(0), window);
+            // As the RST above: a go-back's rewound `snd_nxt` could lie before what the
+            // peer received, and the ACK would be dropped as out of window.
+            let ack = self.segment(self.snd_max, Flags(0), window);
             if tx.transmit(flow, &ack, src) == Sent::RingFull {
                 return Err(TxFull);
             }

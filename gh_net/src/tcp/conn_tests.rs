@@ -766,6 +766,32 @@ fn too_many_retransmissions_reset_the_connection() {
     assert_eq!(h.ctr.tcp_resets_sent, 1);
 }
 
+/// After a timeout rewinds what is sent next, the RST that ends the connection and the
+/// ACKs sent meanwhile still carry the end of all that was sent: a peer that received it
+/// all would drop a segment from before it as out of window.
+#[test]
+fn segments_without_data_carry_the_end_of_what_was_sent() {
+    let mut h = Harness::established();
+    let first = h.send(5000);
+    assert!(first.len() > 1);
+    let end = ISS + 1 + 5000;
+    // The first timeout sends the first segment again, not the rest.
+    let again = h.fire();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].seq, SeqNumber(ISS + 1));
+    // The peer's data in the meantime is acknowledged from the end.
+    let out = h.exchange(seg(IRS + 1, Some(ISS + 1), Flags(0), b"abc"));
+    let ack = out.iter().find(|s| s.data.is_none()).expect("an ACK");
+    assert!(is_pure_ack(ack, end, IRS + 4), "{ack:?}");
+    while !h.freed {
+        let out = h.fire();
+        if let Some(rst) = out.iter().find(|s| s.flags.contains(Flags::RST)) {
+            assert_eq!(rst.seq, SeqNumber(end));
+        }
+    }
+    assert_eq!(h.ctr.tcp_resets_sent, 1);
+}
+
 /// The backoff shares a byte with the duplicate-ACK count: a retry limit beyond what it
 /// holds is clamped, never left out of reach.
 #[test]
@@ -960,10 +986,16 @@ fn server_closes_first_then_time_wait() {
     let out = h.exchange(seg(IRS + 1, Some(ISS + 22), Flags::FIN, b""));
     assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
     assert_eq!(h.tcb.deadline(), Some(h.now + h.cfg.time_wait_ms));
-    // Anything else in TIME-WAIT is acknowledged without prolonging it.
+    // Anything else in TIME-WAIT is acknowledged without prolonging it, a FIN that is
+    // not the peer's own sent again among it.
     h.now += 100;
     h.exchange(seg(IRS + 2, Some(ISS + 22), Flags(0), b"x"));
     assert_eq!(h.tcb.deadline(), Some(h.now - 100 + h.cfg.time_wait_ms));
+    for far in [IRS.wrapping_add(1 << 30), IRS] {
+        let out = h.exchange(seg(far, Some(ISS + 22), Flags::FIN, b""));
+        assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
+        assert_eq!(h.tcb.deadline(), Some(h.now - 100 + h.cfg.time_wait_ms));
+    }
     let start = h.now - 100;
     h.fire();
     assert!(h.freed);

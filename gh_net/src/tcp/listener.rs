@@ -181,10 +181,13 @@ impl<'a> Listener<'a> {
         if let Some(i) = self.pool.find(remote_ip, seg.src_port(), seg.dst_port()) {
             // A new SYN beyond all that an old incarnation in TIME-WAIT received starts a
             // new connection at once (RFC 9293 section 3.10.7.4, RFC 6191) instead of
-            // making the peer reset and retry.
+            // making the peer reset and retry; not while SYNs are answered with cookies,
+            // whose sequence numbers could not lie beyond the old incarnation's (RFC 1122
+            // section 4.2.2.13): TIME-WAIT then answers it as any other SYN.
             let reopens = flags.contains(Flags::SYN)
                 && !flags.contains(Flags::RST)
                 && seg.ack().is_none()
+                && self.half_open < self.max_half_open
                 && self
                     .pool
                     .get(i)
@@ -891,6 +894,45 @@ mod tests {
             ),
             (1, 1, 1, 1)
         );
+    }
+
+    /// While SYNs are answered with cookies, a connection in TIME-WAIT is not reopened:
+    /// a cookie's sequence numbers could not start beyond the old incarnation's.
+    #[test]
+    fn time_wait_is_not_reopened_while_cookies_are_out() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(1);
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 1000);
+        let iss = s.wire.0.pop().unwrap().seq.0;
+        let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        s.send(
+            &mut l,
+            PEER,
+            &seg(101, Some(iss + 1), Flags::PSH, 80, req),
+            1010,
+        );
+        let rcv = 101 + req.len() as u32;
+        s.send(
+            &mut l,
+            PEER,
+            &seg(rcv, Some(iss + 7), Flags::FIN, 80, b""),
+            1020,
+        );
+        // Another peer's handshake fills the half-open table.
+        let other = Address([198, 51, 100, 8]);
+        s.send(&mut l, other, &seg(5, None, Flags::SYN, 80, b""), 1025);
+        s.wire.0.clear();
+        s.send(
+            &mut l,
+            PEER,
+            &seg(rcv + 1000, None, Flags::SYN, 80, b""),
+            1030,
+        );
+        let answer = s.wire.0.pop().unwrap();
+        assert_eq!(answer.flags, Flags(0), "TIME-WAIT's ACK, not a SYN-ACK");
+        assert_eq!(answer.seq, SeqNumber(iss + 7));
+        assert_eq!((l.pool.used(), s.ctr.tcp_syn_cookies_sent), (2, 0));
     }
 
     #[test]

@@ -1978,6 +1978,8 @@ mod tests {
             ),
             ("3;name=value\r\nabc\r\n0\r\n\r\n", "abc"),
             ("3 ; a=\"q; r\"; b\r\nabc\r\n0;end\r\n\r\n", "abc"),
+            ("3;a\t=\t\"x\\\"\\\\ y\";b =c\r\nabc\r\n0\r\n\r\n", "abc"),
+            ("3;a=\"\";b=\"\u{e9}\\\t\"\r\nabc\r\n0\r\n\r\n", "abc"),
             ("3\r\nabc\r\n0\r\nChecksum: 1\r\nX-T:\r\n\r\n", "abc"),
         ] {
             assert_eq!(chunked_body(body), Ok(data.as_bytes().to_vec()), "{body:?}");
@@ -1998,6 +2000,23 @@ mod tests {
             ("5\r\nhello\n0\r\n\r\n", 400),
             ("5\r\nhello\r0\r\n\r\n", 400),
             ("3;a\x01\r\nabc\r\n0\r\n\r\n", 400),
+            // Extensions out of their grammar (RFC 9112 section 7.1.1): no name, a name
+            // or value with a space in it, no value after `=`, an open quoted string,
+            // whitespace that leads to nothing, a value that is neither token nor
+            // quoted string.
+            ("3;\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;=\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;=b\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a b\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=b c\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=\"x\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=\"x\\\"\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a \r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a;\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=\"x\"y\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=(b)\r\nabc\r\n0\r\n\r\n", 400),
+            ("3;a=\"\x7f\"\r\nabc\r\n0\r\n\r\n", 400),
             ("3;a\nb\r\nabc\r\n0\r\n\r\n", 400),
             ("0\r\n\n", 400),
             ("0\r\nX : 1\r\n\r\n", 400),

@@ -15,10 +15,66 @@ use super::{is_field_vchar, is_tchar, Event, Limits, Parser, State, Status};
 /// so a longer one only costs time.
 const MAX_SIZE_LINE: u16 = 1024;
 
-/// `Parser::pos` in `State::ChunkExt`: only whitespace so far, a `;` must come.
-const BEFORE_EXTENSION: u8 = 0;
-/// `Parser::pos` in `State::ChunkExt`: extensions have begun.
-const IN_EXTENSION: u8 = 1;
+/// The place in a chunk's extensions (RFC 9112 section 7.1.1: `*( BWS ";" BWS
+/// chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`), kept in `Parser::pos` in
+/// `State::ChunkExt`.
+mod ext {
+    /// Whitespace after the size or a value: a `;` must come.
+    pub const SPACE: u8 = 0;
+    /// After a `;`: a name comes, perhaps after whitespace.
+    pub const BEFORE_NAME: u8 = 1;
+    /// In a name: the line may end.
+    pub const NAME: u8 = 2;
+    /// Whitespace after a name: a `;` or `=` must come.
+    pub const AFTER_NAME: u8 = 3;
+    /// After `=`: a token or a quoted string comes, perhaps after whitespace.
+    pub const BEFORE_VALUE: u8 = 4;
+    /// In a token value: the line may end.
+    pub const TOKEN: u8 = 5;
+    /// Inside a quoted string.
+    pub const QUOTED: u8 = 6;
+    /// After a backslash inside a quoted string.
+    pub const ESCAPED: u8 = 7;
+    /// After a quoted string's closing quote: the line may end.
+    pub const QUOTE_END: u8 = 8;
+}
+
+/// The place in a chunk's extensions after byte `c` at `pos`, or `None` if the
+/// extensions' grammar has no place for it. A CR, which ends the line, is not taken here.
+fn ext_step(pos: u8, c: u8) -> Option<u8> {
+    let space = c == b' ' || c == b'\t';
+    Some(match pos {
+        ext::SPACE if space => ext::SPACE,
+        ext::BEFORE_NAME if space => ext::BEFORE_NAME,
+        ext::AFTER_NAME if space => ext::AFTER_NAME,
+        ext::BEFORE_VALUE if space => ext::BEFORE_VALUE,
+        ext::NAME | ext::TOKEN | ext::QUOTE_END if space => {
+            if pos == ext::NAME {
+                ext::AFTER_NAME
+            } else {
+                ext::SPACE
+            }
+        }
+        ext::SPACE | ext::NAME | ext::AFTER_NAME | ext::TOKEN | ext::QUOTE_END if c == b';' => {
+            ext::BEFORE_NAME
+        }
+        ext::NAME | ext::AFTER_NAME if c == b'=' => ext::BEFORE_VALUE,
+        ext::BEFORE_NAME | ext::NAME if is_tchar(c) => ext::NAME,
+        ext::BEFORE_VALUE | ext::TOKEN if is_tchar(c) => ext::TOKEN,
+        ext::BEFORE_VALUE if c == b'"' => ext::QUOTED,
+        ext::QUOTED if c == b'"' => ext::QUOTE_END,
+        ext::QUOTED if c == b'\\' => ext::ESCAPED,
+        // qdtext and a quoted pair's byte: HTAB, SP, VCHAR and obs-text (RFC 9110
+        // section 5.6.4); a quoted pair takes `"` and `\` too.
+        ext::QUOTED | ext::ESCAPED if space || is_field_vchar(c) => ext::QUOTED,
+        _ => return None,
+    })
+}
+
+/// True if a chunk's size line may end (its CR) at extension place `pos`.
+fn ext_may_end(pos: u8) -> bool {
+    matches!(pos, ext::NAME | ext::TOKEN | ext::QUOTE_END)
+}
 
 impl Parser {
     /// Starts a chunked body after its head.
@@ -106,8 +162,8 @@ impl Parser {
         Ok(false)
     }
 
-    /// `chunk-size [ chunk-ext ] CR`: hex digits, then optional whitespace and
-    /// `;`-led extensions, which are checked for visible bytes and otherwise ignored.
+    /// `chunk-size [ chunk-ext ] CR`: hex digits, then extensions, which are held to
+    /// their grammar and otherwise ignored.
     fn size_line_byte(&mut self, c: u8, limits: &Limits) -> Result<(), Status> {
         self.line_len = self.line_len.saturating_add(1);
         if self.line_len > MAX_SIZE_LINE {
@@ -136,19 +192,12 @@ impl Parser {
             // A size needs a digit first.
             (State::ChunkSize, _) if self.line_len == 1 => return Err(Status::BAD_REQUEST),
             (State::ChunkSize, b'\r') => self.state = State::ChunkSizeLf,
-            (State::ChunkSize, b' ' | b'\t') => {
+            (State::ChunkSize, c) => {
                 self.state = State::ChunkExt;
-                self.pos = BEFORE_EXTENSION;
+                self.pos = ext_step(ext::SPACE, c).ok_or(Status::BAD_REQUEST)?;
             }
-            (State::ChunkSize, b';') => {
-                self.state = State::ChunkExt;
-                self.pos = IN_EXTENSION;
-            }
-            (State::ChunkExt, b' ' | b'\t') => {}
-            (State::ChunkExt, b';') if self.pos == BEFORE_EXTENSION => self.pos = IN_EXTENSION,
-            (State::ChunkExt, b'\r') if self.pos == IN_EXTENSION => self.state = State::ChunkSizeLf,
-            (State::ChunkExt, c) if self.pos == IN_EXTENSION && is_field_vchar(c) => {}
-            _ => return Err(Status::BAD_REQUEST),
+            (_, b'\r') if ext_may_end(self.pos) => self.state = State::ChunkSizeLf,
+            (_, c) => self.pos = ext_step(self.pos, c).ok_or(Status::BAD_REQUEST)?,
         }
         Ok(())
     }

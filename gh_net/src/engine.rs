@@ -186,14 +186,15 @@ impl Network {
     }
 
     /// Replies go back the way a segment from `ip` came: its sender is remembered as a
-    /// neighbour if it is on the link and not the gateway.
+    /// neighbour if it is on the link, not the gateway, and not known yet. A known
+    /// neighbour's hardware address changes only by ARP (RFC 826): a forged segment, even
+    /// one that TCP refuses, cannot redirect a peer's traffic.
     #[inline]
     fn learn_from(&mut self, ip: Ip, mac: Mac) {
-        if Some(ip) == self.cfg.gateway || !self.on_link(ip) {
-            return;
-        }
-        // Most segments come from a neighbour already known by that address.
-        if self.neighbours.iter().any(|e| e.0 == ip && e.1 == mac) {
+        if Some(ip) == self.cfg.gateway
+            || !self.on_link(ip)
+            || self.neighbours.iter().any(|e| e.0 == ip)
+        {
             return;
         }
         self.learn(ip, mac, true);
@@ -953,6 +954,39 @@ mod tests {
         p.full = true;
         assert_eq!(send(&mut n, &mut p, &mut c), Sent::RingFull);
         assert_eq!(c.tx_no_route, 3);
+    }
+
+    /// A TCP segment teaches a new neighbour's hardware address, but only ARP moves a
+    /// known one: a forged segment cannot redirect a peer's traffic.
+    #[test]
+    fn tcp_adds_neighbours_and_only_arp_moves_them() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let first = frame_from(
+            PEER_MAC,
+            OUR_MAC,
+            EtherType::Ipv4,
+            &syn_frame_from(PEER_IP)[14..],
+        );
+        n.receive(&first, &mut p, &mut c);
+        assert_eq!(n.next_hop(PEER_IP), Some(PEER_MAC));
+        let forger = Mac([2, 0, 0, 0, 0, 0x66]);
+        let forged = frame_from(
+            forger,
+            OUR_MAC,
+            EtherType::Ipv4,
+            &syn_frame_from(PEER_IP)[14..],
+        );
+        assert!(matches!(
+            n.receive(&forged, &mut p, &mut c),
+            Received::Tcp { .. }
+        ));
+        assert_eq!(n.next_hop(PEER_IP), Some(PEER_MAC));
+        n.receive(
+            &arp_frame_from(forger, arp::Operation::Request, PEER_IP, OUR_IP),
+            &mut p,
+            &mut c,
+        );
+        assert_eq!(n.next_hop(PEER_IP), Some(forger), "ARP moves it");
     }
 
     #[test]

@@ -87,6 +87,9 @@ counters! {
     arp_replies_sent,
     /// ARP requests sent (gateway resolution).
     arp_requests_sent,
+    /// ARP packets from another host that claims our address; each is answered with a
+    /// broadcast announcement of ours, at most one every 10 s (RFC 5227 section 2.4).
+    arp_conflicts,
     /// IPv4 packets truncated or with inconsistent lengths.
     drop_ipv4_malformed,
     /// IPv4 headers whose checksum failed.

@@ -87,6 +87,10 @@ const ARP_RETRY_MS: u64 = 1000;
 /// already known stays in use.
 const ARP_REFRESH_MS: u64 = 60_000;
 
+/// Least time between two announcements of our address in its defence against another
+/// host that claims it (RFC 5227 section 2.4's DEFEND_INTERVAL).
+const DEFEND_INTERVAL_MS: u64 = 10_000;
+
 pub use super::tcp::Sent;
 
 /// Link and network layers of one core.
@@ -109,6 +113,8 @@ pub struct Network {
     /// Segments lost for want of their next hop since [`Network::resolve_lost`] last
     /// ran, and the peer of the last one.
     lost: (u64, Option<Ip>),
+    /// When our address was last announced in its defence.
+    defended_ms: Option<u64>,
 }
 
 impl Network {
@@ -138,6 +144,7 @@ impl Network {
             next_neighbour: 0,
             asked: [None; NEIGHBOURS],
             lost: (0, None),
+            defended_ms: None,
         }
     }
 
@@ -463,6 +470,9 @@ impl Network {
             bump(&mut ctr.drop_arp_malformed);
             return;
         };
+        if repr.source_ip == self.cfg.ip && repr.source_hw != self.cfg.mac {
+            self.defend(p, ctr);
+        }
         // RFC 826's merge: a sender already known is updated by any ARP packet; a new
         // one is added only from a packet for us.
         let for_us = repr.target_ip == self.cfg.ip;
@@ -484,6 +494,34 @@ impl Network {
             } else {
                 bump(&mut ctr.tx_full_drops);
             }
+        }
+    }
+
+    /// Another host claims our address: the link is told whose it is with one broadcast
+    /// announcement, at most one every [`DEFEND_INTERVAL_MS`] (RFC 5227 section 2.4 (c)),
+    /// so that neighbours that took the other host's claim are set right. Out of line:
+    /// it is rare.
+    #[inline(never)]
+    fn defend<P: Platform>(&mut self, p: &mut P, ctr: &mut Counters) {
+        bump(&mut ctr.arp_conflicts);
+        let now = p.now_ms();
+        if self
+            .defended_ms
+            .is_some_and(|t| now.saturating_sub(t) < DEFEND_INTERVAL_MS)
+        {
+            return;
+        }
+        let announcement = arp::Repr {
+            operation: arp::Operation::Request,
+            source_hw: self.cfg.mac,
+            source_ip: self.cfg.ip,
+            target_hw: Mac([0; 6]),
+            target_ip: self.cfg.ip,
+        };
+        if self.send_arp(p, Mac::BROADCAST, &announcement, ctr) {
+            self.defended_ms = Some(now);
+        } else {
+            bump(&mut ctr.tx_full_drops);
         }
     }
 
@@ -954,6 +992,46 @@ mod tests {
         p.full = true;
         assert_eq!(send(&mut n, &mut p, &mut c), Sent::RingFull);
         assert_eq!(c.tx_no_route, 3);
+    }
+
+    /// Another host claiming our address gets a broadcast announcement of ours, at most
+    /// one every ten seconds however often it claims it.
+    #[test]
+    fn our_address_is_defended_by_announcement() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let intruder = Mac([2, 0, 0, 0, 0, 0x66]);
+        let claims = [
+            arp_frame_from(intruder, arp::Operation::Request, OUR_IP, OUR_IP),
+            arp_frame_from(intruder, arp::Operation::Reply, OUR_IP, PEER_IP),
+        ];
+        let announced = |p: &TestPlatform| {
+            p.sent
+                .iter()
+                .filter(|f| f[..6] == [0xff; 6])
+                .map(|f| arp::Repr::parse(&arp::Packet::new_checked(&f[14..]).unwrap()).unwrap())
+                .inspect(|r| {
+                    assert_eq!(r.operation, arp::Operation::Request);
+                    assert_eq!(
+                        (r.source_hw, r.source_ip, r.target_ip),
+                        (OUR_MAC, OUR_IP, OUR_IP)
+                    );
+                })
+                .count()
+        };
+        for at in [0, 5_000, 9_999] {
+            p.now = at;
+            for f in &claims {
+                n.receive(f, &mut p, &mut c);
+            }
+        }
+        assert_eq!((announced(&p), c.arp_conflicts), (1, 6));
+        p.now = 10_000;
+        n.receive(&claims[1], &mut p, &mut c);
+        assert_eq!((announced(&p), c.arp_conflicts), (2, 7));
+        // Our own address from our own hardware is no claim.
+        let ours = arp_frame_from(OUR_MAC, arp::Operation::Request, OUR_IP, OUR_IP);
+        n.receive(&ours, &mut p, &mut c);
+        assert_eq!(c.arp_conflicts, 7);
     }
 
     /// A TCP segment teaches a new neighbour's hardware address, but only ARP moves a

@@ -90,12 +90,16 @@ counters! {
     /// ARP packets from another host that claims our address; each is answered with a
     /// broadcast announcement of ours, at most one every 10 s (RFC 5227 section 2.4).
     arp_conflicts,
-    /// IPv4 packets truncated or with inconsistent lengths.
+    /// IPv4 packets truncated, with inconsistent lengths, or with an option that runs
+    /// past the header.
     drop_ipv4_malformed,
     /// IPv4 headers whose checksum failed.
     drop_ipv4_checksum,
     /// IPv4 fragments (not reassembled).
     drop_ipv4_fragment,
+    /// IPv4 packets with a loose or strict source route option, dropped as RFC 7126
+    /// advises rather than answered without the route.
+    drop_ipv4_source_routed,
     /// IPv4 packets for another address.
     drop_ipv4_not_ours,
     /// IPv4 packets from an address no host sends from (0/8, 127/8, multicast, the

@@ -549,6 +549,10 @@ impl Network {
                 bump(&mut ctr.drop_ipv4_fragment);
                 return Received::Done;
             }
+            Err(Error::Unsupported) => {
+                bump(&mut ctr.drop_ipv4_source_routed);
+                return Received::Done;
+            }
             Err(_) => {
                 bump(&mut ctr.drop_ipv4_malformed);
                 return Received::Done;
@@ -1344,6 +1348,26 @@ mod tests {
         let mut body = vec![0u8; seg.buffer_len()];
         seg.emit(&mut body, PEER_IP, OUR_IP).unwrap();
         body
+    }
+
+    #[test]
+    fn source_routed_packets_are_dropped_and_counted() {
+        let (mut n, mut p, mut c) = (net(), TestPlatform::default(), Counters::default());
+        let plain = ping();
+        // A loose source route through 192.0.2.1, in eight bytes of options.
+        let mut f = plain[..34].to_vec();
+        f.extend_from_slice(&[131, 7, 4, 192, 0, 2, 1, 0]);
+        f.extend_from_slice(&plain[34..]);
+        f[14] = 0x47;
+        let total = (f.len() - 14) as u16;
+        f[16..18].copy_from_slice(&total.to_be_bytes());
+        ipv4::Packet::new_unchecked(&mut f[14..42]).fill_checksum();
+        assert_eq!(n.receive(&f, &mut p, &mut c), Received::Done);
+        assert!(p.sent.is_empty(), "not answered");
+        assert_eq!((c.drop_ipv4_source_routed, c.dropped()), (1, 1));
+        // The same ping without it is answered.
+        n.receive(&plain, &mut p, &mut c);
+        assert_eq!(c.icmp_echo_replies, 1);
     }
 
     #[test]

@@ -206,6 +206,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    /// The header's options (empty without).
+    pub fn options(&self) -> &[u8] {
+        self.buffer
+            .as_ref()
+            .get(HEADER_LEN..self.header_len())
+            .unwrap_or(&[])
+    }
+
     /// Bytes between the header and the total length (empty if inconsistent).
     pub fn payload(&self) -> &[u8] {
         let end = usize::from(self.total_len());
@@ -246,8 +254,37 @@ pub struct Repr {
     pub ttl: u8,
 }
 
+/// Loose and strict source route options (RFC 791).
+const LOOSE_SOURCE_ROUTE: u8 = 131;
+const STRICT_SOURCE_ROUTE: u8 = 137;
+
+/// Walks a header's options: `Malformed` if one runs past them, `Unsupported` for a
+/// source route, which RFC 7126 (sections 4.3 and 4.4) advises dropping rather than
+/// answering without the route RFC 1122 would have the answer follow back. Every other
+/// option is skipped.
+fn check_options(mut o: &[u8]) -> Result<()> {
+    while let [kind, rest @ ..] = o {
+        match *kind {
+            // End of the list.
+            0 => return Ok(()),
+            // No operation.
+            1 => o = rest,
+            LOOSE_SOURCE_ROUTE | STRICT_SOURCE_ROUTE => return Err(Error::Unsupported),
+            _ => {
+                let len = usize::from(rest.first().copied().unwrap_or(0));
+                if len < 2 {
+                    return Err(Error::Malformed);
+                }
+                o = o.get(len..).ok_or(Error::Malformed)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Repr {
-    /// Validates a checked packet: checksum, then no fragments.
+    /// Validates a checked packet: checksum, then no fragments, then its options
+    /// (`Unsupported` for a source route).
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<Repr> {
         if !p.verify_checksum() {
             return Err(Error::Checksum);
@@ -255,6 +292,7 @@ impl Repr {
         if p.is_fragment() {
             return Err(Error::Fragment);
         }
+        check_options(p.options())?;
         let header_len = u16::try_from(p.header_len()).map_err(|_| Error::Malformed)?;
         Ok(Repr {
             src: p.src(),
@@ -403,6 +441,42 @@ mod tests {
         assert_eq!(p.header_len(), 24);
         assert_eq!(p.payload(), &[9, 8, 7, 6]);
         assert_eq!(Repr::parse(&p).unwrap().payload_len, 4);
+    }
+
+    #[test]
+    fn source_routes_and_broken_options_are_refused() {
+        let parse = |opts: &[u8]| {
+            let mut b = [0u8; 32];
+            let b = &mut b[..20 + opts.len() + 4];
+            b[0] = 0x40 | (5 + opts.len() / 4) as u8;
+            b[3] = b.len() as u8;
+            b[8] = 64;
+            b[9] = 6;
+            b[12..16].copy_from_slice(&[10, 0, 0, 1]);
+            b[16..20].copy_from_slice(&[10, 0, 0, 2]);
+            b[20..20 + opts.len()].copy_from_slice(opts);
+            let mut p = Packet::new_checked(&mut b[..]).unwrap();
+            p.fill_checksum();
+            Repr::parse(&p).map(|r| r.payload_len)
+        };
+        // Skipped: no-ops, a timestamp, a router alert, anything after the end.
+        assert_eq!(parse(&[1, 1, 1, 0]), Ok(4));
+        assert_eq!(parse(&[68, 4, 5, 0]), Ok(4));
+        assert_eq!(parse(&[148, 4, 0, 0]), Ok(4));
+        assert_eq!(parse(&[0, 131, 3, 4]), Ok(4));
+        // Source routes, loose and strict, wherever they are.
+        for route in [131, 137] {
+            assert_eq!(
+                parse(&[route, 7, 4, 192, 0, 2, 1, 0]),
+                Err(Error::Unsupported)
+            );
+            assert_eq!(parse(&[1, 1, 1, route]), Err(Error::Unsupported));
+        }
+        // An option whose length is short or runs past the header.
+        assert_eq!(parse(&[68, 0, 0, 0]), Err(Error::Malformed));
+        assert_eq!(parse(&[68, 1, 0, 0]), Err(Error::Malformed));
+        assert_eq!(parse(&[1, 68, 4, 0]), Err(Error::Malformed));
+        assert_eq!(parse(&[1, 1, 1, 68]), Err(Error::Malformed));
     }
 
     #[test]

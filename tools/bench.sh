@@ -37,36 +37,34 @@ bin=$CARGO_TARGET_DIR/release/netbench
 }
 "$bin" sizes >"$out/sizes.log" 2>&1 || { cat "$out/sizes.log" >&2; exit 1; }
 
-# Under callgrind, counting only inside netbench::server_side: the server's work for each
-# delivered frame and each timer tick of the measured connections. `floor` is the frames
-# alone: parsed, checked and answered with gh_net's wire routines and nothing else.
+# Instructions counted by callgrind only while the function TOGGLE is on the stack, in
+# a run of the harness with ARGS; the profile is kept as build/netbench/callgrind.NAME.out.
 declare -A ir
+count_ir() { # count_ir NAME TOGGLE ARGS...
+    local name=$1 toggle=$2
+    shift 2
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect="$toggle*" \
+        --callgrind-out-file="$out/callgrind.$name.out" "$bin" "$@" \
+        >"$out/run.$name.log" 2>"$out/valgrind.$name.log" || {
+        cat "$out/run.$name.log" "$out/valgrind.$name.log" >&2
+        echo "bench: callgrind run of $name failed" >&2
+        exit 1
+    }
+    ir[$name]=$(awk '/^totals:/ { print $2; exit }' "$out/callgrind.$name.out")
+    [ -n "${ir[$name]}" ] || { echo "bench: no totals in $out/callgrind.$name.out" >&2; exit 1; }
+}
+
+# Each server's work for each delivered frame and each timer tick of the measured
+# connections (netbench::server_side). `floor` is the frames alone: parsed, checked and
+# answered with gh_net's wire routines and nothing else.
 for s in gh smoltcp floor; do
     gh_log "bench: callgrind, $s, $n connections"
-    valgrind --tool=callgrind --collect-atstart=no --toggle-collect='netbench::server_side*' \
-        --callgrind-out-file="$out/callgrind.$s.out" "$bin" run "$s" "$n" \
-        >"$out/run.$s.log" 2>"$out/valgrind.$s.log" || {
-        cat "$out/run.$s.log" "$out/valgrind.$s.log" >&2
-        echo "bench: callgrind run of $s failed" >&2
-        exit 1
-    }
-    ir[$s]=$(awk '/^totals:/ { print $2; exit }' "$out/callgrind.$s.out")
-    [ -n "${ir[$s]}" ] || { echo "bench: no totals in $out/callgrind.$s.out" >&2; exit 1; }
+    count_ir "$s" netbench::server_side run "$s" "$n"
 done
-
 # The HTTP parser alone, the same request, counted apart; then httparse on it.
-declare -A ir_parse
 for p in parser httparse; do
     gh_log "bench: callgrind, $p alone, $n requests"
-    valgrind --tool=callgrind --collect-atstart=no --toggle-collect="netbench::${p}_side*" \
-        --callgrind-out-file="$out/callgrind.$p.out" "$bin" parse "$n" \
-        >"$out/run.$p.log" 2>"$out/valgrind.$p.log" || {
-        cat "$out/run.$p.log" "$out/valgrind.$p.log" >&2
-        echo "bench: callgrind run of $p failed" >&2
-        exit 1
-    }
-    ir_parse[$p]=$(awk '/^totals:/ { print $2; exit }' "$out/callgrind.$p.out")
-    [ -n "${ir_parse[$p]}" ] || { echo "bench: no totals in $out/callgrind.$p.out" >&2; exit 1; }
+    count_ir "$p" "netbench::${p}_side" parse "$n"
 done
 
 bytes_gh=$(awk '$1 == "bytes" && $2 == "gh" { print $3 }' "$out/sizes.log")
@@ -88,7 +86,7 @@ awk -v n="$n" -v ig="${ir[gh]}" -v is="${ir[smoltcp]}" -v bg="$bytes_gh" -v bs="
 }'
 grep -E '^  smoltcp with buffers cut' "$out/sizes.log" | sed 's/^  /bytes: /'
 httparse_version=$(awk '/^name = "httparse"/ { getline; gsub(/[^0-9.]/, ""); print }' tools/netbench/Cargo.lock)
-awk -v n="$n" -v ip="${ir_parse[parser]}" -v ih="${ir_parse[httparse]}" -v hv="$httparse_version" \
+awk -v n="$n" -v ip="${ir[parser]}" -v ih="${ir[httparse]}" -v hv="$httparse_version" \
     -v fl="${ir[floor]}" 'BEGIN {
     printf "GigaHttpd'"'"'s HTTP parser alone, measured apart (Parser::feed_routing, this request): %.0f\n", ip / n
     printf "httparse %s (no SIMD, as in a kernel), the same request: %.0f\n", hv, ih / n

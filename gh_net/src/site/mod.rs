@@ -667,18 +667,14 @@ mod tests {
         assert!(x <= 40, "Exchange is {x} bytes");
     }
 
-    #[test]
-    fn the_date_saturates_at_the_end_of_time() {
+    /// Runs `f` on a site serving `pages` from `unix_seconds`, with four connection slots
+    /// and two echo tasks.
+    fn with_site(pages: &'static [Page<'static>], unix_seconds: u64, f: impl FnOnce(&mut Site)) {
         use std::vec;
-        static PAGES: [Page<'static>; 1] = [Page {
-            path: "/",
-            content_type: "text/html",
-            body: b"x",
-        }];
-        let mut table = vec![Reply::default(); replies::table_len(PAGES.len())];
-        let mut arena = vec![0u8; replies::arena_len(&PAGES)];
-        let (mut exchanges, mut tasks) = (vec![Exchange::default(); 1], [Task::FREE; 1]);
-        let mut pipeline = vec![Queued::default(); 1];
+        let mut table = vec![Reply::default(); replies::table_len(pages.len())];
+        let mut arena = vec![0u8; replies::arena_len(pages)];
+        let (mut exchanges, mut tasks) = (vec![Exchange::default(); 4], [Task::FREE; 2]);
+        let mut pipeline = vec![Queued::default(); 4];
         let mem = SiteMemory {
             replies: &mut table,
             arena: &mut arena,
@@ -686,9 +682,20 @@ mod tests {
             tasks: &mut tasks,
             pipeline: &mut pipeline,
         };
-        let mut site = Site::new(&PAGES, mem, u64::MAX - 1, 0).unwrap();
-        site.set_now(5_000);
-        assert_eq!(site.now_unix(), u64::MAX);
+        f(&mut Site::new(pages, mem, unix_seconds, 0).unwrap());
+    }
+
+    #[test]
+    fn the_date_saturates_at_the_end_of_time() {
+        static PAGES: [Page<'static>; 1] = [Page {
+            path: "/",
+            content_type: "text/html",
+            body: b"x",
+        }];
+        with_site(&PAGES, u64::MAX - 1, |site| {
+            site.set_now(5_000);
+            assert_eq!(site.now_unix(), u64::MAX);
+        });
     }
 
     #[test]
@@ -707,55 +714,45 @@ mod tests {
                 body: &[0x5a; 2000],
             },
         ];
-        let mut table = vec![Reply::default(); replies::table_len(PAGES.len())];
-        let mut arena = vec![0u8; replies::arena_len(&PAGES)];
-        let (mut exchanges, mut tasks) = (vec![Exchange::default(); 4], [Task::FREE; 2]);
-        let mut pipeline = vec![Queued::default(); 4];
-        let mem = SiteMemory {
-            replies: &mut table,
-            arena: &mut arena,
-            exchanges: &mut exchanges,
-            tasks: &mut tasks,
-            pipeline: &mut pipeline,
-        };
-        let mut site = Site::new(&PAGES, mem, 1_700_000_000, 0).unwrap();
-        let mut kept = 0;
-        for second in [0u64, 1] {
-            site.set_now(second * 1000);
-            let now = site.now_unix();
-            site.date.set(now);
-            for index in 0..replies::table_len(PAGES.len()) {
-                for conn in [Conn::Keep, Conn::KeepAnnounced, Conn::Close] {
-                    for head_only in [false, true] {
-                        let h = Handle::reply(index, conn, head_only).dated(now);
-                        site.assemble(h, now);
-                        let len = site.len(h.0);
-                        let cuts = [
-                            (0, len),
-                            (0, len / 2),
-                            (1, len - 1),
-                            (len / 3, len - len / 3),
-                        ];
-                        for (off, n) in cuts {
-                            let (mut a, mut b) = (vec![0u8; n as usize], vec![1u8; n as usize]);
-                            // The pieces, as a response not kept is rendered.
-                            let date = date::format(now);
-                            site.replies.fill(h, &date, off, &mut a);
-                            let sum = site.fill(h.0, off, &mut b);
-                            assert_eq!(a, b, "{h:?} {off}+{n}");
-                            if let Some(sum) = sum {
-                                assert_eq!((off, n), (0, len));
-                                assert_eq!(sum, checksum::partial(&b));
-                                kept += 1;
-                            } else if (off, n) == (0, len) {
-                                // Only a response longer than an entry is left out.
-                                assert!(len as usize > assembled::ENTRY_LEN, "{h:?}");
+        with_site(&PAGES, 1_700_000_000, |site| {
+            let mut kept = 0;
+            for second in [0u64, 1] {
+                site.set_now(second * 1000);
+                let now = site.now_unix();
+                site.date.set(now);
+                for index in 0..replies::table_len(PAGES.len()) {
+                    for conn in [Conn::Keep, Conn::KeepAnnounced, Conn::Close] {
+                        for head_only in [false, true] {
+                            let h = Handle::reply(index, conn, head_only).dated(now);
+                            site.assemble(h, now);
+                            let len = site.len(h.0);
+                            let cuts = [
+                                (0, len),
+                                (0, len / 2),
+                                (1, len - 1),
+                                (len / 3, len - len / 3),
+                            ];
+                            for (off, n) in cuts {
+                                let (mut a, mut b) = (vec![0u8; n as usize], vec![1u8; n as usize]);
+                                // The pieces, as a response not kept is rendered.
+                                let date = date::format(now);
+                                site.replies.fill(h, &date, off, &mut a);
+                                let sum = site.fill(h.0, off, &mut b);
+                                assert_eq!(a, b, "{h:?} {off}+{n}");
+                                if let Some(sum) = sum {
+                                    assert_eq!((off, n), (0, len));
+                                    assert_eq!(sum, checksum::partial(&b));
+                                    kept += 1;
+                                } else if (off, n) == (0, len) {
+                                    // Only a response longer than an entry is left out.
+                                    assert!(len as usize > assembled::ENTRY_LEN, "{h:?}");
+                                }
                             }
                         }
                     }
                 }
             }
-        }
-        assert!(kept > 0);
+            assert!(kept > 0);
+        });
     }
 }

@@ -605,6 +605,21 @@ mod tests {
         fn send(&mut self, l: &mut Listener<'_>, from: Address, seg: &Repr<'_>, now: u64) {
             l.on_segment(from, seg, now, &mut self.app, &mut self.wire, &mut self.ctr);
         }
+
+        /// A connection from `PEER` (port 80, first sequence number 100) that asked for
+        /// a page and closed after its answer (5 bytes and our FIN): it is left in
+        /// TIME-WAIT at 1020 ms. Returns our first sequence number and the peer's next;
+        /// the wire is left empty.
+        fn leave_in_time_wait(&mut self, l: &mut Listener<'_>) -> (u32, u32) {
+            self.send(l, PEER, &seg(100, None, Flags::SYN, 80, b""), 1000);
+            let iss = self.wire.0.pop().unwrap().seq.0;
+            let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+            self.send(l, PEER, &seg(101, Some(iss + 1), Flags::PSH, 80, req), 1010);
+            let rcv = 101 + req.len() as u32;
+            self.send(l, PEER, &seg(rcv, Some(iss + 7), Flags::FIN, 80, b""), 1020);
+            self.wire.0.clear();
+            (iss, rcv)
+        }
     }
     impl Tx for Wire {
         fn transmit(&mut self, flow: &Flow, seg: &Segment, _: &impl Source) -> Sent {
@@ -860,18 +875,9 @@ mod tests {
         let mut mem = Mem::new();
         let mut l = mem.listener(2);
         let mut s = Side::default();
-        let syn = seg(100, None, Flags::SYN, 80, b"");
-        s.send(&mut l, PEER, &syn, 1000);
-        let iss = s.wire.0.pop().unwrap().seq.0;
-        let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
-        let get = seg(101, Some(iss + 1), Flags::PSH, 80, req);
-        s.send(&mut l, PEER, &get, 1010);
-        let rcv = 101 + req.len() as u32;
-        let fin = seg(rcv, Some(iss + 7), Flags::FIN, 80, b"");
-        s.send(&mut l, PEER, &fin, 1020);
-        s.wire.0.clear();
+        let (iss, rcv) = s.leave_in_time_wait(&mut l);
         // An old duplicate SYN is only acknowledged; a newer one opens a new connection.
-        s.send(&mut l, PEER, &syn, 1030);
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 1030);
         assert_eq!(s.wire.0.pop().unwrap().flags, Flags(0));
         // A SYN with RST set reopens nothing.
         let syn_rst = seg(rcv + 1000, None, Flags::SYN.with(Flags::RST), 80, b"");
@@ -903,22 +909,7 @@ mod tests {
         let mut mem = Mem::new();
         let mut l = mem.listener(1);
         let mut s = Side::default();
-        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 1000);
-        let iss = s.wire.0.pop().unwrap().seq.0;
-        let req: &'static [u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
-        s.send(
-            &mut l,
-            PEER,
-            &seg(101, Some(iss + 1), Flags::PSH, 80, req),
-            1010,
-        );
-        let rcv = 101 + req.len() as u32;
-        s.send(
-            &mut l,
-            PEER,
-            &seg(rcv, Some(iss + 7), Flags::FIN, 80, b""),
-            1020,
-        );
+        let (iss, rcv) = s.leave_in_time_wait(&mut l);
         // Another peer's handshake fills the half-open table.
         let other = Address([198, 51, 100, 8]);
         s.send(&mut l, other, &seg(5, None, Flags::SYN, 80, b""), 1025);

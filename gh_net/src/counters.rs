@@ -97,8 +97,8 @@ counters! {
     drop_ipv4_checksum,
     /// IPv4 fragments (not reassembled).
     drop_ipv4_fragment,
-    /// IPv4 packets with a loose or strict source route option, dropped as RFC 7126
-    /// advises rather than answered without the route.
+    /// IPv4 packets with a loose or strict source route option, dropped (as Linux does
+    /// by default) rather than answered along a route their sender chose.
     drop_ipv4_source_routed,
     /// IPv4 packets for another address.
     drop_ipv4_not_ours,
@@ -131,9 +131,10 @@ counters! {
     /// what is missing.
     drop_tcp_out_of_order,
     /// TCP segments RFC 9293 drops without an answer in their state: a RST for no
-    /// connection, a segment with none of SYN, ACK and RST for no connection, and one
-    /// without ACK for a connection; and a new SYN for a half-open connection, which is
-    /// forgotten (its slot freed) so that the peer's next SYN opens it afresh.
+    /// connection, a segment with none of SYN, ACK and RST for no connection, one
+    /// without ACK for a connection, and data or a FIN after the peer's FIN; and a new
+    /// SYN for a half-open connection, which is forgotten (its slot freed) so that the
+    /// peer's next SYN opens it afresh.
     drop_tcp_unexpected,
     /// TCP segments to a port with no listener (answered with RST).
     tcp_no_listener,

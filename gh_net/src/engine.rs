@@ -194,8 +194,11 @@ impl Network {
 
     /// Replies go back the way a segment from `ip` came: its sender is remembered as a
     /// neighbour if it is on the link, not the gateway, and not known yet. A known
-    /// neighbour's hardware address changes only by ARP (RFC 826): a forged segment, even
-    /// one that TCP refuses, cannot redirect a peer's traffic.
+    /// neighbour's hardware address changes only by ARP (RFC 826), so a forged segment,
+    /// even one that TCP refuses, cannot move a neighbour the table holds (though
+    /// segments from as many other addresses as the table has entries push it out, as
+    /// ARP packets can), and a peer that changes its hardware address is followed once
+    /// it says so with ARP, as hosts do (a gratuitous announcement).
     #[inline]
     fn learn_from(&mut self, ip: Ip, mac: Mac) {
         if Some(ip) == self.cfg.gateway

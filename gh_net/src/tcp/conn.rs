@@ -781,13 +781,20 @@ impl Tcb {
         ) {
             if self.rcv_nxt.lt(seq) {
                 // Out of order: nothing is queued, the duplicate ACK asks for the gap.
-                bump(&mut ctr.drop_tcp_out_of_order);
+                // A bare ACK lost nothing (its acknowledgment was taken above).
+                if seg_len > 0 {
+                    bump(&mut ctr.drop_tcp_out_of_order);
+                }
                 self.flags |= flag::ACK_NOW;
             } else {
                 let skip = self.rcv_nxt.since(seq) as usize;
                 input.data = seg.payload().get(skip..).unwrap_or(&[]);
                 input.fin = flags.contains(Flags::FIN);
             }
+        } else if seg_len > 0 {
+            // Data or a FIN after the peer's FIN: the text is ignored (RFC 9293 section
+            // 3.10.7.4, seventh and eighth steps).
+            bump(&mut ctr.drop_tcp_unexpected);
         }
         let blocked = self.blocked();
         self.rearm(now, cfg, restart, true, blocked);
@@ -1003,10 +1010,8 @@ impl Tcb {
     ) -> Result<Verdict, TxFull> {
         let flow = self.flow(local_ip);
         if self.has(flag::RST_NOW) {
-            // At the end of all that was sent (RFC 9293's SND.NXT, which a go-back does not
-            // rewind): a peer that received it all would drop a RST from before it.
             let rst = Segment {
-                seq: self.snd_max,
+                seq: self.acceptable_seq(),
                 ack: Some(self.rcv_nxt),
                 flags: Flags::RST,
                 window: 0,
@@ -1133,6 +1138,21 @@ impl Tcb {
         Ok(Verdict::Keep)
     }
 
+    /// The sequence number of a segment without data (an ACK, a RST): the end of all
+    /// that was sent (RFC 9293's SND.NXT, which a go-back's rewound `snd_nxt` is not: a
+    /// peer that received it all would drop a segment from before it), but no further
+    /// than the peer's window reaches, which a peer that shrank its window and dropped
+    /// our data would take as out of window (Linux's `tcp_acceptable_seq`).
+    #[inline(always)]
+    fn acceptable_seq(&self) -> SeqNumber {
+        let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd));
+        if self.snd_max.le(wnd_end) {
+            self.snd_max
+        } else {
+            wnd_end
+        }
+    }
+
     /// Sends the ACK a segment asked for (`ACK_NOW`), advertising `window`.
     #[inline(always)]
     fn ack_if_asked(
@@ -1143,9 +1163,7 @@ impl Tcb {
         tx: &mut impl Tx,
     ) -> Result<(), TxFull> {
         if self.has(flag::ACK_NOW) {
-            // As the RST above: a go-back's rewound `snd_nxt` could lie before what the
-            // peer received, and the ACK would be dropped as out of window.
-            let ack = self.segment(self.snd_max, Flags(0), window);
+            let ack = self.segment(self.acceptable_seq(), Flags(0), window);
             if tx.transmit(flow, &ack, src) == Sent::RingFull {
                 return Err(TxFull);
             }

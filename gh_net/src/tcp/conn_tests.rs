@@ -766,6 +766,52 @@ fn too_many_retransmissions_reset_the_connection() {
     assert_eq!(h.ctr.tcp_resets_sent, 1);
 }
 
+/// A bare ACK past a gap is no drop: its acknowledgment is taken, and only the duplicate
+/// ACK asks for the gap. Data past a gap is dropped and counted.
+#[test]
+fn only_data_past_a_gap_counts_as_out_of_order() {
+    let mut h = Harness::established();
+    h.send(100);
+    let out = h.exchange(seg(IRS + 1 + 5, Some(ISS + 101), Flags(0), b""));
+    assert!(is_pure_ack(&out[0], ISS + 101, IRS + 1));
+    assert_eq!(h.tcb.snd_una(), SeqNumber(ISS + 101));
+    assert_eq!(h.ctr.drop_tcp_out_of_order, 0);
+    h.exchange(seg(IRS + 1 + 5, Some(ISS + 101), Flags(0), b"late"));
+    assert_eq!(h.ctr.drop_tcp_out_of_order, 1);
+}
+
+/// Data after the peer's FIN is ignored, and counted.
+#[test]
+fn data_after_the_peers_fin_is_ignored_and_counted() {
+    let mut h = Harness::established();
+    h.exchange(seg(IRS + 1, Some(ISS + 1), Flags::FIN, b""));
+    assert_eq!(h.tcb.state(), State::CloseWait);
+    let before = h.got.len();
+    h.exchange(seg(IRS + 2, Some(ISS + 1), Flags(0), b"late"));
+    assert_eq!((h.got.len(), h.ctr.drop_tcp_unexpected), (before, 1));
+}
+
+/// A segment without data goes at the end of what the peer's window reaches when that
+/// lies before the end of what was sent: a peer that shrank its window to nothing
+/// dropped our data, and would take an ACK beyond it as out of window.
+#[test]
+fn an_ack_under_a_window_shrunk_to_nothing_is_at_its_edge() {
+    let mut h = Harness::established();
+    h.send(3000);
+    let mut shut = seg(IRS + 1, Some(ISS + 1), Flags(0), b"");
+    shut.window = 0;
+    h.exchange(shut);
+    h.fire();
+    let mut data = seg(IRS + 1, Some(ISS + 1), Flags(0), b"abc");
+    data.window = 0;
+    let out = h.exchange(data);
+    let ack = out
+        .iter()
+        .find(|s| s.ack == Some(SeqNumber(IRS + 4)))
+        .expect("the data is acknowledged");
+    assert_eq!(ack.seq, SeqNumber(ISS + 1));
+}
+
 /// After a timeout rewinds what is sent next, the RST that ends the connection and the
 /// ACKs sent meanwhile still carry the end of all that was sent: a peer that received it
 /// all would drop a segment from before it as out of window.
@@ -986,10 +1032,14 @@ fn server_closes_first_then_time_wait() {
     let out = h.exchange(seg(IRS + 1, Some(ISS + 22), Flags::FIN, b""));
     assert!(is_pure_ack(&out[0], ISS + 22, IRS + 2));
     assert_eq!(h.tcb.deadline(), Some(h.now + h.cfg.time_wait_ms));
-    // Anything else in TIME-WAIT is acknowledged without prolonging it, a FIN that is
-    // not the peer's own sent again among it.
+    // Anything else in TIME-WAIT does not prolong it: data in the window is ignored and
+    // counted, and a FIN that is not the peer's own sent again is acknowledged as out of
+    // the window.
     h.now += 100;
-    h.exchange(seg(IRS + 2, Some(ISS + 22), Flags(0), b"x"));
+    assert!(h
+        .exchange(seg(IRS + 2, Some(ISS + 22), Flags(0), b"x"))
+        .is_empty());
+    assert_eq!(h.ctr.drop_tcp_unexpected, 1);
     assert_eq!(h.tcb.deadline(), Some(h.now - 100 + h.cfg.time_wait_ms));
     for far in [IRS.wrapping_add(1 << 30), IRS] {
         let out = h.exchange(seg(far, Some(ISS + 22), Flags::FIN, b""));

@@ -245,7 +245,9 @@ impl<'a> Wheel<'a> {
                 if self.heads.get(b).copied() != before
                     && self.heads.get(b) == Some(&(i as Link + 1))
                 {
-                    // Still belongs here (the wheel has one bucket): leave it for the next tick.
+                    // Still belongs here: leave it for the next tick. Never so with two
+                    // buckets or more, which `new` requires; kept so that no pass can
+                    // take the same slot again and again.
                     break;
                 }
             }

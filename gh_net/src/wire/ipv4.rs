@@ -259,9 +259,10 @@ const LOOSE_SOURCE_ROUTE: u8 = 131;
 const STRICT_SOURCE_ROUTE: u8 = 137;
 
 /// Walks a header's options: `Malformed` if one runs past them, `Unsupported` for a
-/// source route, which RFC 7126 (sections 4.3 and 4.4) advises dropping rather than
-/// answering without the route RFC 1122 would have the answer follow back. Every other
-/// option is skipped.
+/// source route. RFC 1122 (section 3.2.1.8) would have a host answer along the route
+/// reversed, which lets a sender steer the answer; GigaHttpd drops such packets, as
+/// Linux does by default and RFC 7126 advises for the devices that forward them.
+/// Every other option is skipped.
 fn check_options(mut o: &[u8]) -> Result<()> {
     while let [kind, rest @ ..] = o {
         match *kind {

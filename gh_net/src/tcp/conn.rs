@@ -245,6 +245,15 @@ impl Retries {
     }
 }
 
+/// [`bump`] out of line, for counts on paths a connection seldom takes: kept out of
+/// the segment path that [`Tcb::on_segment`] inlines into the listener, where their
+/// code cost registers on every segment.
+#[cold]
+#[inline(never)]
+fn count_cold(c: &mut u64) {
+    bump(c);
+}
+
 /// Duplicate ACKs that mean a segment was lost (RFC 5681 section 3.2).
 const DUPACK_THRESHOLD: u8 = 3;
 
@@ -783,7 +792,7 @@ impl Tcb {
                 // Out of order: nothing is queued, the duplicate ACK asks for the gap.
                 // A bare ACK lost nothing (its acknowledgment was taken above).
                 if seg_len > 0 {
-                    bump(&mut ctr.drop_tcp_out_of_order);
+                    count_cold(&mut ctr.drop_tcp_out_of_order);
                 }
                 self.flags |= flag::ACK_NOW;
             } else {
@@ -794,7 +803,7 @@ impl Tcb {
         } else if seg_len > 0 {
             // Data or a FIN after the peer's FIN: the text is ignored (RFC 9293 section
             // 3.10.7.4, seventh and eighth steps).
-            bump(&mut ctr.drop_tcp_unexpected);
+            count_cold(&mut ctr.drop_tcp_unexpected);
         }
         let blocked = self.blocked();
         self.rearm(now, cfg, restart, true, blocked);

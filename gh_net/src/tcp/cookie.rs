@@ -2,10 +2,12 @@
 //! connection's essentials so that no slot is spent until the handshake's ACK proves the
 //! peer real.
 //!
-//! Layout of the 32-bit cookie: 8 bits of time (64 s periods), 3 bits of MSS index, 21 bits
-//! of keyed hash over the flow, the peer's initial sequence number, the MSS index and the
-//! whole period count: the 8 bits only say which of the last two periods to check, so a
-//! cookie seen once cannot be replayed 256 periods later, nor its MSS bits changed.
+//! Layout of the 32-bit cookie: 1 bit of time (the parity of its 64 s period), 3 bits of
+//! MSS index, 28 bits of keyed hash over the flow, the peer's initial sequence number,
+//! the MSS index and the whole period count. The time bit only says which of the last
+//! two periods to check, so a cookie seen once is good for those two periods alone, nor
+//! can its MSS bits be changed; and a forger who knows the time (from a cookie sent to
+//! itself) and picks an MSS still has the 28 bits to guess, one chance in 2^28 a try.
 
 use super::super::wire::field;
 use super::super::wire::tcp::SeqNumber;
@@ -20,7 +22,7 @@ const MSS_TABLE: [u16; 8] = [64, 256, 536, 1220, 1300, 1400, 1440, 1460];
 /// How long one time step of a cookie lasts.
 const PERIOD_MS: u64 = 64_000;
 
-const HASH_BITS: u32 = 21;
+const HASH_BITS: u32 = 28;
 const HASH_MASK: u32 = (1 << HASH_BITS) - 1;
 
 /// Makes and checks cookies under a per-core secret key.
@@ -56,8 +58,8 @@ impl CookieJar {
         let period = now_ms / PERIOD_MS;
         self.last_made = Some(period);
         let idx = MSS_TABLE.iter().rposition(|&m| m <= peer_mss).unwrap_or(0) as u32;
-        let t = u32::from(period as u8);
-        SeqNumber((t << 24) | (idx << HASH_BITS) | self.mac(flow, irs, period, idx))
+        let parity = (period & 1) as u32;
+        SeqNumber((parity << 31) | (idx << HASH_BITS) | self.mac(flow, irs, period, idx))
     }
 
     /// True if an ACK may carry a cookie still good: one was made in this period or the
@@ -81,11 +83,9 @@ impl CookieJar {
             return None;
         }
         let now_period = now_ms / PERIOD_MS;
-        let age = (now_period as u8).wrapping_sub((cookie.0 >> 24) as u8);
-        if age > 1 {
-            return None;
-        }
-        let period = now_period.checked_sub(u64::from(age))?;
+        // This period's or the one before, by the cookie's parity.
+        let age = (now_period ^ u64::from(cookie.0 >> 31)) & 1;
+        let period = now_period.checked_sub(age)?;
         let idx = (cookie.0 >> HASH_BITS) & 0x7;
         if cookie.0 & HASH_MASK != self.mac(flow, irs, period, idx) {
             return None;
@@ -160,13 +160,19 @@ mod tests {
             ..flow()
         };
         assert_eq!(jar.check(&other, SeqNumber(1000), c, 5_000), None);
-        // The same cookie 256 periods on: its time bits match again, the period does not.
-        assert_eq!(
-            jar.check(&flow(), SeqNumber(1000), c, 5_000 + 256 * PERIOD_MS),
-            None,
-            "replayed"
-        );
+        // The same cookie two and 256 periods on: its time bit matches again, the
+        // period does not.
+        for later in [2, 256] {
+            jar.make(&flow(), SeqNumber(7), 1460, 5_000 + later * PERIOD_MS);
+            assert_eq!(
+                jar.check(&flow(), SeqNumber(1000), c, 5_000 + later * PERIOD_MS),
+                None,
+                "replayed {later} periods on"
+            );
+        }
         // Another MSS index in the same cookie.
+        let mut jar = CookieJar::new(Key([7, 9]));
+        let c = jar.make(&flow(), SeqNumber(1000), 1460, 5_000);
         let other_mss = SeqNumber(c.0 ^ (1 << HASH_BITS));
         assert_eq!(jar.check(&flow(), SeqNumber(1000), other_mss, 5_000), None);
         let mut other_jar = CookieJar::new(Key([7, 10]));
@@ -176,6 +182,22 @@ mod tests {
             None,
             "other key"
         );
+    }
+
+    /// All but four of a cookie's bits are its hash, which a forger who knows the time
+    /// (from a cookie made for itself) and picks an MSS must guess: its top bit is used,
+    /// and its values do not repeat among a few thousand cookies.
+    #[test]
+    fn the_hash_takes_28_bits() {
+        extern crate std;
+        let mut jar = CookieJar::new(Key([0x1234_5678, 0x9abc_def0]));
+        let mut hashes: std::vec::Vec<u32> = (0..4096)
+            .map(|irs| jar.make(&flow(), SeqNumber(irs), 1460, 5_000).0 & HASH_MASK)
+            .collect();
+        assert!(hashes.iter().any(|h| h >> 27 == 1));
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert!(hashes.len() > 4090, "{} distinct", hashes.len());
     }
 
     #[test]

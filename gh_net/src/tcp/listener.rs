@@ -282,7 +282,13 @@ impl<'a> Listener<'a> {
                 }
                 None => {
                     bump(&mut ctr.tcp_syn_cookies_rejected);
-                    self.reset(&flow, seg, tx, ctr);
+                    // A segment with data may be a later one of a first flight whose
+                    // handshake waits in the peer for a slot (only the first carries
+                    // the cookie): dropped, so that the peer sends the first again,
+                    // rather than reset.
+                    if seg.payload().is_empty() {
+                        self.reset(&flow, seg, tx, ctr);
+                    }
                 }
             }
         } else {
@@ -1040,6 +1046,33 @@ mod tests {
             80,
             b"GET / HTTP/1.0\r\n\r\n",
         )
+    }
+
+    /// A first flight of two segments meets a full pool: the first is parked in the
+    /// peer, and the second, which carries no cookie of its own, is dropped rather than
+    /// reset, so that the peer sends both again.
+    #[test]
+    fn a_later_segment_of_a_parked_first_flight_is_not_reset() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(4);
+        let mut s = Side::default();
+        fill_pool(&mut l, &mut s);
+        let open = request_with_cookie(&mut l, &mut s);
+        s.send(&mut l, PEER, &open, 20);
+        assert_eq!(s.ctr.qos_parked_pool, 1);
+        let next = seg(
+            open.seq.0 + open.payload.len() as u32,
+            open.ack.map(|a| a.0),
+            Flags::PSH,
+            80,
+            b"more",
+        );
+        s.send(&mut l, PEER, &next, 21);
+        assert!(s.wire.0.is_empty(), "no RST");
+        assert_eq!(
+            (s.ctr.tcp_syn_cookies_rejected, s.ctr.tcp_resets_sent),
+            (1, 0)
+        );
     }
 
     #[test]

@@ -168,9 +168,7 @@ counters! {
     /// Connections opened from a valid SYN cookie.
     tcp_syn_cookies_accepted,
     /// ACKs for no connection, while SYN cookies are out, that carried no valid cookie
-    /// (answered with RST, or dropped if they carry data, which may be a later segment of
-    /// a first flight whose handshake waits in the peer for a slot; other ACKs for no
-    /// connection only count in `tcp_resets_sent`).
+    /// (answered with RST; other ACKs for no connection only count in `tcp_resets_sent`).
     tcp_syn_cookies_rejected,
     /// Handshake ACKs with a valid SYN cookie left unanswered because every slot was
     /// taken: the peer sends again (each also counts in `qos_parked_pool`).

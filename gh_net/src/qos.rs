@@ -83,6 +83,15 @@ impl<'a> WaitList<'a> {
         self.len = kept;
     }
 
+    /// Takes `slot` off the list: at once from its head, where a resumed waiter is.
+    pub fn leave(&mut self, slot: u32) {
+        if self.first() == Some(slot) {
+            self.resume();
+        } else {
+            self.remove(slot);
+        }
+    }
+
     /// The waiters, longest first.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.len).filter_map(|k| {

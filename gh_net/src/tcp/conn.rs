@@ -599,10 +599,13 @@ impl Tcb {
             && !flags.contains(Flags::RST)
             && seq.wrapping_add(1) == self.rcv_nxt
         {
-            // Karn: the SYN-ACK is sent again, so its ACK times nothing.
+            // Karn: the SYN-ACK is sent again, so its ACK times nothing. (If none has
+            // left yet, for a full TX ring, the one that goes is no retransmission.)
+            if self.snd_max != self.snd_una {
+                bump(&mut ctr.tcp_retransmits);
+            }
             self.snd_nxt = self.snd_una;
             self.flags &= !flag::TIMING;
-            bump(&mut ctr.tcp_retransmits);
             return keep;
         }
 

@@ -282,13 +282,12 @@ impl<'a> Listener<'a> {
                 }
                 None => {
                     bump(&mut ctr.tcp_syn_cookies_rejected);
-                    // A segment with data may be a later one of a first flight whose
-                    // handshake waits in the peer for a slot (only the first carries
-                    // the cookie): dropped, so that the peer sends the first again,
-                    // rather than reset.
-                    if seg.payload().is_empty() {
-                        self.reset(&flow, seg, tx, ctr);
-                    }
+                    // Reset, as any segment for no connection: among these are the
+                    // segments of connections refused for want of TX room, which count
+                    // on it (`qos_refused_rst`). A later segment of a first flight
+                    // whose first waits in the peer for a slot is reset too, as Linux
+                    // does; the peer then tries afresh.
+                    self.reset(&flow, seg, tx, ctr);
                 }
             }
         } else {
@@ -446,6 +445,12 @@ impl<'a> Listener<'a> {
                 } else {
                     tcb.waits &= !WAIT_WINDOW;
                 }
+                if tcb.waits & WAIT_TX != 0 {
+                    // Its output went between ticks (a segment of its own found room):
+                    // it waits no more, and leaves its place to a newcomer.
+                    tcb.waits &= !WAIT_TX;
+                    self.tx_wait.leave(i as u32);
+                }
                 self.wheel.refile(self.pool.slots_mut(), i);
                 true
             }
@@ -496,12 +501,10 @@ impl<'a> Listener<'a> {
             if waiting && !self.output(i, now_ms as u32, app, tx, ctr) {
                 return;
             }
-            // Sent, or ended (which took it off the list already).
-            if self.tx_wait.first() == Some(slot) {
+            // Sent (which took it off the list), or ended (likewise), or no longer
+            // waiting.
+            if !waiting && self.tx_wait.first() == Some(slot) {
                 self.tx_wait.resume();
-                if let Some(t) = self.pool.get_mut(i) {
-                    t.waits &= !WAIT_TX;
-                }
             }
         }
     }
@@ -1048,11 +1051,78 @@ mod tests {
         )
     }
 
-    /// A first flight of two segments meets a full pool: the first is parked in the
-    /// peer, and the second, which carries no cookie of its own, is dropped rather than
-    /// reset, so that the peer sends both again.
+    /// A connection refused for want of TX room is reset at the peer's next segment, also
+    /// while SYN cookies are out: its data carries no cookie and fails the check.
     #[test]
-    fn a_later_segment_of_a_parked_first_flight_is_not_reset() {
+    fn a_refused_connection_is_reset_while_cookies_are_out() {
+        let mut mem = Mem::new();
+        mem.wait_bound = 0;
+        let mut l = mem.listener(1);
+        let mut s = Side::default();
+        s.send(&mut l, PEER, &seg(100, None, Flags::SYN, 80, b""), 0);
+        let iss = s.wire.0.pop().unwrap().seq.0;
+        s.send(&mut l, PEER, &seg(101, Some(iss + 1), Flags(0), 80, b""), 5);
+        // Another peer's handshake fills the half-open table; a third gets a cookie.
+        s.send(
+            &mut l,
+            Address([198, 51, 100, 8]),
+            &seg(5, None, Flags::SYN, 80, b""),
+            6,
+        );
+        s.send(
+            &mut l,
+            Address([198, 51, 100, 9]),
+            &seg(5, None, Flags::SYN, 80, b""),
+            7,
+        );
+        assert_eq!(s.ctr.tcp_syn_cookies_sent, 1);
+        // The connection is refused for want of TX room (the wait list holds none).
+        s.wire.1 = true;
+        let req = seg(
+            101,
+            Some(iss + 1),
+            Flags::PSH,
+            80,
+            b"GET / HTTP/1.1\r\n\r\n",
+        );
+        s.send(&mut l, PEER, &req, 20);
+        assert_eq!(s.ctr.qos_refused_rst, 1);
+        s.wire.1 = false;
+        s.wire.0.clear();
+        s.send(&mut l, PEER, &req, 300);
+        assert_eq!(s.wire.0.pop().map(|r| r.flags), Some(Flags::RST));
+    }
+
+    /// A waiter whose own segment found TX room between ticks waits no more: its place
+    /// goes to the next connection that meets a full ring, which is parked, not refused.
+    #[test]
+    fn a_waiter_that_has_sent_leaves_its_place() {
+        let mut mem = Mem::new();
+        let mut l = mem.listener(4);
+        let mut s = Side::default();
+        let a = seg(100, None, Flags::SYN, 80, b"");
+        s.wire.1 = true;
+        s.send(&mut l, PEER, &a, 0);
+        assert_eq!(l.tx_waiting(), 1);
+        // Its SYN sent again finds room: the SYN-ACK leaves, the first to.
+        s.wire.1 = false;
+        s.send(&mut l, PEER, &a, 3);
+        assert_eq!((s.wire.0.len(), l.tx_waiting()), (1, 0));
+        assert_eq!(s.ctr.tcp_retransmits, 0, "no SYN-ACK had left before");
+        s.wire.1 = true;
+        let b = Repr {
+            src_port: 2,
+            ..seg(500, None, Flags::SYN, 80, b"")
+        };
+        s.send(&mut l, PEER, &b, 5);
+        assert_eq!(
+            (s.ctr.qos_refused_rst, l.pool.used(), l.tx_waiting()),
+            (0, 2, 1)
+        );
+    }
+
+    #[test]
+    fn a_later_segment_of_a_parked_first_flight_is_reset() {
         let mut mem = Mem::new();
         let mut l = mem.listener(4);
         let mut s = Side::default();
@@ -1068,10 +1138,10 @@ mod tests {
             b"more",
         );
         s.send(&mut l, PEER, &next, 21);
-        assert!(s.wire.0.is_empty(), "no RST");
+        assert_eq!(s.wire.0.pop().map(|r| r.flags), Some(Flags::RST));
         assert_eq!(
             (s.ctr.tcp_syn_cookies_rejected, s.ctr.tcp_resets_sent),
-            (1, 0)
+            (1, 1)
         );
     }
 

@@ -159,6 +159,29 @@ mod tests {
     }
 
     #[test]
+    fn leaving_from_the_head_or_inside_keeps_the_others_in_order() {
+        let mut mem = [0u32; 4];
+        let mut w = WaitList::new(&mut mem);
+        w.park(1).unwrap();
+        assert_eq!(w.resume(), Some(1));
+        // Wrapped around the ring: 5 6 7 8.
+        for s in [5, 6, 7, 8] {
+            w.park(s).unwrap();
+        }
+        w.leave(5);
+        assert!(w.iter().eq([6, 7, 8]));
+        w.leave(7);
+        assert!(w.iter().eq([6, 8]));
+        w.leave(9);
+        w.park(9).unwrap();
+        assert!(w.iter().eq([6, 8, 9]));
+        w.leave(9);
+        w.leave(6);
+        w.leave(8);
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn zero_bound_refuses_everything() {
         let mut w = WaitList::new(&mut []);
         assert_eq!(w.park(1), Err(Full));

@@ -599,9 +599,9 @@ impl Tcb {
             && !flags.contains(Flags::RST)
             && seq.wrapping_add(1) == self.rcv_nxt
         {
-            // Karn: the SYN-ACK is sent again, so its ACK times nothing. (If none has
-            // left yet, for a full TX ring, the one that goes is no retransmission.)
-            if self.snd_max != self.snd_una {
+            // Karn: the SYN-ACK is sent again, so its ACK times nothing. (If the last
+            // has not left yet, for a full TX ring, there is nothing more to send.)
+            if self.snd_nxt != self.snd_una {
                 bump(&mut ctr.tcp_retransmits);
             }
             self.snd_nxt = self.snd_una;
@@ -1154,11 +1154,12 @@ impl Tcb {
     /// that was sent (RFC 9293's SND.NXT, which a go-back's rewound `snd_nxt` is not: a
     /// peer that received it all would drop a segment from before it), but no further
     /// than the peer's window reaches, which a peer that shrank its window and dropped
-    /// our data would take as out of window (Linux's `tcp_acceptable_seq`).
+    /// our data would take as out of window (Linux's `tcp_acceptable_seq`). Our SYN is
+    /// no data: in SYN-RECEIVED the window has nothing to say.
     #[inline(always)]
     fn acceptable_seq(&self) -> SeqNumber {
         let wnd_end = self.snd_una.wrapping_add(u32::from(self.snd_wnd));
-        if self.snd_max.le(wnd_end) {
+        if self.snd_max.le(wnd_end) || self.state == State::SynReceived {
             self.snd_max
         } else {
             wnd_end

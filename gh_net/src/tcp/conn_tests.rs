@@ -766,6 +766,30 @@ fn too_many_retransmissions_reset_the_connection() {
     assert_eq!(h.ctr.tcp_resets_sent, 1);
 }
 
+/// In SYN-RECEIVED, an ACK or a RST follows our SYN, whatever window the peer's SYN
+/// offered: the SYN is no data the window could hold back.
+#[test]
+fn segments_in_syn_received_follow_our_syn_under_a_zero_window() {
+    let with_zero_window = || {
+        let cfg = Config::default();
+        let mut syn = seg(IRS, None, Flags::SYN, b"");
+        syn.window = 0;
+        let mut h = Harness::syn(ISS, IRS);
+        h.tcb = Tcb::syn_received(&flow(), &syn, SeqNumber(ISS), &cfg);
+        h.output().unwrap();
+        h.wire.sent.clear();
+        h
+    };
+    let mut h = with_zero_window();
+    let out = h.exchange(seg(IRS + 1 + 100_000, Some(ISS + 1), Flags(0), b""));
+    assert_eq!(out[0].seq, SeqNumber(ISS + 1), "the ACK");
+    let mut h = with_zero_window();
+    h.tcb.abort();
+    h.output().unwrap();
+    assert_eq!(h.wire.sent[0].flags, Flags::RST);
+    assert_eq!(h.wire.sent[0].seq, SeqNumber(ISS + 1), "the RST");
+}
+
 /// A bare ACK past a gap is no drop: its acknowledgment is taken, and only the duplicate
 /// ACK asks for the gap. Data past a gap is dropped and counted.
 #[test]

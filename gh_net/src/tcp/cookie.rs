@@ -4,7 +4,8 @@
 //!
 //! Layout of the 32-bit cookie: 1 bit of time (the parity of its 64 s period), 3 bits of
 //! MSS index, 28 bits of keyed hash over the flow, the peer's initial sequence number,
-//! the MSS index and the whole period count. The time bit only says which of the last
+//! the MSS index and the period count (its low 32 bits, which repeat only after some
+//! 8,700 years). The time bit only says which of the last
 //! two periods to check, so a cookie seen once is good for those two periods alone, nor
 //! can its MSS bits be changed; and a forger who knows the time (from a cookie sent to
 //! itself) and picks an MSS still has the 28 bits to guess, one chance in 2^28 a try.

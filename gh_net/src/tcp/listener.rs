@@ -1109,6 +1109,14 @@ mod tests {
         s.send(&mut l, PEER, &a, 3);
         assert_eq!((s.wire.0.len(), l.tx_waiting()), (1, 0));
         assert_eq!(s.ctr.tcp_retransmits, 0, "no SYN-ACK had left before");
+        // Sent again for the SYN sent again twice while the ring is full: once.
+        s.wire.1 = true;
+        s.send(&mut l, PEER, &a, 4);
+        s.send(&mut l, PEER, &a, 4);
+        assert_eq!(s.ctr.tcp_retransmits, 1);
+        s.wire.1 = false;
+        l.resume_tx(4, &mut s.app, &mut s.wire, &mut s.ctr);
+        assert_eq!((s.wire.0.len(), l.tx_waiting()), (2, 0));
         s.wire.1 = true;
         let b = Repr {
             src_port: 2,

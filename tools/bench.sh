@@ -89,7 +89,7 @@ httparse_version=$(awk '/^name = "httparse"/ { getline; gsub(/[^0-9.]/, ""); pri
 awk -v n="$n" -v ip="${ir[parser]}" -v ih="${ir[httparse]}" -v hv="$httparse_version" \
     -v fl="${ir[floor]}" 'BEGIN {
     printf "GigaHttpd'"'"'s HTTP parser alone, measured apart (Parser::feed_routing, this request): %.0f\n", ip / n
-    printf "httparse %s (no SIMD, as in a kernel), the same request: %.0f\n", hv, ih / n
+    printf "httparse %s (no SIMD, as in a kernel packet path), the same request: %.0f\n", hv, ih / n
     printf "the frames alone (parsed, checked and answered with gh_net'"'"'s wire routines; no state, timers or HTTP): %.0f\n", fl / n
     printf "the frames alone and the HTTP parser: %.0f\n", (fl + ip) / n
 }'

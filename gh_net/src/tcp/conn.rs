@@ -610,11 +610,10 @@ impl Tcb {
         }
 
         let acceptable = if seg_len == 0 {
-            if rcv_wnd == 0 {
-                seq == self.rcv_nxt
-            } else {
-                seq.in_window(self.rcv_nxt, rcv_wnd)
-            }
+            // RFC 9293's test, with the window's right edge itself admitted (as Linux and
+            // the BSDs do): a peer that filled the window exactly sends its ACKs from
+            // there. With no window, only RCV.NXT.
+            seq.since(self.rcv_nxt) <= rcv_wnd
         } else {
             rcv_wnd > 0
                 && (seq.in_window(self.rcv_nxt, rcv_wnd)

@@ -790,6 +790,32 @@ fn segments_in_syn_received_follow_our_syn_under_a_zero_window() {
     assert_eq!(h.wire.sent[0].seq, SeqNumber(ISS + 1), "the RST");
 }
 
+/// A peer that filled our window exactly (with data the application did not take)
+/// sends its ACKs from the window's right edge: they are taken, not dropped as out of
+/// the window. One byte further is outside.
+#[test]
+fn a_bare_ack_at_the_right_edge_of_the_window_is_taken() {
+    static BIG: [u8; 1460] = [b'q'; 1460];
+    let mut h = Harness::established();
+    h.send(100);
+    h.take = Some(0);
+    let mut seq = IRS + 1;
+    let mut left = u32::from(h.cfg.window);
+    while left > 0 {
+        let len = left.min(1460);
+        h.exchange(seg(seq, Some(ISS + 1), Flags::PSH, &BIG[..len as usize]));
+        seq += len;
+        left -= len;
+    }
+    assert_eq!(h.ctr.drop_tcp_out_of_window, 0);
+    h.exchange(seg(seq + 1, Some(ISS + 101), Flags(0), b""));
+    assert_eq!(h.ctr.drop_tcp_out_of_window, 1);
+    assert_eq!(h.tcb.snd_una(), SeqNumber(ISS + 1));
+    h.exchange(seg(seq, Some(ISS + 101), Flags(0), b""));
+    assert_eq!(h.tcb.snd_una(), SeqNumber(ISS + 101));
+    assert_eq!(h.ctr.drop_tcp_out_of_window, 1);
+}
+
 /// A bare ACK past a gap is no drop: its acknowledgment is taken, and only the duplicate
 /// ACK asks for the gap. Data past a gap is dropped and counted.
 #[test]

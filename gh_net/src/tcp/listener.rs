@@ -494,17 +494,10 @@ impl<'a> Listener<'a> {
             let Some(slot) = self.tx_wait.first() else {
                 return;
             };
-            let i = slot as usize;
-            // The connection stays flagged while it sends: if the ring is still full it
-            // keeps its place at the head, parked and counted once.
-            let waiting = self.pool.get(i).is_some_and(|t| t.waits & WAIT_TX != 0);
-            if waiting && !self.output(i, now_ms as u32, app, tx, ctr) {
+            // Sent or ended, it is off the list (`output`, `free`); with the ring still
+            // full it keeps its place at the head, parked and counted once.
+            if !self.output(slot as usize, now_ms as u32, app, tx, ctr) {
                 return;
-            }
-            // Sent (which took it off the list), or ended (likewise), or no longer
-            // waiting.
-            if !waiting && self.tx_wait.first() == Some(slot) {
-                self.tx_wait.resume();
             }
         }
     }
